@@ -1,0 +1,39 @@
+"""The single entry point for tests, lint, type checks, examples and benchmarks."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+PACKAGE = "trio_enrich"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
+    session.install("-e", ".[test,sim]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, with the ASYNC rules, over the package, tests, examples and benchmarks."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[test,sim]", "mypy")
+    session.run("mypy", "--strict", PACKAGE)
+
+
+@nox.session
+def bench_parse(session: nox.Session) -> None:
+    """Parser and store micro-benchmarks (prints medians; not a pass/fail test)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench_parse_store.py", *session.posargs)

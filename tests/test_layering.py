@@ -1,0 +1,45 @@
+"""The dependency direction of the package: sans-io core, one adapter per foreign library."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "trio_enrich"
+
+# module -> the foreign (non-stdlib) top-level packages it may import
+ALLOWED_FOREIGN: dict[str, set[str]] = {
+    "_model": set(),
+    "_errors": set(),
+    "_parse": set(),
+    "_store": set(),
+}
+FOREIGN = {"trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11"}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED_FOREIGN))
+def test_core_modules_import_no_foreign_library(module: str) -> None:
+    foreign = imports_of(PACKAGE / f"{module}.py") & FOREIGN
+    assert foreign <= ALLOWED_FOREIGN[module], f"{module} imports {foreign}"
+
+
+def test_only_the_store_imports_sqlite3() -> None:
+    users = {p.stem for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
+    assert users <= {"_store"}
+
+
+def test_the_parser_does_no_io() -> None:
+    assert not imports_of(PACKAGE / "_parse.py") & {"socket", "sqlite3", "os", "pathlib", "io"}

@@ -1,0 +1,128 @@
+"""Pages without data are classified into distinct failure kinds, never an empty success."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trio_enrich import (
+    FailureKind,
+    PageFailure,
+    parse_issuer_detail,
+    parse_trade_detail,
+    parse_trades_page,
+)
+
+from .conftest import fixture_bytes
+
+
+def page(*flight_chunks: str, tail: str = '<div hidden id="S:0"></div></body></html>') -> str:
+    scripts = "".join(
+        "<script>self.__next_f.push(" + json.dumps([1, chunk]) + ")</script>"
+        for chunk in flight_chunks
+    )
+    return '<!DOCTYPE html><html><body><template id="B:0"></template>' + scripts + tail
+
+
+def kind_of(result: object) -> FailureKind:
+    assert isinstance(result, PageFailure), result
+    return result.kind
+
+
+def test_page_without_any_push_is_blocked() -> None:
+    html = "<!DOCTYPE html><html><body><p>Loading ...</p></body></html>"
+    assert kind_of(parse_trade_detail(html, 1)) is FailureKind.BLOCKED
+    assert kind_of(parse_trades_page(html)) is FailureKind.BLOCKED
+
+
+def test_challenge_page_is_blocked_and_says_so() -> None:
+    html = "<html><head><title>Vercel Security Checkpoint</title></head><body></body></html>"
+    result = parse_issuer_detail(html, 5)
+    assert kind_of(result) is FailureKind.BLOCKED
+    assert isinstance(result, PageFailure)
+    assert "challenge" in result.reason
+
+
+def test_pushes_without_an_anchor_mean_the_layout_changed() -> None:
+    html = page('0:["$","div",null,{"className":"something-new","children":"Hello"}]\n')
+    for result in (parse_trade_detail(html, 1), parse_issuer_detail(html, 1)):
+        assert kind_of(result) is FailureKind.BLOCKED
+        assert isinstance(result, PageFailure)
+        assert "layout" in result.reason
+    assert kind_of(parse_trades_page(html)) is FailureKind.BLOCKED
+
+
+def test_suspended_content_that_never_arrived_is_truncated() -> None:
+    html = page('0:["$","div",null,{}]\n', tail="</body></html>")  # B:0 but no S:0
+    assert kind_of(parse_trade_detail(html, 1)) is FailureKind.TRUNCATED
+
+
+def test_body_cut_inside_a_push_is_truncated_even_with_data_before_it() -> None:
+    full = fixture_bytes("synthetic/trade_detail_live_house_stock.html").decode()
+    cut = full[: full.rindex("self.__next_f.push(") + 40]
+    assert kind_of(parse_trade_detail(cut, 20003802803)) is FailureKind.TRUNCATED
+
+
+def test_body_cut_mid_document_is_truncated() -> None:
+    full = fixture_bytes("real/trades_page1_2025-01-02.html").decode()
+    cut = full[: len(full) // 3]
+    assert kind_of(parse_trades_page(cut)) is FailureKind.TRUNCATED
+
+
+def test_trade_detail_with_no_enrichable_field_is_a_failure_not_an_empty_success() -> None:
+    # The requested id is there, but none of asset type, filing, shares...: layout changed.
+    html = page('0:["$","div",null,{"tradeId":42,"href":"/trades/42"}]\n')
+    result = parse_trade_detail(html, 42)
+    assert kind_of(result) is FailureKind.BLOCKED
+    assert isinstance(result, PageFailure)
+    assert "none of its detail fields" in result.reason
+
+
+def test_error_row_wins_over_layout_change() -> None:
+    html = page('0:["$","div",null,{}]\n6:E{"digest":"123"}\n')
+    result = parse_trade_detail(html, 9)
+    assert kind_of(result) is FailureKind.ERROR_DIGEST
+    assert isinstance(result, PageFailure)
+    assert "123" in result.reason
+
+
+@pytest.mark.parametrize("marker", ['<div data-dgst="1"></div>', '<script>$RX("B:0")</script>'])
+def test_html_error_markers_are_error_digests(marker: str) -> None:
+    html = page('0:["$","div",null,{}]\n', tail=marker + '<div hidden id="S:0"></div></html>')
+    assert kind_of(parse_issuer_detail(html, 9)) is FailureKind.ERROR_DIGEST
+
+
+def test_undefined_becomes_none_and_text_rows_are_skipped() -> None:
+    # A T row is length-prefixed with no newline; the JSON row right after it must still parse.
+    text = "ab\u00e9c"  # 5 UTF-8 bytes
+    flight = (
+        f"14:T{len(text.encode()):x},{text}"
+        '0:["$","div",null,{"issuerData":{"_issuerId":7,"issuerName":"$$Money",'
+        '"issuerTicker":"$undefined","stats":null,"performance":null}}]\n'
+    )
+    detail = parse_issuer_detail(page(flight), 7)
+    assert not isinstance(detail, PageFailure)
+    assert detail.issuer_name == "$Money"
+    assert detail.issuer_ticker is None
+
+
+def test_empty_listing_page_past_the_end_is_an_empty_success() -> None:
+    flight = (
+        '0:["$","div",null,{"children":[["$","$L1",null,{"data":[],'
+        '"columnVisibility":"$undefined"}],["$","$L2",null,{"totalCount":30,"totalPages":3}]]}]\n'
+    )
+    result = parse_trades_page(page(flight))
+    assert not isinstance(result, PageFailure)
+    assert result.trades == ()
+    assert result.total_pages == 3
+
+
+def test_real_page_without_its_table_is_a_layout_change_not_a_not_found() -> None:
+    # Real pages carry the "Page Not Found" template as the layout's notFound prop and a
+    # BAILOUT_TO_CLIENT_SIDE_RENDERING digest: neither may be mistaken for the page's state.
+    html = fixture_bytes("real/trades_page1_2025-01-02.html").decode()
+    without_table = html.replace("_txId", "_renamedId")
+    result = parse_trades_page(without_table)
+    assert kind_of(result) is FailureKind.BLOCKED
+    assert kind_of(parse_trade_detail(html, 1)) is FailureKind.BLOCKED

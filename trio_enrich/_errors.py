@@ -1,0 +1,41 @@
+"""The one error tree of trio-enrich.
+
+::
+
+    TrioEnrichError            base of every error we raise on purpose
+    ├── UsageError             a bad option value or argument (exit 2)
+    ├── DatabaseError          the database cannot be opened or used as asked (exit 2)
+    └── FetchError             a request failed; carries a FailureKind (kept inside the pipeline)
+
+Foreign exceptions (httpx, sqlite3) are translated into these at the adapter that meets them,
+so the core and the CLI never see another library's errors.
+"""
+
+from __future__ import annotations
+
+from ._model import FailureKind
+
+__all__ = ["DatabaseError", "FetchError", "TrioEnrichError", "UsageError"]
+
+
+class TrioEnrichError(Exception):
+    """Base of every error trio-enrich raises on purpose; its message is one line for users."""
+
+
+class UsageError(TrioEnrichError):
+    """A bad option value or argument."""
+
+
+class DatabaseError(TrioEnrichError):
+    """The database cannot be opened, is not ours to change, or a write failed."""
+
+
+class FetchError(TrioEnrichError):
+    """A request gave no page; `kind` says why, `retry_after` is the server's wish in seconds."""
+
+    def __init__(
+        self, kind: FailureKind, message: str, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after

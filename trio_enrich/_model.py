@@ -1,0 +1,226 @@
+"""Value types that cross module boundaries.
+
+They are frozen, slotted dataclasses with no behaviour beyond construction, so the parser, the
+store and the pipeline can exchange them without knowing about each other.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = [
+    "PERFORMANCE_FIELDS",
+    "FailureKind",
+    "IssuerDetail",
+    "IssuerPerformance",
+    "IssuerStats",
+    "ListingIssuer",
+    "ListingPage",
+    "ListingPolitician",
+    "ListingTrade",
+    "PageFailure",
+    "PoliticianCard",
+    "PoliticianPage",
+    "TradeDetail",
+]
+
+
+class FailureKind(enum.StrEnum):
+    """Why a page (or a request for it) gave no data.
+
+    The first four come from the page itself (the parser decides them); the others come from the
+    transport (the HTTP adapter decides them).
+    """
+
+    NOT_FOUND = "not_found"  # the site's HTTP-200 "Page Not Found" template: permanent
+    ERROR_DIGEST = "error_digest"  # a Next.js error row instead of data: retry on a later run
+    BLOCKED = "blocked"  # no payload, a challenge page, or no data anchor: the layout changed
+    TRUNCATED = "truncated"  # the streamed page was cut off: retryable
+    RATE_LIMITED = "rate_limited"  # 429, or 403 which the site also uses for throttling
+    SERVER_ERROR = "server_error"  # 5xx or 408
+    HTTP_ERROR = "http_error"  # any other unexpected status
+    TIMEOUT = "timeout"  # the whole request took longer than its deadline
+    TRANSPORT = "transport"  # connection refused, reset, protocol error
+    TOO_LARGE = "too_large"  # the body exceeded the size cap
+    BAD_CONTENT = "bad_content"  # not HTML (an image, say), or undecodable
+
+
+@dataclass(frozen=True, slots=True)
+class PageFailure:
+    """A page that yielded no data, with the reason in one line."""
+
+    kind: FailureKind
+    reason: str
+
+
+# --- trades listing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListingIssuer:
+    issuer_id: int
+    state_id: str | None
+    c2iq: str | None
+    country: str | None
+    issuer_name: str
+    issuer_ticker: str | None
+    sector: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPolitician:
+    politician_id: str
+    state_id: str | None
+    chamber: str | None
+    dob: str | None
+    first_name: str | None
+    last_name: str | None
+    nickname: str | None
+    gender: str | None
+    party: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingTrade:
+    """One row of the trades listing (what `/trades?page=N` shows)."""
+
+    tx_id: int
+    chamber: str
+    comment: str | None
+    owner: str | None
+    price: float | None
+    pub_date: str
+    reporting_gap: int | None
+    tx_date: str
+    tx_type: str
+    tx_type_extended: str | None  # any JSON value, kept as its JSON text
+    value: int
+    issuer: ListingIssuer
+    politician: ListingPolitician
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPage:
+    trades: tuple[ListingTrade, ...]
+    total_count: int | None
+    total_pages: int | None
+
+
+# --- trade detail ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TradeDetail:
+    """What a trade's detail page adds to its listing row. None means "the page did not say"."""
+
+    tx_id: int
+    asset_type: str | None = None  # kebab-case: stock, stock-option, etf, other-securities, ...
+    asset_ticker: str | None = None
+    instrument: str | None = None
+    filing_url: str | None = None
+    filing_id: int | None = None
+    price: float | None = None
+    size: int | None = None  # share count
+    size_range_low: int | None = None  # share count
+    size_range_high: int | None = None  # share count
+    has_capital_gains: bool | None = None
+    committees: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    reporting_gap: int | None = None
+
+    def has_enrichment(self) -> bool:
+        """True when the page yielded at least one field the listing does not have."""
+        return any(
+            value is not None
+            for value in (
+                self.asset_type,
+                self.filing_url,
+                self.filing_id,
+                self.size,
+                self.size_range_low,
+                self.size_range_high,
+                self.has_capital_gains,
+            )
+        ) or bool(self.committees or self.labels)
+
+
+# --- issuer detail --------------------------------------------------------------------------
+
+#: The 18 trailing and period numbers of an issuer's performance, in the site's key order.
+PERFORMANCE_FIELDS: tuple[str, ...] = (
+    "trailing1",
+    "trailing1Change",
+    "trailing7",
+    "trailing7Change",
+    "trailing30",
+    "trailing30Change",
+    "trailing90",
+    "trailing90Change",
+    "trailing365",
+    "trailing365Change",
+    "wtd",
+    "wtdChange",
+    "mtd",
+    "mtdChange",
+    "qtd",
+    "qtdChange",
+    "ytd",
+    "ytdChange",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerStats:
+    count_trades: int
+    count_politicians: int
+    volume: int
+    date_last_traded: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerPerformance:
+    """Market data; present only when the page gives mcap and all 18 numbers."""
+
+    mcap: int
+    numbers: tuple[float, ...]  # in PERFORMANCE_FIELDS order
+    eod_prices: tuple[tuple[str, float], ...]  # (YYYY-MM-DD, price), as the page lists them
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(PERFORMANCE_FIELDS, self.numbers, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerDetail:
+    issuer_id: int
+    state_id: str | None
+    c2iq: str | None
+    country: str | None
+    issuer_name: str
+    issuer_ticker: str | None
+    sector: str | None
+    stats: IssuerStats | None
+    performance: IssuerPerformance | None
+
+
+# --- politicians listing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PoliticianCard:
+    """One card of `/politicians?...`: rendered text only, the page carries no JSON object."""
+
+    politician_id: str
+    name: str
+    party: str | None
+    state: str | None
+    count_trades: int | None
+    count_issuers: int | None
+    volume: str | None  # as shown, e.g. "1.23M"
+    date_last_traded: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PoliticianPage:
+    politicians: tuple[PoliticianCard, ...]
+    total_count: int | None
