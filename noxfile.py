@@ -37,3 +37,10 @@ def bench_parse(session: nox.Session) -> None:
     """Parser and store micro-benchmarks (prints medians; not a pass/fail test)."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_parse_store.py", *session.posargs)
+
+
+@nox.session
+def bench_sim(session: nox.Session) -> None:
+    """Simulator throughput: detail pages per second from one simulator process."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench_sim.py", *session.posargs)

@@ -29,8 +29,10 @@ from ._model import (
     PERFORMANCE_FIELDS,
     FailureKind,
     IssuerDetail,
+    IssuerPage,
     IssuerPerformance,
     IssuerStats,
+    IssuerSummary,
     ListingIssuer,
     ListingPage,
     ListingPolitician,
@@ -46,6 +48,7 @@ __all__ = [
     "decode_flight",
     "flight_text",
     "parse_issuer_detail",
+    "parse_issuers_page",
     "parse_politicians_page",
     "parse_trade_detail",
     "parse_trades_page",
@@ -228,6 +231,25 @@ def _unescape(value: object) -> object:
         if value == "$undefined":
             return None
     return value
+
+
+def _unescape_tree(value: Any) -> Any:
+    """`value` with the $ escapes undone at every depth (it came from JSON, so it is finite)."""
+    if isinstance(value, dict):
+        return {key: _unescape_tree(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unescape_tree(item) for item in value]
+    return _unescape(value)
+
+
+def _json_text(value: Any) -> str | None:
+    """Any JSON value, unescaped, as canonical JSON text; None for null or a pathological value."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(_unescape_tree(value), sort_keys=True)
+    except (RecursionError, ValueError):
+        return None
 
 
 def _str(mapping: dict[str, Any], key: str) -> str | None:
@@ -423,7 +445,7 @@ def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
         reporting_gap=_int(row, "reportingGap"),
         tx_date=tx_date,
         tx_type=tx_type,
-        tx_type_extended=None if extended is None else json.dumps(extended, sort_keys=True),
+        tx_type_extended=_json_text(extended),
         value=value,
         issuer=ListingIssuer(
             issuer_id=issuer_id,
@@ -699,6 +721,54 @@ def _eod_prices(value: object) -> tuple[tuple[str, float], ...]:
         elif isinstance(second, str) and (price := _to_float(first)) is not None:
             prices.append((second, price))
     return tuple(prices)
+
+
+# --- issuers listing -------------------------------------------------------------------------
+
+
+def parse_issuers_page(page: bytes | str) -> IssuerPage | PageFailure:
+    """The issuer summaries of ``/issuers?page=N`` (a shape ASSUMED, never captured)."""
+    html = _as_text(page)
+    flight = decode_flight(html)
+    if flight.broken_tail or _is_cut_stream(html):
+        return _classify_missing(html, flight, "the issuers listing")
+    rows: list[Any] | None = None
+    total_count: int | None = None
+    total_pages: int | None = None
+    for node in _walk(flight.rows):
+        if not isinstance(node, dict):
+            continue
+        data = node.get("data")
+        if (
+            rows is None
+            and isinstance(data, list)
+            and all(
+                isinstance(row, dict) and "_issuerId" in row and "_txId" not in row for row in data
+            )
+            and (data or "columnVisibility" in node)
+        ):
+            rows = data
+        if total_count is None and "totalCount" in node:
+            total_count = _int(node, "totalCount")
+            total_pages = _int(node, "totalPages")
+    if rows is None:
+        return _classify_missing(html, flight, "the issuers listing")
+    issuers: list[IssuerSummary] = []
+    for row in rows:
+        issuer_id = _int(row, "_issuerId")
+        name = _str(row, "issuerName")
+        if issuer_id is None or not name:
+            continue
+        issuers.append(
+            IssuerSummary(
+                issuer_id=issuer_id,
+                issuer_name=name,
+                issuer_ticker=_str(row, "issuerTicker"),
+                sector=_str(row, "sector"),
+                stats=_issuer_stats(row.get("stats")),
+            )
+        )
+    return IssuerPage(issuers=tuple(issuers), total_count=total_count, total_pages=total_pages)
 
 
 # --- politicians listing ----------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""What the simulated site does wrong, and how often: fault settings and named profiles."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from dataclasses import dataclass
+
+__all__ = ["FAULT_NAMES", "PROFILES", "Faults", "profile"]
+
+#: Every fault a request can be given, by rate, by schedule (`Simulator.inject`/`script`) or
+#: by id (not_found, error_digest).
+FAULT_NAMES = (
+    "ok",
+    "429",  # Retry-After in seconds
+    "429-date",  # Retry-After as an HTTP date
+    "500",
+    "503",
+    "403",
+    "reset",  # the connection is reset half way through the body
+    "hang",  # no answer for longer than any client's timeout
+    "drip",  # the body arrives a few bytes at a time
+    "truncate",  # a complete HTTP response whose page was cut off
+    "challenge",  # a bot-challenge page instead of the content
+    "oversize",  # a body larger than any sane page
+    "not_found",  # the HTTP-200 "Page Not Found" template
+    "error_digest",  # a Next.js error row instead of data
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Fault settings; rates are per request, between 0 and 1, and combine freely."""
+
+    latency_ms: float = 0.0  # fixed latency added to every request
+    latency_median_ms: float | None = None  # lognormal latency, by median...
+    latency_p99_ms: float | None = None  # ...and 99th percentile
+    rate_429: float = 0.0
+    retry_after: float = 2.0  # seconds the 429 asks for
+    retry_after_as_date: bool = False  # send Retry-After as an HTTP date instead of seconds
+    rate_5xx: float = 0.0
+    burst_5xx: int = 1  # a 5xx that strikes by rate is followed by burst-1 more
+    rate_403: float = 0.0
+    rate_reset: float = 0.0
+    rate_hang: float = 0.0
+    hang_seconds: float = 120.0
+    rate_drip: float = 0.0
+    drip_seconds: float = 3.0  # how long a dripped body takes in all
+    rate_truncate: float = 0.0
+    rate_challenge: float = 0.0
+    rate_oversize: float = 0.0
+    oversize_bytes: int = 9 * 1024 * 1024
+    not_found_rate: float = 0.0  # share of detail ids that answer "Page Not Found", per id
+    error_digest_rate: float = 0.0  # share of detail ids that answer an error row, per id
+    not_found_ids: frozenset[int] = frozenset()
+    error_digest_ids: frozenset[int] = frozenset()
+    outages: tuple[tuple[float, float], ...] = ()  # (start, end) seconds after the server starts
+    outage_status: int = 503
+    detail_shape: str = "live"  # "live" or "object"
+
+    def latency(self, rng: random.Random) -> float:
+        """One request's latency in seconds."""
+        seconds = self.latency_ms / 1000
+        if self.latency_median_ms:
+            median = self.latency_median_ms / 1000
+            p99 = (self.latency_p99_ms or self.latency_median_ms * 4) / 1000
+            sigma = max(0.0, math.log(p99 / median) / 2.3263478740408408)
+            seconds += rng.lognormvariate(math.log(median), sigma)
+        return seconds
+
+    def id_fault(self, seed: int, item_id: int) -> str | None:
+        """The permanent fault of a detail id, if it has one (the same on every request)."""
+        if item_id in self.not_found_ids:
+            return "not_found"
+        if item_id in self.error_digest_ids:
+            return "error_digest"
+        if self.not_found_rate or self.error_digest_rate:
+            roll = random.Random(f"{seed}:id:{item_id}").random()
+            if roll < self.not_found_rate:
+                return "not_found"
+            if roll < self.not_found_rate + self.error_digest_rate:
+                return "error_digest"
+        return None
+
+    def with_(self, **changes: object) -> Faults:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+PROFILES: dict[str, Faults] = {
+    "clean": Faults(),
+    "realistic": Faults(
+        latency_median_ms=150,
+        latency_p99_ms=900,
+        rate_5xx=0.01,
+        rate_429=0.005,
+        retry_after=2,
+    ),
+    "hostile": Faults(
+        latency_median_ms=40,
+        latency_p99_ms=400,
+        rate_429=0.02,
+        retry_after=1,
+        rate_5xx=0.03,
+        burst_5xx=3,
+        rate_403=0.01,
+        rate_reset=0.01,
+        rate_hang=0.002,
+        hang_seconds=60,
+        rate_drip=0.005,
+        drip_seconds=2,
+        rate_truncate=0.01,
+        rate_challenge=0.005,
+        rate_oversize=0.003,
+        not_found_rate=0.01,
+        error_digest_rate=0.005,
+    ),
+}
+
+
+def profile(name: str) -> Faults:
+    """The named fault profile: clean, realistic or hostile."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(PROFILES)
+        raise ValueError(f"unknown simulator profile {name!r} (known: {known})") from None

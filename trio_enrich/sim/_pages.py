@@ -1,0 +1,419 @@
+"""Render simulated pages in the real format (shared/docs/capitoltrades-pages.md, sections 1-4).
+
+Each page is HTML whose data is Next.js flight text, cut into push chunks at arbitrary points
+(mid-row, mid-string), with ``$$`` escapes, ``"$undefined"``, a ``T`` row, the layout's
+"Page Not Found" template in its ``notFound`` prop (as on real pages), and the "Loading ..."
+fallback in the visible markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+from typing import Any
+
+from .._model import PERFORMANCE_FIELDS, ListingTrade
+from ._dataset import Dataset, SimIssuer, SimTrade
+
+__all__ = [
+    "challenge_page",
+    "error_digest_page",
+    "issuers_page",
+    "not_found_page",
+    "trade_detail_page",
+    "trades_page",
+]
+
+_SVG_PATH = "M12 2C6.48 2 2 6.48 2 12s4.48 10 10 10 10-4.48 10-10S17.52 2 12 2z"
+
+
+def _escape(value: Any) -> Any:
+    """Apply the flight format's string escape: a string starting with $ gets another $."""
+    if isinstance(value, str):
+        return "$" + value if value.startswith("$") else value
+    if isinstance(value, dict):
+        return {key: _escape(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape(item) for item in value]
+    return value
+
+
+def _undefined(value: Any) -> Any:
+    return "$undefined" if value is None else value
+
+
+def _element(tag: str, props: dict[str, Any], key: str | None = None) -> list[Any]:
+    return ["$", tag, key, props]
+
+
+def _not_found_tree() -> list[Any]:
+    return _element(
+        "main",
+        {
+            "className": "site-main",
+            "children": _element(
+                "div",
+                {
+                    "className": "flex items-center justify-center",
+                    "children": [
+                        _element(
+                            "h1",
+                            {
+                                "className": "text-nowrap text-3xl font-medium text-foreground",
+                                "children": "Page Not Found",
+                            },
+                        ),
+                        _element(
+                            "p",
+                            {
+                                "className": "mb-3 text-muted-foreground",
+                                "children": "Unfortunately we cannot find this content.",
+                            },
+                        ),
+                    ],
+                },
+            ),
+        },
+    )
+
+
+def _layout_rows() -> list[str]:
+    layout = _element(
+        "$L5",
+        {
+            "buildId": "sim",
+            "children": _element("div", {"className": "flex", "children": "Loading ..."}),
+            "notFound": _not_found_tree(),
+            "notFoundStyles": [],
+        },
+    )
+    return [
+        '1:HL["/_next/static/css/sim.css","style"]',
+        '5:I[4684,[],""]',
+        f"14:T{len(_SVG_PATH.encode()):x},{_SVG_PATH}",  # no newline after a T row
+        "0:" + _dumps(layout),
+    ]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _document(title: str, flight_rows: list[str], rng: random.Random) -> str:
+    text = ""
+    for row in flight_rows:
+        # A T row has no newline after its text; every other row ends with one.
+        text += row if row[row.index(":") + 1 :].startswith("T") else row + "\n"
+    pushes = []
+    position = 0
+    while position < len(text):
+        size = rng.randint(200, 2400)
+        chunk = text[position : position + size]
+        position += size
+        literal = json.dumps(chunk).replace("<", "\\u003c")
+        pushes.append(f"<script>self.__next_f.push([1,{literal}])</script>")
+    return (
+        '<!DOCTYPE html><html lang="en" class="dark"><head><meta charSet="utf-8"/>'
+        f'<title>{html.escape(title)}</title></head><body><main class="site-main">'
+        '<!--$?--><template id="B:0"></template><div class="flex min-h-screen items-center '
+        'justify-center"><p class="text-foreground animate-pulse">Loading ...</p></div><!--/$-->'
+        "</main><script>(self.__next_f=self.__next_f||[]).push([0]);"
+        "self.__next_f.push([2,null])</script>"
+        + "".join(pushes)
+        + '<div hidden id="S:0"><main class="container">rendered</main></div>'
+        '<script>$RC("B:0","S:0")</script></body></html>'
+    )
+
+
+def _page_rng(seed: int, path: str) -> random.Random:
+    return random.Random(f"{seed}:{path}")
+
+
+# --- listing --------------------------------------------------------------------------------------
+
+
+def _listing_row(trade: ListingTrade) -> dict[str, Any]:
+    issuer = trade.issuer
+    politician = trade.politician
+    return {
+        "_issuerId": issuer.issuer_id,
+        "_politicianId": politician.politician_id,
+        "_txId": trade.tx_id,
+        "chamber": trade.chamber,
+        "comment": trade.comment,
+        "issuer": {
+            "_stateId": issuer.state_id,
+            "c2iq": issuer.c2iq,
+            "country": issuer.country,
+            "issuerName": issuer.issuer_name,
+            "issuerTicker": issuer.issuer_ticker,
+            "sector": issuer.sector,
+        },
+        "owner": trade.owner,
+        "politician": {
+            "_stateId": politician.state_id,
+            "chamber": politician.chamber,
+            "dob": politician.dob,
+            "firstName": politician.first_name,
+            "gender": politician.gender,
+            "lastName": politician.last_name,
+            "nickname": politician.nickname,
+            "party": politician.party,
+        },
+        "price": trade.price,
+        "pubDate": trade.pub_date,
+        "reportingGap": trade.reporting_gap,
+        "txDate": trade.tx_date,
+        "txType": trade.tx_type,
+        "txTypeExtended": (
+            None if trade.tx_type_extended is None else json.loads(trade.tx_type_extended)
+        ),
+        "value": trade.value,
+    }
+
+
+def trades_page(dataset: Dataset, page: int, page_size: int = 12) -> str:
+    """``/trades?page=N``: newest first, `page_size` a page, with totals and an issuer filter."""
+    total = len(dataset.trades)
+    total_pages = max(1, -(-total // page_size))
+    chosen = dataset.trades[(page - 1) * page_size : page * page_size] if page >= 1 else []
+    popular = list(dataset.issuers.values())[:8]
+    issuer_filter = [
+        {
+            "_issuerId": i.listing.issuer_id,
+            "issuerName": i.listing.issuer_name,
+            "issuerTicker": i.listing.issuer_ticker,
+            "stats": {"countTrades": i.stats.count_trades if i.stats else 0},
+        }
+        for i in popular
+    ]
+    table = _element(
+        "$L1e",
+        {
+            "data": [_escape(_listing_row(t.listing)) for t in chosen],
+            "columnVisibility": "$undefined",
+        },
+    )
+    pagination = _element(
+        "$L1f",
+        {"className": "mt-6", "searchParams": {}, "totalCount": total, "totalPages": total_pages},
+    )
+    rows = [
+        *_layout_rows(),
+        "1c:" + _dumps(_element("div", {"issuers": _escape(issuer_filter)})),
+        "1b:" + _dumps(_element("section", {"children": [table, pagination]})),
+    ]
+    rng = _page_rng(dataset.seed, f"/trades?page={page}&size={page_size}&total={total}")
+    return _document("Trades | Capitol Trades", rows, rng)
+
+
+def issuers_page(dataset: Dataset, page: int, page_size: int = 12) -> str:
+    """``/issuers?page=N``: an assumed shape (a data array of issuer summaries)."""
+    issuers = sorted(dataset.issuers.values(), key=lambda i: i.listing.issuer_id)
+    total_pages = max(1, -(-len(issuers) // page_size))
+    chosen = issuers[(page - 1) * page_size : page * page_size] if page >= 1 else []
+    data = [
+        {
+            "_issuerId": i.listing.issuer_id,
+            "issuerName": i.listing.issuer_name,
+            "issuerTicker": i.listing.issuer_ticker,
+            "sector": i.listing.sector,
+            "stats": _stats(i),
+        }
+        for i in chosen
+    ]
+    table = _element("$L1e", {"data": _escape(data), "columnVisibility": "$undefined"})
+    pagination = _element(
+        "$L1f", {"className": "mt-6", "totalCount": len(issuers), "totalPages": total_pages}
+    )
+    rows = [
+        *_layout_rows(),
+        "1b:" + _dumps(_element("section", {"children": [table, pagination]})),
+    ]
+    return _document("Issuers", rows, _page_rng(dataset.seed, f"/issuers?page={page}"))
+
+
+# --- trade detail ---------------------------------------------------------------------------------
+
+
+def _pair(value: str, label: str) -> list[Any]:
+    return _element(
+        "div",
+        {
+            "className": "flex flex-col items-center gap-1",
+            "children": [
+                _element(
+                    "span", {"className": "text-center text-size-4", "children": _escape(value)}
+                ),
+                _element(
+                    "span",
+                    {
+                        "className": "text-center text-size-3 font-medium text-txt-dimmer",
+                        "children": label,
+                    },
+                ),
+            ],
+        },
+    )
+
+
+def trade_detail_page(dataset: Dataset, trade: SimTrade, shape: str = "live") -> str:
+    """``/trades/{id}`` in the live shape (spans + filing props) or the object shape."""
+    listing = trade.listing
+    if shape == "object":
+        body = _element(
+            "div", {"className": "trade-detail", "tradeData": _escape(_trade_object(trade))}
+        )
+    else:
+        body = _live_trade_body(dataset, trade)
+    rows = [*_layout_rows(), "6:" + _dumps(body)]
+    title = (
+        f"{listing.politician.first_name} {listing.politician.last_name} {listing.tx_type} "
+        f"{listing.issuer.issuer_name} on {listing.tx_date}"
+    )
+    return _document(title, rows, _page_rng(dataset.seed, f"/trades/{listing.tx_id}/{shape}"))
+
+
+def _live_trade_body(dataset: Dataset, trade: SimTrade) -> list[Any]:
+    listing = trade.listing
+    price = "N/A" if listing.price is None else f"${listing.price:,.2f}"
+    shares = (
+        "N/A"
+        if trade.size_range_low is None or trade.size_range_high is None
+        else f"{trade.size_range_low:,} - {trade.size_range_high:,}"
+    )
+    gap = listing.reporting_gap or 0
+    pairs = [
+        _pair(trade.asset_label, "Asset Type"),
+        _pair(_OWNER_LABELS.get(listing.owner or "", "Undisclosed"), "Owner"),
+        _pair(price, "Price"),
+        _pair(shares, "Shares"),
+        _pair(f"{gap} day" if gap == 1 else f"{gap} days", "Reporting Gap"),
+        _pair(listing.pub_date[:10], "Published"),
+        _pair(listing.tx_date, "Traded"),
+    ]
+    siblings = [
+        _element(
+            "$L22",
+            {
+                "href": f"/trades/{s.listing.tx_id}",
+                "tradeId": s.listing.tx_id,
+                "filingUrl": "$undefined",
+            },
+            key=str(s.listing.tx_id),
+        )
+        for s in dataset.siblings(trade)
+    ]
+    return _element(
+        "article",
+        {
+            "className": "transaction-detail-card",
+            "children": [
+                _element("h1", {"children": _escape(listing.issuer.issuer_name)}),
+                _element("div", {"className": "grid", "children": pairs}),
+                _element(
+                    "$L21", {"filingUrl": _escape(trade.filing_url), "tradeId": listing.tx_id}
+                ),
+                _element("ul", {"className": "filing-summary", "children": siblings}),
+            ],
+        },
+    )
+
+
+_OWNER_LABELS = {
+    "self": "Self",
+    "spouse": "Spouse",
+    "joint": "Joint",
+    "child": "Child",
+    "not-disclosed": "Undisclosed",
+}
+
+
+def _trade_object(trade: SimTrade) -> dict[str, Any]:
+    listing = trade.listing
+    row = _listing_row(listing)
+    del row["_txId"]
+    return {
+        "tradeId": listing.tx_id,
+        "_assetId": listing.tx_id,
+        **row,
+        "filingDate": listing.pub_date[:10],
+        "filingId": trade.filing_id or 0,
+        "filingUrl": trade.filing_url,
+        "hasCapitalGains": trade.has_capital_gains,
+        "size": trade.size,
+        "sizeRangeHigh": trade.size_range_high,
+        "sizeRangeLow": trade.size_range_low,
+        "committees": list(trade.committees),
+        "labels": list(trade.labels),
+        "asset": {
+            "assetType": trade.asset_label.lower().replace(" ", "-"),
+            "assetTicker": trade.asset_ticker,
+            "instrument": trade.instrument,
+        },
+    }
+
+
+# --- issuer detail --------------------------------------------------------------------------------
+
+
+def _stats(issuer: SimIssuer) -> dict[str, Any] | None:
+    stats = issuer.stats
+    if stats is None:
+        return None
+    return {
+        "countTrades": stats.count_trades,
+        "countPoliticians": stats.count_politicians,
+        "volume": stats.volume,
+        "dateLastTraded": stats.date_last_traded,
+    }
+
+
+def issuer_detail_page(dataset: Dataset, issuer: SimIssuer) -> str:
+    """``/issuers/{id}``: the ``issuerData`` object with stats, performance and EOD prices."""
+    listing = issuer.listing
+    performance: dict[str, Any] | None = None
+    if issuer.performance is not None:
+        performance = {"mcap": issuer.performance.mcap}
+        performance.update(dict(zip(PERFORMANCE_FIELDS, issuer.performance.numbers, strict=True)))
+        performance["eodPrices"] = [[day, price] for day, price in issuer.performance.eod_prices]
+    data = {
+        "_issuerId": listing.issuer_id,
+        "_stateId": listing.state_id,
+        "c2iq": listing.c2iq,
+        "country": listing.country,
+        "issuerName": listing.issuer_name,
+        "issuerTicker": listing.issuer_ticker,
+        "sector": listing.sector,
+        "stats": _stats(issuer),
+        "performance": performance,
+    }
+    body = _element("div", {"className": "issuer-detail", "issuerData": _escape(data)})
+    rows = [*_layout_rows(), "6:" + _dumps(body)]
+    rng = _page_rng(dataset.seed, f"/issuers/{listing.issuer_id}")
+    return _document(f"{listing.issuer_name} | Capitol Trades", rows, rng)
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+
+def not_found_page(seed: int, path: str) -> str:
+    """The HTTP-200 "Page Not Found" template: the heading is the page's content."""
+    rows = [*_layout_rows(), "6:" + _dumps(_not_found_tree())]
+    return _document("Page Not Found", rows, _page_rng(seed, path))
+
+
+def error_digest_page(seed: int, path: str) -> str:
+    """A page whose data row is a Next.js error row."""
+    digest = str(random.Random(f"{seed}:{path}:digest").randint(10**9, 4 * 10**9))
+    rows = [*_layout_rows(), "6:E" + _dumps({"digest": digest})]
+    return _document("Capitol Trades", rows, _page_rng(seed, path))
+
+
+def challenge_page() -> str:
+    """A bot-challenge interstitial: no data pushes at all."""
+    return (
+        "<!DOCTYPE html><html><head><title>Vercel Security Checkpoint</title></head><body>"
+        "<p>We're verifying your browser. Enable JavaScript to continue.</p></body></html>"
+    )

@@ -1,0 +1,422 @@
+"""The simulated capitoltrades.com: a small HTTP/1.1 server on trio's ``serve_tcp``.
+
+A bare trio server rather than hypercorn: it was measured faster on this machine, and faults such
+as a reset in the middle of a body or a byte-by-byte drip need control below any framework.
+Only loopback is served.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+import json
+import math
+import random
+import socket
+import struct
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import trio
+
+from ._dataset import Dataset, make_dataset
+from ._faults import Faults
+from ._pages import (
+    challenge_page,
+    error_digest_page,
+    issuer_detail_page,
+    issuers_page,
+    not_found_page,
+    trade_detail_page,
+    trades_page,
+)
+
+__all__ = ["RequestLog", "RequestRecord", "Simulator", "open_simulator"]
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_MAX_HEAD = 64 * 1024
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One request as the server saw it; times are trio.current_time() of the server."""
+
+    start: float
+    end: float
+    method: str
+    path: str
+    status: int  # 0 when no status line was sent (a hang)
+    bytes: int  # body bytes sent
+    connection: int
+    fault: str
+
+
+class RequestLog:
+    """Every request, in arrival order, with the figures tests assert politeness with."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def paths(self) -> list[str]:
+        return [record.path for record in self.records]
+
+    def starts(self) -> list[float]:
+        return [record.start for record in self.records]
+
+    def max_in_window(self, window: float = 1.0) -> int:
+        """The most requests that started within any sliding window of `window` seconds."""
+        starts = sorted(self.starts())
+        best = 0
+        first = 0
+        for last, moment in enumerate(starts):
+            while moment - starts[first] >= window:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
+
+    def started_between(self, begin: float, end: float) -> list[RequestRecord]:
+        return [record for record in self.records if begin <= record.start < end]
+
+    def json_lines(self) -> str:
+        return "".join(json.dumps(asdict(record)) + "\n" for record in self.records)
+
+
+class Simulator:
+    """The simulated site. Start it with :func:`open_simulator` or :meth:`serve`."""
+
+    def __init__(self, dataset: Dataset, faults: Faults | None = None, *, seed: int = 1) -> None:
+        self.dataset = dataset
+        self.faults = faults or Faults()
+        self.seed = seed
+        self.log = RequestLog()
+        self.port = 0
+        self.started_at = 0.0
+        self._rng = random.Random(seed)
+        self._injected: deque[str] = deque()
+        self._scripts: dict[str, deque[str]] = {}
+        self._burst_left = 0
+        self._connections = itertools.count(1)
+        self._outages: list[tuple[float, float]] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # --- control --------------------------------------------------------------------------------
+
+    def inject(self, fault: str, count: int = 1) -> None:
+        """Give the next `count` requests (any path) this fault."""
+        self._injected.extend([fault] * count)
+
+    def script(self, path: str, faults: list[str]) -> None:
+        """Give the next requests for `path` these faults, in order ("ok" for a normal answer)."""
+        self._scripts.setdefault(path, deque()).extend(faults)
+
+    def outage(self, seconds: float, *, starting_in: float = 0.0) -> tuple[float, float]:
+        """Fail every request for `seconds`, from `starting_in` seconds from now."""
+        begin = trio.current_time() + starting_in
+        window = (begin, begin + seconds)
+        self._outages.append(window)
+        return window
+
+    def set_faults(self, faults: Faults) -> None:
+        self.faults = faults
+        self._burst_left = 0
+
+    # --- serving --------------------------------------------------------------------------------
+
+    async def serve(
+        self, port: int = 0, *, task_status: trio.TaskStatus[Simulator] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        listeners = await trio.open_tcp_listeners(port, host="127.0.0.1", backlog=512)
+        self.port = listeners[0].socket.getsockname()[1]
+        self.started_at = trio.current_time()
+        self._outages.extend(
+            (self.started_at + begin, self.started_at + end) for begin, end in self.faults.outages
+        )
+        async with trio.open_nursery() as nursery:
+            task_status.started(self)
+            await trio.serve_listeners(self._handle, listeners, handler_nursery=nursery)
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        connection = next(self._connections)
+        buffer = bytearray()
+        try:
+            while True:
+                head = await _read_head(stream, buffer)
+                if head is None:
+                    return
+                keep_alive = await self._answer(stream, connection, head)
+                if not keep_alive:
+                    return
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ValueError):
+            return
+        finally:
+            with trio.move_on_after(1) as cleanup:
+                cleanup.shield = True
+                await stream.aclose()
+
+    def _choose_fault(self, path: str, now: float) -> str:
+        script = self._scripts.get(path)
+        if script:
+            return script.popleft()
+        if self._injected:
+            return self._injected.popleft()
+        if any(begin <= now < end for begin, end in self._outages):
+            return "outage"
+        faults = self.faults
+        if self._burst_left > 0:
+            self._burst_left -= 1
+            return "503"
+        rng = self._rng
+        for name, rate in (
+            ("429-date" if faults.retry_after_as_date else "429", faults.rate_429),
+            ("503", faults.rate_5xx),
+            ("403", faults.rate_403),
+            ("reset", faults.rate_reset),
+            ("hang", faults.rate_hang),
+            ("drip", faults.rate_drip),
+            ("truncate", faults.rate_truncate),
+            ("challenge", faults.rate_challenge),
+            ("oversize", faults.rate_oversize),
+        ):
+            if rate and rng.random() < rate:
+                if name == "503":
+                    self._burst_left = max(0, faults.burst_5xx - 1)
+                return name
+        return "ok"
+
+    async def _answer(self, stream: trio.SocketStream, connection: int, head: _Head) -> bool:
+        log = self.log
+        start = trio.current_time()
+        fault = self._choose_fault(head.path, start)
+        record = RequestRecord(start, start, head.method, head.target, 0, 0, connection, fault)
+        log.records.append(record)
+        log.in_flight += 1
+        log.max_in_flight = max(log.max_in_flight, log.in_flight)
+        try:
+            delay = self.faults.latency(self._rng)
+            if delay > 0:
+                await trio.sleep(delay)
+            return await self._send(stream, head, fault, record)
+        finally:
+            log.in_flight -= 1
+            record.end = trio.current_time()
+
+    async def _send(
+        self, stream: trio.SocketStream, head: _Head, fault: str, record: RequestRecord
+    ) -> bool:
+        keep_alive = head.keep_alive
+        if fault == "hang":
+            await trio.sleep(self.faults.hang_seconds)
+            return False
+        if fault == "outage":
+            return await _respond(stream, record, self.faults.outage_status, b"outage", keep_alive)
+        if fault in ("429", "429-date"):
+            wait = self.faults.retry_after
+            if fault == "429-date":
+                # An HTTP date has whole seconds: round up so the pause is never shorter.
+                value = email.utils.formatdate(math.ceil(time.time() + wait), usegmt=True)
+            else:
+                value = str(math.ceil(wait))
+            return await _respond(
+                stream, record, 429, b"Too Many Requests", keep_alive, [("Retry-After", value)]
+            )
+        if fault in ("500", "503", "403"):
+            return await _respond(stream, record, int(fault), fault.encode(), keep_alive)
+        if fault == "challenge":
+            return await _respond(stream, record, 200, challenge_page().encode(), keep_alive)
+        status, page = self._route(head, fault)
+        body = page.encode()
+        if fault == "truncate":
+            cut = body.find(b'<div hidden id="S:0">')
+            body = body[: self._rng.randint(len(body) // 3, cut if cut > 0 else len(body) // 2)]
+        elif fault == "oversize":
+            padding = max(0, self.faults.oversize_bytes - len(body))
+            body = body.replace(b"</body>", b"<!--" + b"x" * padding + b"--></body>")
+        if fault == "reset":
+            await stream.send_all(_head_bytes(status, len(body), keep_alive, []))
+            await stream.send_all(body[: len(body) // 2])
+            record.status, record.bytes = status, len(body) // 2
+            _reset(stream)
+            return False
+        if fault == "drip":
+            await stream.send_all(_head_bytes(status, len(body), keep_alive, []))
+            pieces = 20
+            step = max(1, -(-len(body) // pieces))
+            for at in range(0, len(body), step):
+                await stream.send_all(body[at : at + step])
+                record.bytes = at + step
+                await trio.sleep(self.faults.drip_seconds / pieces)
+            record.status, record.bytes = status, len(body)
+            return keep_alive
+        return await _respond(stream, record, status, body, keep_alive)
+
+    def _route(self, head: _Head, fault: str) -> tuple[int, str]:
+        """The page for a path: (status, html)."""
+        dataset = self.dataset
+        parts = [part for part in head.path.split("/") if part]
+        query = head.query
+        if parts == ["trades"]:
+            return 200, trades_page(dataset, _query_int(query, "page", 1), _page_size(query))
+        if parts == ["issuers"]:
+            return 200, issuers_page(dataset, _query_int(query, "page", 1), _page_size(query))
+        if len(parts) == 2 and parts[0] in ("trades", "issuers") and parts[1].isdigit():
+            item_id = int(parts[1])
+            special = fault if fault in ("not_found", "error_digest") else None
+            special = special or self.faults.id_fault(self.seed, item_id)
+            if special == "error_digest":
+                return 200, error_digest_page(self.seed, head.path)
+            if parts[0] == "trades":
+                trade = dataset.trade(item_id)
+                if trade is not None and special is None:
+                    return 200, trade_detail_page(dataset, trade, self.faults.detail_shape)
+            else:
+                issuer = dataset.issuer(item_id)
+                if issuer is not None and special is None:
+                    return 200, issuer_detail_page(dataset, issuer)
+            return 200, not_found_page(self.seed, head.path)  # the site answers 200 here
+        if parts == ["_sim", "publish"]:
+            count = _query_int(query, "count", 1)
+            new = dataset.publish(count)
+            return 200, json.dumps([trade.listing.tx_id for trade in new])
+        if parts == ["_sim", "truth"]:
+            return 200, dataset.to_json()
+        if parts == ["_sim", "log"]:
+            return 200, self.log.json_lines()
+        if parts == ["_sim", "stats"]:
+            return 200, json.dumps(
+                {
+                    "requests": len(self.log),
+                    "max_in_flight": self.log.max_in_flight,
+                    "cpu_seconds": time.process_time(),
+                }
+            )
+        return 404, not_found_page(self.seed, head.path)
+
+
+@dataclass(slots=True)
+class _Head:
+    method: str
+    target: str
+    path: str
+    query: dict[str, list[str]]
+    keep_alive: bool
+
+
+async def _read_head(stream: trio.SocketStream, buffer: bytearray) -> _Head | None:
+    """Read one request head (and skip any body); None at a clean end of the connection."""
+    while True:
+        end = buffer.find(b"\r\n\r\n")
+        if end >= 0:
+            break
+        if len(buffer) > _MAX_HEAD:
+            raise ValueError("request head too large")
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buffer += data
+    raw = bytes(buffer[:end]).decode("latin-1")
+    del buffer[: end + 4]
+    lines = raw.split("\r\n")
+    method, target, version = ([*lines[0].split(" "), "", "", ""])[:3]
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0") or 0)
+    while len(buffer) < length:
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buffer += data
+    del buffer[:length]
+    connection = headers.get("connection", "").lower()
+    keep_alive = connection != "close" and version == "HTTP/1.1"
+    split = urlsplit(target)
+    return _Head(method, target, split.path, parse_qs(split.query), keep_alive)
+
+
+def _query_int(query: dict[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    if not values:
+        return default
+    try:
+        return int(values[0])
+    except ValueError:
+        return default
+
+
+def _page_size(query: dict[str, list[str]]) -> int:
+    return max(1, min(100, _query_int(query, "pageSize", 12)))
+
+
+def _head_bytes(status: int, length: int, keep_alive: bool, extra: list[tuple[str, str]]) -> bytes:
+    lines = [
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
+        "Content-Type: text/html; charset=utf-8",
+        f"Content-Length: {length}",
+        "Connection: " + ("keep-alive" if keep_alive else "close"),
+        *(f"{name}: {value}" for name, value in extra),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _respond(
+    stream: trio.SocketStream,
+    record: RequestRecord,
+    status: int,
+    body: bytes,
+    keep_alive: bool,
+    extra: list[tuple[str, str]] | None = None,
+) -> bool:
+    head = _head_bytes(status, len(body), keep_alive, extra or [])
+    if len(body) < 256 * 1024:
+        await stream.send_all(head + body)
+    else:
+        await stream.send_all(head)
+        for at in range(0, len(body), 256 * 1024):
+            await stream.send_all(body[at : at + 256 * 1024])
+    record.status, record.bytes = status, len(body)
+    return keep_alive
+
+
+def _reset(stream: trio.SocketStream) -> None:
+    """Close with a TCP RST instead of a FIN: the client sees 'connection reset'."""
+    stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@asynccontextmanager
+async def open_simulator(
+    dataset: Dataset | None = None,
+    faults: Faults | None = None,
+    *,
+    seed: int = 1,
+    trades: int = 5_000,
+    port: int = 0,
+) -> AsyncIterator[Simulator]:
+    """Serve a simulated site on 127.0.0.1 for the duration of the block."""
+    simulator = Simulator(dataset or make_dataset(seed, trades), faults, seed=seed)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(simulator.serve, port)
+        try:
+            yield simulator
+        finally:
+            nursery.cancel_scope.cancel()
