@@ -270,26 +270,40 @@ class Store:
     # --- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> Store:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        create: bool = True,
+        read_only: bool = False,
+    ) -> Store:
         """Open (or create) a database, check it, and bring our tables up to date.
 
         Nothing is written to a file that is refused: the checks run before the first write.
+        With `create=False` a missing file is an error; `read_only` opens an existing file
+        without changing anything (for counts and dry runs).
         """
         location = str(path)
         if location != ":memory:":
-            _check_path(Path(location))
+            _check_path(Path(location), must_exist=not create or read_only, writable=not read_only)
+        target = f"file:{Path(location).absolute()}?mode=ro" if read_only else location
         try:
             connection = sqlite3.connect(
-                location,
+                target,
                 timeout=busy_timeout,
                 isolation_level=None,  # we open transactions explicitly
                 check_same_thread=False,
+                uri=read_only,
             )
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open database {location}: {error}") from error
         store = cls(connection, location)
         try:
-            store._prepare()
+            if read_only:
+                store._check_readable()
+            else:
+                store._prepare()
         except sqlite3.Error as error:
             connection.close()
             raise DatabaseError(_describe(error, location)) from error
@@ -306,6 +320,17 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _check_readable(self) -> None:
+        version = self._our_schema_version()
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"database {self.path} has trio-enrich schema version {version}, newer than "
+                f"this trio-enrich knows ({SCHEMA_VERSION}); upgrade trio-enrich to use it"
+            )
+        self._check_existing_tables()
+        if not self._table_exists("trades"):
+            raise DatabaseError(f"{self.path} has no trades table: not a capitoltraders database")
 
     def _prepare(self) -> None:
         db = self._db
@@ -377,15 +402,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+        sqlite3 errors leave as DatabaseError (a locked file, a full disk, a read-only mount).
+        """
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise DatabaseError(_describe(error, self.path)) from error
         try:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+            db.execute("COMMIT")
+        except BaseException as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise DatabaseError(_describe(error, self.path)) from error
             raise
-        db.execute("COMMIT")
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -412,7 +446,7 @@ class Store:
     ) -> list[int]:
         sql = f"SELECT {key} FROM {table} WHERE enriched_at IS NULL"
         parameters: list[object] = []
-        if not include_not_found:
+        if not include_not_found and self._table_exists("trio_enrich_failures"):
             sql += (
                 f" AND {key} NOT IN (SELECT item_id FROM trio_enrich_failures"
                 " WHERE entity = ? AND kind = ?)"
@@ -509,11 +543,13 @@ class Store:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _check_path(path: Path) -> None:
+def _check_path(path: Path, *, must_exist: bool = False, writable: bool = True) -> None:
     """Refuse what is not a database file before sqlite touches it."""
     if path.is_dir():
         raise DatabaseError(f"database path {path} is a directory")
     if not path.exists():
+        if must_exist:
+            raise DatabaseError(f"database {path} does not exist")
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():
             raise DatabaseError(f"cannot create database {path}: folder {parent} does not exist")
@@ -527,7 +563,7 @@ def _check_path(path: Path) -> None:
         raise DatabaseError(f"{path} is not an SQLite database")
     # Mode bits, not os.access: root may write anything, but a file without write bits says
     # its owner wants it left alone.
-    if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
+    if writable and (not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK)):
         raise DatabaseError(f"database {path} is read-only")
 
 

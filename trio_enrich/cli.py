@@ -6,9 +6,11 @@ circuit breaker; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,13 +19,21 @@ import trio
 from cyclopts import Parameter, validators
 
 from . import __version__
+from ._enrich import DEFAULT_BASE_URL, EnrichOptions, JobName, enrich, pending_ids
 from ._errors import TrioEnrichError
+from ._http import check_base_url
+from ._pipeline import FinishReason, RetryPolicy, RunStats
+from ._progress import ProgressMode, describe, open_progress
+from ._store import Store
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "main"]
 
 EXIT_OK = 0
+EXIT_ITEM_FAILURES = 1
 EXIT_USAGE = 2
+EXIT_BREAKER = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 app = cyclopts.App(
     name="trio-enrich",
@@ -36,11 +46,219 @@ app = cyclopts.App(
     ),
     version=__version__,
     backend="trio",
+    default_parameter=Parameter(negative=()),
 )
 
 
 def _error(message: str) -> None:
     print(f"trio-enrich: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _number(**bounds: float) -> Parameter:
+    return Parameter(validator=validators.Number(**bounds))
+
+
+_HELP = {
+    "db": "SQLite database to enrich (made by `sync`, or an existing capitoltraders.db).",
+    "base_url": "The site to fetch pages from.",
+    "concurrency": "Requests in flight at once (1 to 10).",
+    "max_failures": (
+        "Stop (exit 3) after this many consecutive failures that mean the site is unusable "
+        "(errors, timeouts, blocks, rate limits that outlast the retries)."
+    ),
+    "batch_size": "The most items to fetch in this run (default: every pending one).",
+    "delay": "Each worker's pause before each request, in milliseconds.",
+    "max_rps": "Never more than this many requests in any 1 s window (all workers together).",
+    "retry_max": (
+        "Retries of a retryable failure: 429, 403, 408, 5xx, timeouts, connection errors, "
+        "truncated pages."
+    ),
+    "base": "First backoff ceiling in milliseconds; it doubles each retry (full jitter).",
+    "cap": "Largest backoff ceiling in milliseconds.",
+    "timeout": "Seconds allowed for a whole request, body included.",
+    "guard": (
+        "Stop (exit 3) after this many 'not found' answers in a row: the site's addresses "
+        "have probably changed, so none of them is recorded."
+    ),
+    "dry_run": "Count what would be fetched; send nothing and change nothing.",
+    "retry_failed": "Also fetch items that earlier runs recorded as not found.",
+    "progress": "auto: a bar on a terminal, log lines elsewhere; bar; log; none.",
+    "json": "Print the final summary as one JSON object on stdout.",
+}
+
+
+@Parameter(name="*")
+@dataclass(kw_only=True)
+class EnrichFlags:
+    """Options shared by `trades` and `issuers`."""
+
+    db: Annotated[Path, Parameter(help=_HELP["db"])] = Path("capitoltraders.db")
+    base_url: Annotated[
+        str, Parameter(env_var="CAPITOLTRADES_BASE_URL", help=_HELP["base_url"])
+    ] = DEFAULT_BASE_URL
+    concurrency: Annotated[int, _number(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = 3
+    max_failures: Annotated[int, _number(gte=1), Parameter(help=_HELP["max_failures"])] = 5
+    batch_size: Annotated[int | None, _number(gte=1), Parameter(help=_HELP["batch_size"])] = None
+    details_delay_ms: Annotated[int, _number(gte=0), Parameter(help=_HELP["delay"])] = 500
+    max_rps: Annotated[float | None, _number(gt=0), Parameter(help=_HELP["max_rps"])] = None
+    retry_max: Annotated[
+        int,
+        _number(gte=0, lte=100),
+        Parameter(env_var="CAPITOLTRADES_RETRY_MAX", help=_HELP["retry_max"]),
+    ] = 3
+    retry_base_ms: Annotated[
+        int, _number(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_BASE_MS", help=_HELP["base"])
+    ] = 2000
+    retry_max_ms: Annotated[
+        int, _number(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_MAX_MS", help=_HELP["cap"])
+    ] = 30_000
+    timeout: Annotated[float, _number(gt=0, lte=3600), Parameter(help=_HELP["timeout"])] = 30.0
+    not_found_guard: Annotated[int, _number(gte=1), Parameter(help=_HELP["guard"])] = 25
+    dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
+    retry_failed: Annotated[bool, Parameter(help=_HELP["retry_failed"])] = False
+    progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto"
+    json: Annotated[bool, Parameter(help=_HELP["json"])] = False
+
+    def options(self) -> EnrichOptions:
+        return EnrichOptions(
+            base_url=check_base_url(self.base_url),
+            concurrency=self.concurrency,
+            max_failures=self.max_failures,
+            not_found_guard=self.not_found_guard,
+            delay=self.details_delay_ms / 1000,
+            max_rps=self.max_rps,
+            retry=RetryPolicy(
+                max_retries=self.retry_max,
+                base=self.retry_base_ms / 1000,
+                cap=self.retry_max_ms / 1000,
+            ),
+            deadline=self.timeout,
+            limit=self.batch_size,
+            retry_failed=self.retry_failed,
+        )  # fmt: skip
+
+
+@app.command
+async def trades(flags: EnrichFlags | None = None) -> int:
+    """Fetch the detail page of every trade not yet enriched and store what it adds.
+
+    Adds asset type, filing URL and id, share counts, price, capital gains, committees and
+    labels. Safe to stop and re-run: committed trades are never fetched again.
+    """
+    return await _run_job("trades", flags or EnrichFlags())
+
+
+@app.command
+async def issuers(flags: EnrichFlags | None = None) -> int:
+    """Fetch the detail page of every issuer not yet enriched and store what it adds.
+
+    Adds stats, market performance and end-of-day price history. Safe to stop and re-run.
+    """
+    return await _run_job("issuers", flags or EnrichFlags())
+
+
+async def _run_job(job: JobName, flags: EnrichFlags) -> int:
+    options = flags.options()  # validates the base URL before anything is opened
+    if flags.dry_run:
+        return await _dry_run(job, flags, options)
+    store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=False))
+    try:
+        return await _enrich_with_signals(job, flags, options, store)
+    finally:
+        store.close()
+
+
+async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> int:
+    def count() -> int:
+        with Store.open(flags.db, read_only=True) as store:
+            return len(pending_ids(store, job, options))
+
+    selected = await trio.to_thread.run_sync(count)
+    per_item = options.delay + 0.15  # the pause plus a typical page time
+    estimate = selected * per_item / options.concurrency
+    if options.max_rps:
+        estimate = max(estimate, selected / options.max_rps)
+    if flags.json:
+        print(json.dumps({"job": job, "dry_run": True, "selected": selected,
+                          "estimated_seconds": round(estimate, 1)}))  # fmt: skip
+    else:
+        print(f"{job}: {selected} pending; would send at least {selected} requests "
+              f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
+              "nothing was sent")  # fmt: skip
+    return EXIT_OK
+
+
+async def _enrich_with_signals(
+    job: JobName, flags: EnrichFlags, options: EnrichOptions, store: Store
+) -> int:
+    stop = trio.Event()
+    received: list[int] = []
+    stats: RunStats | None = None
+    title = f"{job}"
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch_signals() -> None:
+                async for signum in signals:
+                    received.append(signum)
+                    if len(received) == 1:
+                        print(f"\n{job}: stopping: committing what was received "
+                              "(signal again to stop at once)", file=sys.stderr)  # fmt: skip
+                        stop.set()
+                    else:
+                        nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_signals)
+            selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
+            with open_progress(flags.progress, title, len(selected)) as progress:
+                stats = await enrich(
+                    store, job, options, ids=selected, progress=progress, stop=stop
+                )
+            nursery.cancel_scope.cancel()
+    if stats is None:  # stopped at once by a second signal
+        print(f"{job}: stopped at once; committed items are kept", file=sys.stderr)
+        return _signal_exit(received)
+    _print_summary(job, stats, flags)
+    if received:
+        return _signal_exit(received)
+    if stats.finish_reason in (FinishReason.BREAKER, FinishReason.NOT_FOUND_GUARD):
+        return EXIT_BREAKER
+    return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
+
+
+def _signal_exit(received: list[int]) -> int:
+    return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
+
+
+def _print_summary(job: JobName, stats: RunStats, flags: EnrichFlags) -> None:
+    summary = stats.as_dict()
+    if flags.json:
+        print(json.dumps({"job": job, **summary}), flush=True)
+        return
+    failed = ", ".join(f"{kind} {count}" for kind, count in sorted(stats.failed.items()))
+    lines = [
+        f"{job}: {describe(stats)}",
+        f"  selected {stats.selected}, enriched {stats.enriched}, not found {stats.not_found}, "
+        f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
+        f"  requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
+        f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s), "
+        f"{summary['elapsed_seconds']} s, {summary['items_per_second']} items/s",
+        f"  finished: {stats.finish_reason.value}",
+    ]
+    if stats.finish_reason is FinishReason.BREAKER:
+        lines.append(
+            f"  stopped by the circuit breaker after {flags.max_failures} consecutive failures "
+            f"(last: {stats.last_failure}). The site may be down, blocking or rate-limiting. "
+            f"Run the same command later to resume: committed {job} are not fetched again."
+        )
+    elif stats.finish_reason is FinishReason.NOT_FOUND_GUARD:
+        lines.append(
+            f"  stopped after {flags.not_found_guard} 'not found' answers in a row: the site's "
+            "addresses may have changed (check --base-url). None of them was recorded."
+        )
+    elif stats.finish_reason is FinishReason.INTERRUPTED:
+        lines.append(f"  interrupted; run the same command to finish the remaining {job}")
+    print("\n".join(lines), flush=True)
 
 
 @app.command
@@ -106,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args, result_action="return_value", exit_on_error=False, print_error=False)
+        return _invoke(args)
     except cyclopts.CycloptsError as error:
         _error(str(error))
         return EXIT_USAGE
@@ -118,4 +336,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+
+
+def _invoke(args: list[str]) -> int:
+    # Errors raised inside a nursery arrive grouped; unwrap ours so they print as one line.
+    try:
+        result = app(args, result_action="return_value", exit_on_error=False, print_error=False)
+    except* TrioEnrichError as group:
+        raise _first_leaf(group) from None
+    except* KeyboardInterrupt:
+        raise KeyboardInterrupt from None
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error

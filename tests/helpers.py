@@ -1,0 +1,109 @@
+"""Helpers shared by the integration tests: a database with listing rows, ground-truth checks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from trio_enrich import Store
+from trio_enrich.sim import Dataset
+
+
+def database_with_listing(path: Path, dataset: Dataset) -> Path:
+    """A database holding the dataset's listing rows, as `sync` would leave it."""
+    with Store.open(path) as store:
+        store.upsert_listing([t.listing for t in reversed(dataset.trades)])
+    return path
+
+
+def trade_rows(path: Path) -> dict[int, tuple[object, ...]]:
+    db = sqlite3.connect(path)
+    rows = db.execute(
+        "SELECT t.tx_id, a.asset_type, a.asset_ticker, a.instrument, t.filing_url, t.filing_id,"
+        " t.price, t.size, t.size_range_low, t.size_range_high, t.has_capital_gains,"
+        " t.reporting_gap, t.value, t.pub_date, t.tx_date, t.issuer_id, t.politician_id,"
+        " t.enriched_at IS NOT NULL"
+        " FROM trades t JOIN assets a USING (asset_id)"
+    ).fetchall()
+    db.close()
+    return {row[0]: row[1:] for row in rows}
+
+
+def expected_trade_row(dataset: Dataset, tx_id: int, shape: str = "live") -> tuple[object, ...]:
+    trade = dataset.trade_index[tx_id]
+    detail = trade.detail(shape)
+    listing = trade.listing
+    return (
+        detail.asset_type,
+        detail.asset_ticker,
+        detail.instrument,
+        detail.filing_url or "",
+        detail.filing_id or 0,
+        detail.price,
+        detail.size,
+        detail.size_range_low,
+        detail.size_range_high,
+        int(bool(detail.has_capital_gains)),
+        listing.reporting_gap,
+        listing.value,
+        listing.pub_date,
+        listing.tx_date,
+        listing.issuer.issuer_id,
+        listing.politician.politician_id,
+        1,
+    )
+
+
+def assert_trades_match_truth(path: Path, dataset: Dataset, shape: str = "live") -> None:
+    rows = trade_rows(path)
+    assert set(rows) == set(dataset.trade_index)
+    mismatched = [
+        (tx_id, rows[tx_id], expected_trade_row(dataset, tx_id, shape))
+        for tx_id in rows
+        if rows[tx_id] != expected_trade_row(dataset, tx_id, shape)
+    ]
+    assert mismatched == [], mismatched[:3]
+    if shape == "object":
+        db = sqlite3.connect(path)
+        committees = set(db.execute("SELECT tx_id, committee FROM trade_committees"))
+        labels = set(db.execute("SELECT tx_id, label FROM trade_labels"))
+        db.close()
+        assert committees == {(t.listing.tx_id, c) for t in dataset.trades for c in t.committees}
+        assert labels == {(t.listing.tx_id, c) for t in dataset.trades for c in t.labels}
+
+
+def assert_issuers_match_truth(path: Path, dataset: Dataset) -> None:
+    db = sqlite3.connect(path)
+    issuers = {
+        row[0]: row[1:]
+        for row in db.execute(
+            "SELECT issuer_id, state_id, c2iq, country, issuer_name, issuer_ticker, sector,"
+            " enriched_at IS NOT NULL FROM issuers"
+        )
+    }
+    stats = {row[0]: row[1:] for row in db.execute("SELECT * FROM issuer_stats")}
+    performance = {row[0]: row[1:] for row in db.execute("SELECT * FROM issuer_performance")}
+    prices: dict[int, list[tuple[str, float]]] = {}
+    for issuer_id, day, price in db.execute(
+        "SELECT issuer_id, price_date, price FROM issuer_eod_prices ORDER BY price_date DESC"
+    ):
+        prices.setdefault(issuer_id, []).append((day, price))
+    db.close()
+    assert set(issuers) == set(dataset.issuers)
+    for issuer_id, issuer in dataset.issuers.items():
+        truth = issuer.detail()
+        assert issuers[issuer_id] == (
+            truth.state_id, truth.c2iq, truth.country, truth.issuer_name,
+            truth.issuer_ticker, truth.sector, 1,
+        )  # fmt: skip
+        assert truth.stats is not None
+        assert stats[issuer_id] == (
+            truth.stats.count_trades, truth.stats.count_politicians, truth.stats.volume,
+            truth.stats.date_last_traded,
+        )  # fmt: skip
+        if truth.performance is None:
+            assert issuer_id not in performance
+            assert issuer_id not in prices
+        else:
+            assert performance[issuer_id] == (truth.performance.mcap, *truth.performance.numbers)
+            assert prices.get(issuer_id, []) == list(truth.performance.eod_prices)

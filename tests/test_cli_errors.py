@@ -1,0 +1,91 @@
+"""Bad input: a one-line error naming the problem, exit 2, and the database untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trio_enrich.cli import main
+from trio_enrich.sim import make_dataset
+
+from .helpers import database_with_listing
+
+BAD_OPTIONS = [
+    (["--concurrency", "0"], "--concurrency"),
+    (["--concurrency", "11"], "--concurrency"),
+    (["--concurrency", "abc"], "--concurrency"),
+    (["--max-failures", "0"], "--max-failures"),
+    (["--batch-size", "-1"], "--batch-size"),
+    (["--batch-size", "0"], "--batch-size"),
+    (["--details-delay-ms", "-5"], "--details-delay-ms"),
+    (["--max-rps", "0"], "--max-rps"),
+    (["--retry-max", "-1"], "--retry-max"),
+    (["--timeout", "0"], "--timeout"),
+    (["--progress", "fancy"], "--progress"),
+    (["--no-such-flag"], "--no-such-flag"),
+    (["--base-url", "ftp://example.com"], "http"),
+    (["--base-url", "not a url"], "base URL"),
+    (["--base-url", "http://"], "host"),
+    (["--base-url", "http://127.0.0.1:99999"], "port"),
+]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return database_with_listing(tmp_path / "ct.db", make_dataset(seed=3, trades=20))
+
+
+@pytest.mark.parametrize("job", ["trades", "issuers"])
+@pytest.mark.parametrize(("args", "named"), BAD_OPTIONS, ids=[" ".join(a) for a, _ in BAD_OPTIONS])
+def test_bad_option_values(
+    job: str, args: list[str], named: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = database.read_bytes()
+    code = main([job, "--db", str(database), "--progress", "none", *args])
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("trio-enrich: error: ")
+    assert named in lines[0]
+    assert "Traceback" not in captured.err
+    assert database.read_bytes() == before
+
+
+def test_bad_environment_value(
+    database: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPITOLTRADES_RETRY_MAX", "lots")
+    before = database.read_bytes()
+    assert main(["trades", "--db", str(database)]) == 2
+    assert "CAPITOLTRADES_RETRY_MAX" in capsys.readouterr().err
+    assert database.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: p.write_bytes(b"plain text, not a database\n" * 40), "not an SQLite database"),
+        (lambda p: None, "does not exist"),
+    ],
+    ids=["directory", "not-sqlite", "missing"],
+)
+def test_bad_database_paths(
+    tmp_path: Path, make: object, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "target.db"
+    make(target)  # type: ignore[operator]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = main(["trades", "--db", str(target), "--base-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert named in err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
+
+
+def test_help_of_each_command() -> None:
+    for command in (["--help"], ["trades", "--help"], ["issuers", "--help"], ["sim", "--help"]):
+        assert main(command) == 0

@@ -1,0 +1,331 @@
+"""The generic core on in-memory fakes and trio's virtual clock: exact times, exact counts."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+
+import pytest
+import trio
+import trio.lowlevel
+import trio.testing
+
+from trio_enrich import FailureKind, FetchError
+from trio_enrich._pipeline import (
+    Breaker,
+    FinishReason,
+    Outcome,
+    PipelineConfig,
+    RetryPolicy,
+    RunStats,
+    run_pipeline,
+)
+
+
+class FakeSite:
+    """An in-memory fetch: records call times, answers from a per-id script."""
+
+    def __init__(
+        self,
+        latency: float = 0.01,
+        answer: Callable[[int, int], FetchError | None] | None = None,
+    ) -> None:
+        self.latency = latency
+        self.answer = answer or (lambda item, attempt: None)
+        self.calls: list[tuple[float, int]] = []
+        self.attempts: dict[int, int] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def fetch(self, item: int) -> str:
+        self.calls.append((trio.current_time(), item))
+        attempt = self.attempts[item] = self.attempts.get(item, 0) + 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await trio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
+        error = self.answer(item, attempt)
+        if error is not None:
+            raise error
+        return f"result {item}"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.batches: list[tuple[float, list[Outcome[int, str]]]] = []
+
+    async def commit(self, outcomes: list[Outcome[int, str]]) -> None:
+        self.batches.append((trio.current_time(), list(outcomes)))
+        await trio.lowlevel.checkpoint()
+
+    @property
+    def outcomes(self) -> list[Outcome[int, str]]:
+        return [o for _, batch in self.batches for o in batch]
+
+
+def config(**changes: object) -> PipelineConfig:
+    base: dict[str, object] = {"concurrency": 3, "delay": 0.0, "retry": RetryPolicy(base=1.0)}
+    base.update(changes)
+    return PipelineConfig(**base)  # type: ignore[arg-type]
+
+
+async def run(ids: list[int], site: FakeSite, recorder: Recorder, **changes: object) -> RunStats:
+    return await run_pipeline(
+        ids, site.fetch, recorder.commit, config(**changes), rng=random.Random(5)
+    )
+
+
+async def test_every_item_is_fetched_once_and_committed_in_batches(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site, recorder = FakeSite(), Recorder()
+    stats = await run(list(range(500)), site, recorder, concurrency=7)
+    assert sorted(item for _, item in site.calls) == list(range(500))
+    assert sorted(o.item_id for o in recorder.outcomes) == list(range(500))
+    assert all(len(batch) <= 50 for _, batch in recorder.batches)
+    assert stats.enriched == 500
+    assert stats.finish_reason is FinishReason.COMPLETED
+    assert site.max_in_flight == 7
+
+
+async def test_a_slow_trickle_is_committed_within_a_second(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site, recorder = FakeSite(latency=0.3), Recorder()
+    await run(list(range(12)), site, recorder, concurrency=1)
+    arrivals = {o.item_id: 0.3 * (o.item_id + 1) for o in recorder.outcomes}
+    for committed_at, batch in recorder.batches:
+        for outcome in batch:
+            assert committed_at - arrivals[outcome.item_id] <= 1.0 + 1e-9
+    assert len(recorder.batches) > 1
+
+
+async def test_task_count_does_not_depend_on_the_number_of_items(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    counts: list[int] = []
+
+    def count_tasks() -> int:
+        total = 0
+        stack = [trio.lowlevel.current_root_task()]
+        while stack:
+            task = stack.pop()
+            total += 1
+            for nursery in task.child_nurseries:
+                stack.extend(nursery.child_tasks)
+        return total
+
+    class CountingSite(FakeSite):
+        async def fetch(self, item: int) -> str:
+            counts.append(count_tasks())
+            return await super().fetch(item)
+
+    for size in (10, 5_000):
+        counts.clear()
+        await run(list(range(size)), CountingSite(latency=0.001), Recorder(), concurrency=4)
+        assert max(counts) <= 4 + 10  # workers + producer, collector, ticker, test tasks
+    assert max(counts) < 20
+
+
+async def test_retries_back_off_with_full_jitter(autojump_clock: trio.testing.MockClock) -> None:
+    def flaky(item: int, attempt: int) -> FetchError | None:
+        return FetchError(FailureKind.SERVER_ERROR, "HTTP 503") if attempt <= 3 else None
+
+    site, recorder = FakeSite(latency=0.0, answer=flaky), Recorder()
+    stats = await run([1], site, recorder, retry=RetryPolicy(max_retries=3, base=2.0, cap=3.0))
+    times = [t for t, _ in site.calls]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) == 4
+    assert 0 <= gaps[0] <= 2.0  # [0, base]
+    assert 0 <= gaps[1] <= 3.0  # [0, min(cap, 2 * base)]
+    assert 0 <= gaps[2] <= 3.0  # capped
+    assert stats.retries == 3
+    assert recorder.outcomes[0].result == "result 1"
+    assert recorder.outcomes[0].attempts == 4
+
+
+def test_backoff_ceiling_doubles_up_to_the_cap() -> None:
+    policy = RetryPolicy(base=2.0, cap=30.0)
+    rng = random.Random(1)
+    for retry, ceiling in ((1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0), (5, 30.0), (9, 30.0)):
+        samples = [policy.backoff(retry, rng) for _ in range(2000)]
+        assert max(samples) <= ceiling
+        assert max(samples) > ceiling * 0.95  # full jitter reaches the ceiling...
+        assert min(samples) < ceiling * 0.05  # ...and goes down to zero
+
+
+async def test_retries_give_up_with_a_final_failure(autojump_clock: trio.testing.MockClock) -> None:
+    site = FakeSite(answer=lambda item, attempt: FetchError(FailureKind.TIMEOUT, "slow"))
+    recorder = Recorder()
+    stats = await run([1], site, recorder, retry=RetryPolicy(max_retries=2, base=0.1))
+    assert len(site.calls) == 3
+    assert recorder.outcomes[0].failure is FailureKind.TIMEOUT
+    assert recorder.outcomes[0].attempts == 3
+    assert stats.failed == {"timeout": 1}
+
+
+@pytest.mark.parametrize(
+    "kind", [FailureKind.NOT_FOUND, FailureKind.BLOCKED, FailureKind.ERROR_DIGEST]
+)
+async def test_permanent_failures_are_not_retried(
+    autojump_clock: trio.testing.MockClock, kind: FailureKind
+) -> None:
+    site = FakeSite(answer=lambda item, attempt: FetchError(kind, "no"))
+    recorder = Recorder()
+    await run([1, 2], site, recorder)
+    assert len(site.calls) == 2
+    assert {o.failure for o in recorder.outcomes} == {kind}
+
+
+async def test_retry_after_pauses_every_worker(autojump_clock: trio.testing.MockClock) -> None:
+    limited_at: list[float] = []
+
+    def answer(item: int, attempt: int) -> FetchError | None:
+        if item == 20 and attempt == 1:
+            limited_at.append(trio.current_time())
+            return FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=5.0)
+        return None
+
+    site, recorder = FakeSite(latency=0.1, answer=answer), Recorder()
+    stats = await run(list(range(100)), site, recorder, concurrency=5)
+    [moment] = limited_at
+    during = [t for t, _ in site.calls if moment < t < moment + 5.0]
+    assert during == []  # no worker sent anything during the pause
+    assert stats.rate_limit_pauses == 1
+    assert stats.seconds_paused == pytest.approx(5.0)
+    assert stats.enriched == 100
+
+
+async def test_a_longer_retry_after_extends_the_pause_a_shorter_one_does_not_cut_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    def answer(item: int, attempt: int) -> FetchError | None:
+        if attempt == 1 and item in (0, 1):
+            return FetchError(FailureKind.RATE_LIMITED, "429", retry_after=4.0 - 3 * item)
+        return None
+
+    site, recorder = FakeSite(latency=0.1, answer=answer), Recorder()
+    await run(list(range(10)), site, recorder, concurrency=2)
+    first_at = 0.1
+    assert [t for t, _ in site.calls if first_at < t < first_at + 4.0] == []
+
+
+async def test_max_rps_is_never_exceeded_in_any_window(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site, recorder = FakeSite(latency=0.0), Recorder()
+    started = trio.current_time()
+    await run(list(range(400)), site, recorder, concurrency=10, max_rps=20)
+    elapsed = trio.current_time() - started
+    times = sorted(t for t, _ in site.calls)
+    first = 0
+    worst = 0
+    for last, moment in enumerate(times):
+        while moment - times[first] >= 1.0:
+            first += 1
+        worst = max(worst, last - first + 1)
+    assert worst <= 20
+    assert 400 / elapsed >= 19.0
+
+
+async def test_each_worker_pauses_before_each_request(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site, recorder = FakeSite(latency=0.0), Recorder()
+    await run([1, 2, 3, 4], site, recorder, concurrency=1, delay=0.5)
+    assert [round(t, 6) for t, _ in site.calls] == [0.5, 1.0, 1.5, 2.0]
+    assert [item for _, item in site.calls] == [1, 2, 3, 4]  # queue order with one worker
+
+
+async def test_breaker_trips_after_exactly_max_failures(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    down = FakeSite(answer=lambda item, attempt: FetchError(FailureKind.TRANSPORT, "refused"))
+    recorder = Recorder()
+    stats = await run(list(range(100)), down, recorder, concurrency=4, max_failures=5,
+                      retry=RetryPolicy(max_retries=0))  # fmt: skip
+    assert stats.finish_reason is FinishReason.BREAKER
+    assert stats.breaker_open
+    assert len(recorder.outcomes) == 5  # received outcomes are committed, no more
+    assert stats.failed_total == 5
+    # Requests already in flight at the trip were cancelled; nothing new was sent after it.
+    assert len(down.calls) <= 5 + 4
+
+
+async def test_a_success_resets_the_breaker(autojump_clock: trio.testing.MockClock) -> None:
+    def answer(item: int, attempt: int) -> FetchError | None:
+        return None if item % 4 == 3 else FetchError(FailureKind.SERVER_ERROR, "500")
+
+    site, recorder = FakeSite(answer=answer), Recorder()
+    stats = await run(list(range(40)), site, recorder, concurrency=1, max_failures=4,
+                      retry=RetryPolicy(max_retries=0))  # fmt: skip
+    assert stats.finish_reason is FinishReason.COMPLETED
+    assert stats.enriched == 10
+    assert stats.failed_total == 30
+
+
+def test_breaker_counts_only_site_failures() -> None:
+    breaker = Breaker(2)
+    assert not breaker.record(FailureKind.NOT_FOUND)
+    assert not breaker.record(FailureKind.ERROR_DIGEST)
+    assert not breaker.record(FailureKind.BLOCKED)
+    assert breaker.record(FailureKind.RATE_LIMITED)
+    assert breaker.open
+
+
+async def test_not_found_guard_stops_and_records_none_of_the_streak(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = FakeSite(answer=lambda item, attempt: FetchError(FailureKind.NOT_FOUND, "gone"))
+    recorder = Recorder()
+    stats = await run(list(range(100)), site, recorder, concurrency=1, not_found_guard=25)
+    assert stats.finish_reason is FinishReason.NOT_FOUND_GUARD
+    assert recorder.outcomes == []
+    assert stats.not_found == 0
+    assert 25 <= len(site.calls) <= 25 + 1  # the streak, plus at most one already in flight
+
+
+async def test_a_short_not_found_streak_is_recorded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    def answer(item: int, attempt: int) -> FetchError | None:
+        return FetchError(FailureKind.NOT_FOUND, "gone") if item < 24 else None
+
+    site, recorder = FakeSite(answer=answer), Recorder()
+    stats = await run(list(range(30)), site, recorder, concurrency=1, not_found_guard=25)
+    assert stats.finish_reason is FinishReason.COMPLETED
+    assert stats.not_found == 24
+    assert sum(o.failure is FailureKind.NOT_FOUND for o in recorder.outcomes) == 24
+
+
+async def test_stop_commits_what_was_received_and_sends_nothing_more(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site, recorder = FakeSite(latency=0.1), Recorder()
+    stop = trio.Event()
+
+    async def stop_soon() -> None:
+        await trio.sleep(1.05)
+        stop.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stop_soon)
+        stats = await run_pipeline(list(range(1000)), site.fetch, recorder.commit,
+                                   config(concurrency=2), stop=stop)  # fmt: skip
+    assert stats.finish_reason is FinishReason.INTERRUPTED
+    assert 15 <= len(recorder.outcomes) <= 22
+    assert all(t <= 1.05 for t, _ in site.calls)
+    assert stats.enriched == len(recorder.outcomes)
+
+
+async def test_a_commit_error_stops_the_run(autojump_clock: trio.testing.MockClock) -> None:
+    async def failing_commit(outcomes: list[Outcome[int, str]]) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.RaisesGroup(
+        pytest.RaisesExc(RuntimeError, match="disk full"), flatten_subgroups=True
+    ):
+        await run_pipeline(list(range(100)), FakeSite().fetch, failing_commit, config())

@@ -1,0 +1,186 @@
+"""The only module that imports httpx: headers, deadlines, the body cap, Retry-After, error mapping.
+
+Every failure leaves this module as a :class:`FetchError` with a :class:`FailureKind`, so the
+core never sees an httpx exception.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+import trio
+
+from ._errors import FetchError, UsageError
+from ._model import FailureKind
+
+__all__ = [
+    "DEFAULT_HEADERS",
+    "MAX_BODY_BYTES",
+    "PageClient",
+    "check_base_url",
+    "parse_retry_after",
+]
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+# What earlier tools sent and the site tolerated: a browser's accept headers and user agent.
+DEFAULT_HEADERS = {
+    "accept": "text/html,application/xhtml+xml",
+    "accept-language": "en-US,en;q=0.9",
+    "user-agent": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0 Safari/537.36"
+    ),
+}
+
+
+def check_base_url(url: str) -> str:
+    """The base URL without a trailing slash, or a UsageError naming what is wrong with it."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise UsageError(f"base URL {url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise UsageError(f"base URL {url!r} has no host name")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise UsageError(f"base URL {url!r} has an invalid port") from None
+    if parts.query or parts.fragment:
+        raise UsageError(f"base URL {url!r} must not have a query or a fragment")
+    return url.strip().rstrip("/")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if absent/bad."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if moment is None:
+            return None
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+class PageClient:
+    """Fetches pages from one site over a keep-alive pool, as bytes or a FetchError.
+
+    Redirects are not followed (a redirect would leave the configured host or loop), TLS is
+    verified, each request has a total deadline, and bodies are capped at `max_body` bytes.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        concurrency: int,
+        deadline: float = 30.0,
+        max_body: int = MAX_BODY_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        self.deadline = deadline
+        self.max_body = max_body
+        # The pool is larger than the worker count: httpcore can keep a slot a moment after a
+        # cancelled request, and a worker must never wait for a slot.
+        size = concurrency + 2
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=DEFAULT_HEADERS,
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            timeout=httpx.Timeout(deadline),
+            follow_redirects=False,
+            verify=True,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> PageClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        with trio.CancelScope(shield=True):
+            await self._client.aclose()
+
+    async def get(self, path: str) -> bytes:
+        """The body of a 200 answer for `path`, or FetchError saying why there is none."""
+        try:
+            with trio.fail_after(self.deadline):
+                return await self._get(path)
+        except trio.TooSlowError:
+            raise FetchError(
+                FailureKind.TIMEOUT, f"GET {path}: no complete answer in {self.deadline:g} s"
+            ) from None
+        except httpx.TimeoutException as error:
+            raise FetchError(FailureKind.TIMEOUT, f"GET {path}: {_describe(error)}") from None
+        except httpx.DecodingError as error:
+            raise FetchError(FailureKind.BAD_CONTENT, f"GET {path}: {_describe(error)}") from None
+        except (httpx.TransportError, httpx.StreamError) as error:
+            raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from None
+
+    async def _get(self, path: str) -> bytes:
+        async with self._client.stream("GET", path) as response:
+            status = response.status_code
+            if status != 200:
+                raise _status_error(path, response)
+            content_type = response.headers.get("content-type", "text/html").lower()
+            if not content_type.startswith(("text/", "application/xhtml", "application/json")):
+                raise FetchError(
+                    FailureKind.BAD_CONTENT, f"GET {path}: not a page ({content_type})"
+                )
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_body:
+                raise FetchError(
+                    FailureKind.TOO_LARGE,
+                    f"GET {path}: body of {int(declared)} bytes exceeds {self.max_body}",
+                )
+            body = bytearray()
+            # aiter_bytes decompresses: the cap applies to what a gzip bomb expands to.
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.max_body:
+                    raise FetchError(
+                        FailureKind.TOO_LARGE, f"GET {path}: body exceeds {self.max_body} bytes"
+                    )
+            return bytes(body)
+
+
+def _status_error(path: str, response: httpx.Response) -> FetchError:
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    where = f"GET {path}: HTTP {status}"
+    if status in (429, 403):
+        return FetchError(FailureKind.RATE_LIMITED, where, retry_after=retry_after)
+    if status == 408 or status >= 500:
+        return FetchError(FailureKind.SERVER_ERROR, where, retry_after=retry_after)
+    if status in (404, 410):
+        return FetchError(FailureKind.NOT_FOUND, where)
+    if 300 <= status < 400:
+        location = response.headers.get("location", "?")
+        return FetchError(FailureKind.HTTP_ERROR, f"{where} redirect to {location} not followed")
+    return FetchError(FailureKind.HTTP_ERROR, where)
+
+
+def _describe(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    return " ".join(text.split())[:200]

@@ -1,0 +1,454 @@
+"""The generic trio core: run ids through N workers to one collector.
+
+::
+
+    ids ─► id channel (bounded) ─► N workers ─► outcome channel (unbuffered) ─► collector
+                                   pace, fetch,                                 commit batches,
+                                   retry/backoff                                progress, stats,
+                                                                                breaker ─► cancel
+
+One nursery holds a producer, N workers and a collector; the number of tasks is O(N) whatever the
+number of ids. Workers own clones of the channels, so closing them is how a normal run ends. The
+collector is the only writer of the store, the progress display and the breaker. On a trip (or a
+requested stop) it cancels the workers' scope, commits what it has received, and returns.
+
+Nothing here knows about HTTP, pages or SQLite: a run is given an async `fetch(id)` that returns a
+result or raises :class:`FetchError`, and an async `commit(outcomes)`. Time comes only from
+``trio.current_time()``, so every timing rule can be tested on trio's virtual clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+import trio
+
+from ._errors import FetchError
+from ._model import FailureKind
+
+__all__ = [
+    "BREAKER_KINDS",
+    "RETRYABLE_KINDS",
+    "Breaker",
+    "FinishReason",
+    "Gate",
+    "Outcome",
+    "PipelineConfig",
+    "ProgressSink",
+    "RetryPolicy",
+    "RunStats",
+    "run_pipeline",
+]
+
+K = TypeVar("K")
+R = TypeVar("R")
+
+#: Failures worth another try in this run.
+RETRYABLE_KINDS = frozenset(
+    {
+        FailureKind.RATE_LIMITED,
+        FailureKind.SERVER_ERROR,
+        FailureKind.TIMEOUT,
+        FailureKind.TRANSPORT,
+        FailureKind.TRUNCATED,
+    }
+)
+
+#: Final failures that mean the site is unusable: they count toward the breaker. Per-item
+#: answers (not found, an error digest for one page) do not.
+BREAKER_KINDS = frozenset(
+    {
+        FailureKind.RATE_LIMITED,
+        FailureKind.SERVER_ERROR,
+        FailureKind.TIMEOUT,
+        FailureKind.TRANSPORT,
+        FailureKind.TRUNCATED,
+        FailureKind.BLOCKED,
+        FailureKind.HTTP_ERROR,
+        FailureKind.TOO_LARGE,
+        FailureKind.BAD_CONTENT,
+    }
+)
+
+
+class FinishReason(enum.StrEnum):
+    COMPLETED = "completed"
+    BREAKER = "breaker"
+    NOT_FOUND_GUARD = "not_found_guard"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter; Retry-After waits are capped at `max_retry_after`."""
+
+    max_retries: int = 3
+    base: float = 2.0  # seconds
+    cap: float = 30.0  # seconds
+    max_retry_after: float = 120.0  # seconds
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        """Wait before retry `retry` (1, 2, ...): uniform in [0, min(cap, base * 2^(retry-1))]."""
+        ceiling = min(self.cap, self.base * 2 ** (retry - 1))
+        return rng.uniform(0, ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    concurrency: int = 3
+    max_failures: int = 5  # consecutive final failures that trip the breaker
+    not_found_guard: int = 25  # consecutive not-found answers that stop the run
+    delay: float = 0.5  # each worker's pause before each request, seconds
+    max_rps: float | None = None  # the most requests in any 1 s window
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_size: int = 50  # the most outcomes in one commit
+    batch_seconds: float = 1.0  # the longest an outcome waits for its commit
+    tick_seconds: float = 1.0  # how often progress is told the time without an outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[K, R]):
+    """What became of one item: a result, or a final failure (after retries)."""
+
+    item_id: K
+    result: R | None
+    failure: FailureKind | None = None
+    message: str = ""
+    attempts: int = 1
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters of one run, kept by the collector (and the gate for pauses)."""
+
+    selected: int
+    enriched: int = 0
+    not_found: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    requests: int = 0
+    rate_limit_pauses: int = 0
+    seconds_paused: float = 0.0
+    consecutive_failures: int = 0
+    breaker_open: bool = False
+    finish_reason: FinishReason = FinishReason.COMPLETED
+    last_failure: str = ""
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.enriched + self.not_found + self.failed_total
+
+    @property
+    def failed_total(self) -> int:
+        return sum(self.failed.values())
+
+    @property
+    def elapsed(self) -> float:
+        end = self.finished or trio.current_time()
+        return max(0.0, end - self.started)
+
+    def as_dict(self) -> dict[str, object]:
+        elapsed = self.elapsed
+        return {
+            "selected": self.selected,
+            "enriched": self.enriched,
+            "not_found": self.not_found,
+            "failed": self.failed_total,
+            "failed_by_kind": dict(sorted(self.failed.items())),
+            "retries": self.retries,
+            "requests": self.requests,
+            "rate_limit_pauses": self.rate_limit_pauses,
+            "seconds_paused": round(self.seconds_paused, 3),
+            "breaker": "open" if self.breaker_open else "closed",
+            "finish_reason": self.finish_reason.value,
+            "elapsed_seconds": round(elapsed, 3),
+            "items_per_second": round(self.done / elapsed, 3) if elapsed > 0 else 0.0,
+        }
+
+
+class ProgressSink(Protocol):
+    """Where the collector reports; implementations live in the progress adapter."""
+
+    def update(self, stats: RunStats) -> None: ...
+
+    def tick(self, stats: RunStats) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+class _NoProgress:
+    def update(self, stats: RunStats) -> None:
+        pass
+
+    def tick(self, stats: RunStats) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+
+class Breaker:
+    """Trips after `max_failures` consecutive final failures of the kinds in BREAKER_KINDS."""
+
+    def __init__(self, max_failures: int) -> None:
+        if max_failures < 1:
+            raise ValueError("max_failures must be at least 1")
+        self.max_failures = max_failures
+        self.consecutive = 0
+        self.open = False
+
+    def record(self, failure: FailureKind | None) -> bool:
+        """Count an outcome (None for a success); True when this one trips the breaker."""
+        if failure is None:
+            self.consecutive = 0
+        elif failure in BREAKER_KINDS:
+            self.consecutive += 1
+            if self.consecutive >= self.max_failures and not self.open:
+                self.open = True
+                return True
+        return False
+
+
+class Gate:
+    """Admits requests: a pause for every worker (Retry-After) and a global rate cap.
+
+    Both rules hold for every worker at once: while a pause lasts no request leaves, and with
+    `max_rps` requests are spaced evenly, so no 1 s window ever holds more than `max_rps`.
+    """
+
+    # Spacing requests 3% wider than 1/max_rps keeps the server's view of the rate (after
+    # network and scheduling jitter) under the cap too; evenly spaced requests are also
+    # gentler on the site than bursts.
+    MARGIN = 1.03
+
+    def __init__(self, max_rps: float | None, stats: RunStats) -> None:
+        if max_rps is not None and max_rps <= 0:
+            raise ValueError("max_rps must be positive")
+        self.max_rps = max_rps
+        self.paused_until = -math.inf
+        self._stats = stats
+        self._interval = self.MARGIN / max_rps if max_rps else 0.0
+        self._last_sent = -math.inf
+
+    def pause(self, seconds: float) -> None:
+        """Hold every worker for `seconds` from now (extending, never shortening, a pause)."""
+        now = trio.current_time()
+        until = now + seconds
+        if until > self.paused_until:
+            already = max(0.0, self.paused_until - now)
+            self._stats.rate_limit_pauses += 1
+            self._stats.seconds_paused += seconds - already
+            self.paused_until = until
+
+    async def admit(self) -> None:
+        """Wait until a request may leave, then count it as sent."""
+        while True:
+            now = trio.current_time()
+            if now < self.paused_until:
+                await trio.sleep_until(self.paused_until)
+                continue
+            opens = self._last_sent + self._interval
+            if now < opens:
+                await trio.sleep_until(opens)
+                continue
+            self._last_sent = now
+            self._stats.requests += 1
+            return
+
+
+async def run_pipeline(
+    ids: Sequence[K],
+    fetch: Callable[[K], Awaitable[R]],
+    commit: Callable[[list[Outcome[K, R]]], Awaitable[None]],
+    config: PipelineConfig,
+    *,
+    progress: ProgressSink | None = None,
+    stop: trio.Event | None = None,
+    rng: random.Random | None = None,
+) -> RunStats:
+    """Fetch every id with `config.concurrency` workers and commit the outcomes in batches.
+
+    Returns the run's statistics; `stats.finish_reason` says why it ended. Setting `stop` ends the
+    run gracefully: no new request leaves, and what was received is committed.
+    """
+    run = _Run(ids, fetch, commit, config, progress or _NoProgress(), rng or random.Random())
+    return await run.run(stop)
+
+
+class _Run(Generic[K, R]):
+    def __init__(
+        self,
+        ids: Sequence[K],
+        fetch: Callable[[K], Awaitable[R]],
+        commit: Callable[[list[Outcome[K, R]]], Awaitable[None]],
+        config: PipelineConfig,
+        progress: ProgressSink,
+        rng: random.Random,
+    ) -> None:
+        if config.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.ids = ids
+        self.fetch = fetch
+        self.commit = commit
+        self.config = config
+        self.progress = progress
+        self.rng = rng
+        self.stats = RunStats(selected=len(ids))
+        self.gate = Gate(config.max_rps, self.stats)
+        self.breaker = Breaker(config.max_failures)
+        self.work_scope = trio.CancelScope()
+
+    async def run(self, stop: trio.Event | None) -> RunStats:
+        stats = self.stats
+        stats.started = trio.current_time()
+        # Unbuffered outcomes: a worker's outcome is "received" only when the collector has it,
+        # so after a trip no further outcome slips in behind the breaker.
+        outcome_send, outcome_receive = trio.open_memory_channel[Outcome[K, R]](0)
+        id_send, id_receive = trio.open_memory_channel[K](self.config.concurrency)
+        collected = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._collect, outcome_receive, collected)
+            nursery.start_soon(self._tick)
+            if stop is not None:
+                nursery.start_soon(self._watch_stop, stop)
+            with self.work_scope:
+                async with trio.open_nursery() as work, id_receive, outcome_send:
+                    work.start_soon(self._produce, id_send)
+                    for _ in range(self.config.concurrency):
+                        work.start_soon(self._work, id_receive.clone(), outcome_send.clone())
+            await collected.wait()
+            nursery.cancel_scope.cancel()  # the ticker and the stop watcher
+        stats.finished = trio.current_time()
+        return stats
+
+    def stop_work(self, reason: FinishReason) -> None:
+        if self.stats.finish_reason is FinishReason.COMPLETED:
+            self.stats.finish_reason = reason
+        self.work_scope.cancel()
+
+    async def _watch_stop(self, stop: trio.Event) -> None:
+        await stop.wait()
+        self.stop_work(FinishReason.INTERRUPTED)
+
+    async def _tick(self) -> None:
+        while True:
+            await trio.sleep(self.config.tick_seconds)
+            self.progress.tick(self.stats)
+
+    async def _produce(self, send: trio.MemorySendChannel[K]) -> None:
+        async with send:
+            for item_id in self.ids:
+                await send.send(item_id)
+
+    async def _work(
+        self, ids: trio.MemoryReceiveChannel[K], outcomes: trio.MemorySendChannel[Outcome[K, R]]
+    ) -> None:
+        async with ids, outcomes:
+            async for item_id in ids:
+                await outcomes.send(await self._fetch_with_retries(item_id))
+
+    async def _fetch_with_retries(self, item_id: K) -> Outcome[K, R]:
+        config = self.config
+        policy = config.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            if config.delay > 0:
+                await trio.sleep(config.delay)
+            await self.gate.admit()
+            try:
+                result = await self.fetch(item_id)
+            except FetchError as error:
+                if error.retry_after is not None:
+                    self.gate.pause(min(error.retry_after, policy.max_retry_after))
+                if error.kind in RETRYABLE_KINDS and attempt <= policy.max_retries:
+                    self.stats.retries += 1
+                    await trio.sleep(policy.backoff(attempt, self.rng))
+                    continue
+                return Outcome(item_id, None, error.kind, str(error), attempt)
+            return Outcome(item_id, result, None, "", attempt)
+
+    async def _collect(
+        self, outcomes: trio.MemoryReceiveChannel[Outcome[K, R]], collected: trio.Event
+    ) -> None:
+        config = self.config
+        stats = self.stats
+        batch: list[Outcome[K, R]] = []
+        held_not_found: list[Outcome[K, R]] = []  # a streak, kept back until it ends
+        flush_at = math.inf
+        try:
+            async with outcomes:
+                while True:
+                    with trio.move_on_at(flush_at):
+                        try:
+                            outcome = await outcomes.receive()
+                        except trio.EndOfChannel:
+                            break
+                        if outcome.failure is FailureKind.NOT_FOUND:
+                            stats.not_found += 1
+                            held_not_found.append(outcome)
+                            if len(held_not_found) >= config.not_found_guard:
+                                # A whole site answering "not found" means its URLs changed,
+                                # not that the items vanished: record none of this streak.
+                                stats.not_found -= len(held_not_found)
+                                held_not_found.clear()
+                                self.progress.warn(
+                                    f"{config.not_found_guard} 'not found' answers in a row: "
+                                    "have the site's URLs changed? Stopping."
+                                )
+                                self.stop_work(FinishReason.NOT_FOUND_GUARD)
+                                break
+                        else:
+                            if held_not_found:
+                                batch.extend(held_not_found)
+                                held_not_found.clear()
+                            batch.append(outcome)
+                            self._count(outcome)
+                        self.progress.update(stats)
+                        if self.stats.breaker_open:
+                            self.stop_work(FinishReason.BREAKER)
+                            break
+                        if len(batch) >= config.batch_size:
+                            await self._commit(batch)
+                            flush_at = math.inf
+                        elif batch and flush_at == math.inf:
+                            flush_at = trio.current_time() + config.batch_seconds
+                        continue
+                    await self._commit(batch)  # the batch waited long enough
+                    flush_at = math.inf
+            if stats.finish_reason is not FinishReason.NOT_FOUND_GUARD:
+                batch.extend(held_not_found)
+            await self._commit(batch)
+        finally:
+            collected.set()
+
+    def _count(self, outcome: Outcome[K, R]) -> None:
+        stats = self.stats
+        if outcome.failure is None:
+            stats.enriched += 1
+        else:
+            kind = outcome.failure.value
+            stats.failed[kind] = stats.failed.get(kind, 0) + 1
+            stats.last_failure = outcome.message
+        if self.breaker.record(outcome.failure):
+            stats.breaker_open = True
+            self.progress.warn(
+                f"circuit breaker tripped after {self.breaker.consecutive} consecutive "
+                f"failures; last: {outcome.message}"
+            )
+        stats.consecutive_failures = self.breaker.consecutive
+
+    async def _commit(self, batch: list[Outcome[K, R]]) -> None:
+        if not batch:
+            return
+        pending = list(batch)
+        batch.clear()
+        with trio.CancelScope(shield=True):  # a received outcome is never dropped
+            await self.commit(pending)
