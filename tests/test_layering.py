@@ -15,6 +15,10 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_errors": set(),
     "_parse": set(),
     "_store": set(),
+    "_pipeline": {"trio"},
+    "_http": {"httpx", "trio"},
+    "_progress": {"alive_progress"},
+    "_enrich": {"trio"},
 }
 FOREIGN = {"trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11"}
 
@@ -43,3 +47,10 @@ def test_only_the_store_imports_sqlite3() -> None:
 
 def test_the_parser_does_no_io() -> None:
     assert not imports_of(PACKAGE / "_parse.py") & {"socket", "sqlite3", "os", "pathlib", "io"}
+
+
+@pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts"])
+def test_each_foreign_library_has_one_adapter(library: str) -> None:
+    users = {p.stem for p in PACKAGE.glob("*.py") if library in imports_of(p)}
+    expected = {"httpx": {"_http"}, "alive_progress": {"_progress"}, "cyclopts": {"cli"}}
+    assert users == expected[library]

@@ -136,14 +136,25 @@ def _scan_pushes(html: str) -> Flight:
     return Flight(text="".join(parts), pushes=pushes, broken_tail=broken_tail)
 
 
-def decode_flight(page: bytes | str) -> Flight:
-    """Join the pushes of a page and decode its JSON and error rows."""
+def decode_flight(page: bytes | str, anchors: tuple[str, ...] = ()) -> Flight:
+    """Join the pushes of a page and decode its error rows and JSON rows.
+
+    With `anchors`, only JSON rows that contain one of them are decoded: the layout rows of a
+    page are most of its text and never hold its data.
+    """
     flight = _scan_pushes(_as_text(page))
-    _decode_rows(flight)
+    _decode_rows(flight, anchors)
     return flight
 
 
-def _decode_rows(flight: Flight) -> None:
+def _all_rows(flight: Flight) -> list[Any]:
+    """Every JSON row of the flight, for the (rare) pages that must be classified."""
+    full = Flight(text=flight.text)
+    _decode_rows(full, ())
+    return full.rows
+
+
+def _decode_rows(flight: Flight, anchors: tuple[str, ...]) -> None:
     text = flight.text
     decoder = json.JSONDecoder()
     length = len(text)
@@ -171,6 +182,8 @@ def _decode_rows(flight: Flight) -> None:
             digest = _error_digest(payload[1:])
             flight.error_digests.append(digest)
         elif first in '[{"' or first.isdigit() or first == "-" or payload in ("null", "true"):
+            if anchors and not any(anchor in payload for anchor in anchors):
+                continue
             try:
                 value, _ = decoder.raw_decode(payload)
             except (ValueError, RecursionError):
@@ -347,7 +360,7 @@ def _shows_not_found(html: str, flight: Flight) -> bool:
         return True
     if "Page Not Found" not in flight.text:
         return False
-    stack: list[Any] = list(flight.rows)
+    stack: list[Any] = _all_rows(flight)
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
@@ -378,7 +391,7 @@ def _is_cut_stream(html: str) -> bool:
 def parse_trades_page(page: bytes | str) -> ListingPage | PageFailure:
     """The trade rows of a ``/trades?page=N`` page with its totals."""
     html = _as_text(page)
-    flight = decode_flight(html)
+    flight = decode_flight(html, ('"data":', '"totalCount":'))
     if flight.broken_tail or _is_cut_stream(html):
         return _classify_missing(html, flight, "the trades listing")
     rows: list[Any] | None = None
@@ -476,7 +489,7 @@ def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
 def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailure:
     """The detail of trade `tx_id`, from either the object shape or the live shape."""
     html = _as_text(page)
-    flight = decode_flight(html)
+    flight = decode_flight(html, ('"tradeId":', '"_txId":', '"Asset Type"'))
     what = f"trade {tx_id}"
     if flight.broken_tail or _is_cut_stream(html):
         return _classify_missing(html, flight, what)
@@ -490,6 +503,8 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
             pair = _label_pair(node)
             if pair is not None:
                 pairs.setdefault(pair[0], pair[1])
+            continue
+        if "tradeId" not in node and "_txId" not in node:
             continue
         node_id = _int(node, "tradeId")
         if node_id is None:
@@ -645,7 +660,7 @@ def _parse_shares(text: str | None) -> tuple[int, int] | None:
 def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | PageFailure:
     """The ``issuerData`` object of issuer `issuer_id`, with stats, performance and prices."""
     html = _as_text(page)
-    flight = decode_flight(html)
+    flight = decode_flight(html, ('"issuerData":',))
     what = f"issuer {issuer_id}"
     if flight.broken_tail or _is_cut_stream(html):
         return _classify_missing(html, flight, what)
@@ -729,7 +744,7 @@ def _eod_prices(value: object) -> tuple[tuple[str, float], ...]:
 def parse_issuers_page(page: bytes | str) -> IssuerPage | PageFailure:
     """The issuer summaries of ``/issuers?page=N`` (a shape ASSUMED, never captured)."""
     html = _as_text(page)
-    flight = decode_flight(html)
+    flight = decode_flight(html, ('"data":', '"totalCount":'))
     if flight.broken_tail or _is_cut_stream(html):
         return _classify_missing(html, flight, "the issuers listing")
     rows: list[Any] | None = None
