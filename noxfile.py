@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "examples"]
 nox.options.reuse_existing_virtualenvs = True
 
 PACKAGE = "trio_enrich"
@@ -33,6 +35,14 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def examples(session: nox.Session) -> None:
+    """Run every example script, so none of them can rot."""
+    session.install("-e", ".")
+    for script in sorted(Path("examples").glob("*.py")):
+        session.run("python", str(script))
+
+
+@nox.session
 def bench_parse(session: nox.Session) -> None:
     """Parser and store micro-benchmarks (prints medians; not a pass/fail test)."""
     session.install("-e", ".")
@@ -44,3 +54,10 @@ def bench_sim(session: nox.Session) -> None:
     """Simulator throughput: detail pages per second from one simulator process."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_sim.py", *session.posargs)
+
+
+@nox.session
+def bench_pipeline(session: nox.Session) -> None:
+    """trio-enrich against its limit: K items at N workers with fixed latency, no pause."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench_pipeline.py", *session.posargs)

@@ -224,7 +224,7 @@ def test_a_read_only_file_is_refused_untouched(tmp_path: Path) -> None:
 def test_listing_upsert_fills_every_table(tmp_path: Path) -> None:
     page = _listing()
     with Store.open(tmp_path / "db.sqlite") as store:
-        assert store.upsert_listing(page.trades) == 12
+        assert store.upsert_listing(page.trades).new == 12
         assert store.query("SELECT COUNT(*) FROM trades") == [(12,)]
         first = store.query(
             "SELECT t.politician_id, t.issuer_id, t.value, t.pub_date, t.filing_date, a.asset_type,"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import math
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -264,28 +264,33 @@ class Gate:
 
 
 async def run_pipeline(
-    ids: Sequence[K],
+    ids: Iterable[K],
     fetch: Callable[[K], Awaitable[R]],
     commit: Callable[[list[Outcome[K, R]]], Awaitable[None]],
     config: PipelineConfig,
     *,
     progress: ProgressSink | None = None,
     stop: trio.Event | None = None,
+    enough: trio.Event | None = None,
     rng: random.Random | None = None,
 ) -> RunStats:
     """Fetch every id with `config.concurrency` workers and commit the outcomes in batches.
 
     Returns the run's statistics; `stats.finish_reason` says why it ended. Setting `stop` ends the
-    run gracefully: no new request leaves, and what was received is committed.
+    run gracefully: no new request leaves, and what was received is committed. Setting `enough`
+    (say, from `fetch` when it sees the data it needed) starts no new item but lets the ones under
+    way finish: the run then counts as completed.
     """
     run = _Run(ids, fetch, commit, config, progress or _NoProgress(), rng or random.Random())
+    if enough is not None:
+        run.enough = enough
     return await run.run(stop)
 
 
 class _Run(Generic[K, R]):
     def __init__(
         self,
-        ids: Sequence[K],
+        ids: Iterable[K],
         fetch: Callable[[K], Awaitable[R]],
         commit: Callable[[list[Outcome[K, R]]], Awaitable[None]],
         config: PipelineConfig,
@@ -300,10 +305,11 @@ class _Run(Generic[K, R]):
         self.config = config
         self.progress = progress
         self.rng = rng
-        self.stats = RunStats(selected=len(ids))
+        self.stats = RunStats(selected=len(ids) if isinstance(ids, Sized) else 0)
         self.gate = Gate(config.max_rps, self.stats)
         self.breaker = Breaker(config.max_failures)
         self.work_scope = trio.CancelScope()
+        self.enough = trio.Event()
 
     async def run(self, stop: trio.Event | None) -> RunStats:
         stats = self.stats
@@ -345,13 +351,20 @@ class _Run(Generic[K, R]):
     async def _produce(self, send: trio.MemorySendChannel[K]) -> None:
         async with send:
             for item_id in self.ids:
-                await send.send(item_id)
+                if self.enough.is_set():
+                    break
+                try:
+                    await send.send(item_id)
+                except trio.BrokenResourceError:
+                    break  # every worker has left
 
     async def _work(
         self, ids: trio.MemoryReceiveChannel[K], outcomes: trio.MemorySendChannel[Outcome[K, R]]
     ) -> None:
         async with ids, outcomes:
             async for item_id in ids:
+                if self.enough.is_set():
+                    break
                 await outcomes.send(await self._fetch_with_retries(item_id))
 
     async def _fetch_with_retries(self, item_id: K) -> Outcome[K, R]:

@@ -39,11 +39,15 @@ def describe(stats: RunStats) -> str:
     total = stats.selected
     elapsed = stats.elapsed
     rate = done / elapsed if elapsed > 0 else 0.0
-    percent = 100.0 * done / total if total else 100.0
-    eta = _duration((total - done) / rate) if rate > 0 else "?"
+    if total >= done and total > 0:
+        percent = 100.0 * done / total
+        eta = _duration((total - done) / rate) if rate > 0 else "?"
+        position = f"{done}/{total} ({percent:.1f}%) {rate:.1f}/s ETA {eta}"
+    else:  # an open-ended walk (an incremental sync): no total, no ETA
+        position = f"{done} done, {rate:.1f}/s"
     line = (
-        f"{done}/{total} ({percent:.1f}%) {rate:.1f}/s ETA {eta}; enriched {stats.enriched}, "
-        f"not found {stats.not_found}, failed {stats.failed_total}"
+        f"{position}; enriched {stats.enriched}, not found {stats.not_found}, "
+        f"failed {stats.failed_total}"
     )
     if stats.retries:
         line += f", retries {stats.retries}"
@@ -121,9 +125,9 @@ class BarProgress:
 
 @contextmanager
 def open_progress(
-    mode: ProgressMode, title: str, total: int, *, stream: TextIO | None = None
+    mode: ProgressMode, title: str, total: int | None, *, stream: TextIO | None = None
 ) -> Iterator[NullProgress | LogProgress | BarProgress]:
-    """A progress display for `total` items; `auto` picks a bar on a terminal, else log lines."""
+    """A progress display for `total` items (None: unknown); `auto` picks a bar on a terminal."""
     out = stream or sys.stderr
     if mode == "auto":
         mode = "bar" if out.isatty() else "log"

@@ -254,6 +254,12 @@ class ItemFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class ListingWrite:
+    written: int  # trade rows inserted or refreshed
+    new: int  # of which were not in the database before
+
+
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     enriched: int
     failures: int
@@ -483,27 +489,89 @@ class Store:
         with self.transaction() as db:
             _set_meta(db, key, value)
 
-    def upsert_listing(self, trades: Iterable[ListingTrade], *, last_pub_date: bool = True) -> int:
+    def upsert_listing(self, trades: Iterable[ListingTrade]) -> ListingWrite:
         """Insert or refresh listing rows (trades, their issuers, politicians and assets).
 
         Never erases an enriched value: the detail fields of a trade are not touched, nor are
-        ``enriched_at`` columns. Returns the number of trade rows written.
+        ``enriched_at`` columns. Advances ``ingest_meta.last_trade_pub_date``.
         """
-        count = 0
+        written = new = 0
         newest: str | None = None
         with self.transaction() as db:
             for trade in trades:
+                exists = db.execute(
+                    "SELECT 1 FROM trades WHERE tx_id = ?", (trade.tx_id,)
+                ).fetchone()
                 _upsert_listing_trade(db, trade)
-                count += 1
+                written += 1
+                new += exists is None
                 if newest is None or trade.pub_date > newest:
                     newest = trade.pub_date
-            if last_pub_date and newest is not None:
+            if newest is not None:
                 current = db.execute(
                     "SELECT value FROM ingest_meta WHERE key = 'last_trade_pub_date'"
                 ).fetchone()
                 if current is None or str(current[0]) < newest:
                     _set_meta(db, "last_trade_pub_date", newest)
-        return count
+        return ListingWrite(written, new)
+
+    def recompute_stats(self) -> None:
+        """politician_stats and issuer_stats from the trades, in one transaction."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM politician_stats")
+            db.execute(
+                """INSERT INTO politician_stats (politician_id, date_last_traded, count_trades,
+                       count_issuers, volume)
+                   SELECT politician_id, MAX(tx_date), COUNT(*), COUNT(DISTINCT issuer_id),
+                          SUM(value)
+                   FROM trades GROUP BY politician_id"""
+            )
+            db.execute("DELETE FROM issuer_stats")
+            db.execute(
+                """INSERT INTO issuer_stats (issuer_id, count_trades, count_politicians, volume,
+                       date_last_traded)
+                   SELECT issuer_id, COUNT(*), COUNT(DISTINCT politician_id), SUM(value),
+                          MAX(tx_date)
+                   FROM trades GROUP BY issuer_id"""
+            )
+
+    def status(self) -> dict[str, object]:
+        """Counts per entity and the last sync and enrichment times (read-only)."""
+        has_failures = self._table_exists("trio_enrich_failures")
+        report: dict[str, object] = {}
+        for entity, table, key in (
+            ("trade", "trades", "tx_id"),
+            ("issuer", "issuers", "issuer_id"),
+        ):
+            total, enriched, last = self._db.execute(
+                f"SELECT COUNT(*), COUNT(enriched_at), MAX(enriched_at) FROM {table}"
+            ).fetchone()
+            by_kind: dict[str, int] = {}
+            if has_failures:
+                by_kind = {
+                    str(kind): int(count)
+                    for kind, count in self._db.execute(
+                        f"SELECT f.kind, COUNT(*) FROM trio_enrich_failures f JOIN {table} t"
+                        f" ON t.{key} = f.item_id WHERE f.entity = ? AND t.enriched_at IS NULL"
+                        " GROUP BY f.kind ORDER BY f.kind",
+                        (entity,),
+                    )
+                }
+            not_found = by_kind.pop(FailureKind.NOT_FOUND.value, 0)
+            report[table] = {
+                "total": total,
+                "enriched": enriched,
+                "pending": total - enriched - not_found,
+                "not_found": not_found,
+                "failed": sum(by_kind.values()),
+                "failed_by_kind": by_kind,
+                "last_enriched_at": last,
+            }
+        report["last_sync_at"] = self.get_meta("last_sync_at")
+        report["last_trade_pub_date"] = self.get_meta("last_trade_pub_date")
+        report["user_version"] = self.user_version()
+        report["schema_version"] = self.schema_version()
+        return report
 
     # --- writing: enrichment outcomes ---------------------------------------------------------
 

@@ -6,13 +6,15 @@ circuit breaker; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import cyclopts
 import trio
@@ -20,11 +22,15 @@ from cyclopts import Parameter, validators
 
 from . import __version__
 from ._enrich import DEFAULT_BASE_URL, EnrichOptions, JobName, enrich, pending_ids
-from ._errors import TrioEnrichError
+from ._errors import TrioEnrichError, UsageError
 from ._http import check_base_url
 from ._pipeline import FinishReason, RetryPolicy, RunStats
 from ._progress import ProgressMode, describe, open_progress
 from ._store import Store
+from ._sync import SyncOptions, SyncResult, sync_listing
+
+_json = json  # `status --json` shadows the module name inside that command
+T = TypeVar("T")
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "main"]
 
@@ -84,13 +90,21 @@ _HELP = {
     "retry_failed": "Also fetch items that earlier runs recorded as not found.",
     "progress": "auto: a bar on a terminal, log lines elsewhere; bar; log; none.",
     "json": "Print the final summary as one JSON object on stdout.",
+    "sync_db": "SQLite database to fill (created if missing; an existing capitoltraders.db works).",
+    "full": "Walk every listing page (concurrently) instead of stopping at the last sync.",
+    "since": "Read back to this date (YYYY-MM-DD) instead of the last synced one.",
+    "pages": "The most listing pages to fetch.",
+    "page_size": "Trades per listing page (the site's default is 12).",
+    "status_db": "SQLite database to report on.",
+    "demo_db": "Database to fill (default: a new one in a temporary folder).",
+    "demo_trades": "Number of trades on the simulated site.",
 }
 
 
 @Parameter(name="*")
 @dataclass(kw_only=True)
-class EnrichFlags:
-    """Options shared by `trades` and `issuers`."""
+class SiteFlags:
+    """Options of every command that talks to the site."""
 
     db: Annotated[Path, Parameter(help=_HELP["db"])] = Path("capitoltraders.db")
     base_url: Annotated[
@@ -98,7 +112,6 @@ class EnrichFlags:
     ] = DEFAULT_BASE_URL
     concurrency: Annotated[int, _number(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = 3
     max_failures: Annotated[int, _number(gte=1), Parameter(help=_HELP["max_failures"])] = 5
-    batch_size: Annotated[int | None, _number(gte=1), Parameter(help=_HELP["batch_size"])] = None
     details_delay_ms: Annotated[int, _number(gte=0), Parameter(help=_HELP["delay"])] = 500
     max_rps: Annotated[float | None, _number(gt=0), Parameter(help=_HELP["max_rps"])] = None
     retry_max: Annotated[
@@ -113,9 +126,6 @@ class EnrichFlags:
         int, _number(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_MAX_MS", help=_HELP["cap"])
     ] = 30_000
     timeout: Annotated[float, _number(gt=0, lte=3600), Parameter(help=_HELP["timeout"])] = 30.0
-    not_found_guard: Annotated[int, _number(gte=1), Parameter(help=_HELP["guard"])] = 25
-    dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
-    retry_failed: Annotated[bool, Parameter(help=_HELP["retry_failed"])] = False
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto"
     json: Annotated[bool, Parameter(help=_HELP["json"])] = False
 
@@ -124,7 +134,6 @@ class EnrichFlags:
             base_url=check_base_url(self.base_url),
             concurrency=self.concurrency,
             max_failures=self.max_failures,
-            not_found_guard=self.not_found_guard,
             delay=self.details_delay_ms / 1000,
             max_rps=self.max_rps,
             retry=RetryPolicy(
@@ -133,9 +142,60 @@ class EnrichFlags:
                 cap=self.retry_max_ms / 1000,
             ),
             deadline=self.timeout,
+        )
+
+
+@Parameter(name="*")
+@dataclass(kw_only=True)
+class EnrichFlags(SiteFlags):
+    """Options of `trades` and `issuers`."""
+
+    batch_size: Annotated[int | None, _number(gte=1), Parameter(help=_HELP["batch_size"])] = None
+    not_found_guard: Annotated[int, _number(gte=1), Parameter(help=_HELP["guard"])] = 25
+    dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
+    retry_failed: Annotated[bool, Parameter(help=_HELP["retry_failed"])] = False
+
+    def options(self) -> EnrichOptions:
+        return replace(
+            super().options(),
+            not_found_guard=self.not_found_guard,
             limit=self.batch_size,
             retry_failed=self.retry_failed,
-        )  # fmt: skip
+        )
+
+
+@Parameter(name="*")
+@dataclass(kw_only=True)
+class SyncFlags(SiteFlags):
+    """Options of `sync`."""
+
+    db: Annotated[Path, Parameter(help=_HELP["sync_db"])] = Path("capitoltraders.db")
+    full: Annotated[bool, Parameter(help=_HELP["full"])] = False
+    since: Annotated[str | None, Parameter(help=_HELP["since"])] = None
+    pages: Annotated[int | None, _number(gte=1), Parameter(help=_HELP["pages"])] = None
+    page_size: Annotated[int, _number(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = 12
+
+    def sync_options(self) -> SyncOptions:
+        since = self.since
+        if since is not None:
+            try:
+                since = datetime.date.fromisoformat(since).isoformat()
+            except ValueError:
+                raise UsageError(
+                    f"--since {since!r} is not a date in the form YYYY-MM-DD"
+                ) from None
+            if len(self.since or "") != 10:
+                raise UsageError(f"--since {self.since!r} is not a date in the form YYYY-MM-DD")
+        return SyncOptions(
+            enrich=self.options(),
+            full=self.full,
+            since=since,
+            max_pages=self.pages,
+            page_size=self.page_size,
+        )
+
+
+# --- trades / issuers ---------------------------------------------------------------------------
 
 
 @app.command
@@ -163,9 +223,19 @@ async def _run_job(job: JobName, flags: EnrichFlags) -> int:
         return await _dry_run(job, flags, options)
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=False))
     try:
-        return await _enrich_with_signals(job, flags, options, store)
+        selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
+
+        async def work(stop: trio.Event) -> RunStats:
+            with open_progress(flags.progress, job, len(selected)) as progress:
+                return await enrich(store, job, options, ids=selected, progress=progress, stop=stop)
+
+        stats, received = await _with_signals(job, work)
     finally:
         store.close()
+    if stats is None:
+        return _signal_exit(received)
+    _print_summary(job, stats, flags)
+    return _exit_code(stats, received)
 
 
 async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> int:
@@ -188,37 +258,39 @@ async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> 
     return EXIT_OK
 
 
-async def _enrich_with_signals(
-    job: JobName, flags: EnrichFlags, options: EnrichOptions, store: Store
-) -> int:
-    stop = trio.Event()
+async def _with_signals(
+    label: str, work: Callable[[trio.Event], Awaitable[T]]
+) -> tuple[T | None, list[int]]:
+    """Run `work(stop)`; the first SIGINT/SIGTERM sets `stop`, a second one cancels at once."""
     received: list[int] = []
-    stats: RunStats | None = None
-    title = f"{job}"
+    result: T | None = None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            stop = trio.Event()
 
-            async def watch_signals() -> None:
+            async def watch() -> None:
                 async for signum in signals:
                     received.append(signum)
                     if len(received) == 1:
-                        print(f"\n{job}: stopping: committing what was received "
+                        print(f"\n{label}: stopping: committing what was received "
                               "(signal again to stop at once)", file=sys.stderr)  # fmt: skip
                         stop.set()
                     else:
                         nursery.cancel_scope.cancel()
 
-            nursery.start_soon(watch_signals)
-            selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
-            with open_progress(flags.progress, title, len(selected)) as progress:
-                stats = await enrich(
-                    store, job, options, ids=selected, progress=progress, stop=stop
-                )
+            nursery.start_soon(watch)
+            result = await work(stop)
             nursery.cancel_scope.cancel()
-    if stats is None:  # stopped at once by a second signal
-        print(f"{job}: stopped at once; committed items are kept", file=sys.stderr)
-        return _signal_exit(received)
-    _print_summary(job, stats, flags)
+    if result is None:
+        print(f"{label}: stopped at once; committed items are kept", file=sys.stderr)
+    return result, received
+
+
+def _signal_exit(received: list[int]) -> int:
+    return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
+
+
+def _exit_code(stats: RunStats, received: list[int]) -> int:
     if received:
         return _signal_exit(received)
     if stats.finish_reason in (FinishReason.BREAKER, FinishReason.NOT_FOUND_GUARD):
@@ -226,18 +298,11 @@ async def _enrich_with_signals(
     return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
 
 
-def _signal_exit(received: list[int]) -> int:
-    return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
-
-
-def _print_summary(job: JobName, stats: RunStats, flags: EnrichFlags) -> None:
+def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, noun: str) -> list[str]:
     summary = stats.as_dict()
-    if flags.json:
-        print(json.dumps({"job": job, **summary}), flush=True)
-        return
     failed = ", ".join(f"{kind} {count}" for kind, count in sorted(stats.failed.items()))
     lines = [
-        f"{job}: {describe(stats)}",
+        f"{label}: {describe(stats)}",
         f"  selected {stats.selected}, enriched {stats.enriched}, not found {stats.not_found}, "
         f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
         f"  requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
@@ -249,16 +314,155 @@ def _print_summary(job: JobName, stats: RunStats, flags: EnrichFlags) -> None:
         lines.append(
             f"  stopped by the circuit breaker after {flags.max_failures} consecutive failures "
             f"(last: {stats.last_failure}). The site may be down, blocking or rate-limiting. "
-            f"Run the same command later to resume: committed {job} are not fetched again."
+            f"Run the same command later to resume: committed {noun} are not fetched again."
         )
     elif stats.finish_reason is FinishReason.NOT_FOUND_GUARD:
         lines.append(
-            f"  stopped after {flags.not_found_guard} 'not found' answers in a row: the site's "
-            "addresses may have changed (check --base-url). None of them was recorded."
+            "  stopped after too many 'not found' answers in a row: the site's addresses may "
+            "have changed (check --base-url). None of them was recorded."
         )
     elif stats.finish_reason is FinishReason.INTERRUPTED:
-        lines.append(f"  interrupted; run the same command to finish the remaining {job}")
-    print("\n".join(lines), flush=True)
+        lines.append(f"  interrupted; run the same command to finish the remaining {noun}")
+    return lines
+
+
+def _print_summary(job: JobName, stats: RunStats, flags: EnrichFlags) -> None:
+    if flags.json:
+        print(json.dumps({"job": job, **stats.as_dict()}), flush=True)
+    else:
+        print("\n".join(_summary_lines(job, stats, flags, job)), flush=True)
+
+
+# --- sync -----------------------------------------------------------------------------------------
+
+
+@app.command
+async def sync(flags: SyncFlags | None = None) -> int:
+    """Fetch trades listing pages into the database (trades, issuers, politicians, assets).
+
+    Incremental by default: reads the newest pages until one reaches back past the last synced
+    publication date (or --since). --full walks every page, concurrently. Re-syncing never
+    erases enriched values. Politician and issuer stats are recomputed from the trades.
+    """
+    flags = flags or SyncFlags()
+    options = flags.sync_options()  # validates before anything is opened
+    store = await trio.to_thread.run_sync(lambda: Store.open(flags.db))
+    try:
+
+        async def work(stop: trio.Event) -> SyncResult:
+            with open_progress(flags.progress, "sync", None) as progress:
+                return await sync_listing(
+                    store, options, progress_factory=lambda total: progress, stop=stop
+                )
+
+        result, received = await _with_signals("sync", work)
+    finally:
+        store.close()
+    if result is None:
+        return _signal_exit(received)
+    stats = result.stats
+    if flags.json:
+        print(json.dumps({"job": "sync", "pages": result.pages, "trades": result.trades_seen,
+                          "new_trades": result.new_trades, "total_pages": result.total_pages,
+                          "cutoff": result.cutoff, **stats.as_dict()}), flush=True)  # fmt: skip
+    else:
+        lines = _summary_lines("sync", stats, flags, "pages")
+        lines.insert(
+            1,
+            f"  pages {result.pages}, trades {result.trades_seen} ({result.new_trades} new)"
+            + (f", reading back to {result.cutoff}" if result.cutoff else ", full walk")
+            + (f"; the site has {result.total_pages} pages" if result.total_pages else ""),
+        )
+        print("\n".join(lines), flush=True)
+    return _exit_code(stats, received)
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+
+@app.command
+async def status(
+    *,
+    db: Annotated[Path, Parameter(help=_HELP["status_db"])] = Path("capitoltraders.db"),
+    json: Annotated[bool, Parameter(help="Print one JSON object on stdout.")] = False,
+) -> int:
+    """Show where the database stands: per entity, total, enriched, pending, not found, failed.
+
+    Reads only; changes nothing.
+    """
+
+    def read() -> dict[str, object]:
+        with Store.open(db, read_only=True) as store:
+            return store.status()
+
+    report = await trio.to_thread.run_sync(read)
+    if json:
+        print(_json.dumps(report), flush=True)
+        return EXIT_OK
+    print(f"database {db}")
+    for name in ("trades", "issuers"):
+        entity = report[name]
+        assert isinstance(entity, dict)
+        kinds = entity["failed_by_kind"]
+        failed = f" ({', '.join(f'{k} {v}' for k, v in kinds.items())})" if kinds else ""
+        print(
+            f"  {name:<8} total {entity['total']:>6}  enriched {entity['enriched']:>6}  "
+            f"pending {entity['pending']:>6}  not found {entity['not_found']:>4}  "
+            f"failed {entity['failed']:>4}{failed}"
+        )
+        print(f"           last enriched {entity['last_enriched_at'] or 'never'}")
+    print(f"  last sync {report['last_sync_at'] or 'never'}; newest trade published "
+          f"{report['last_trade_pub_date'] or '-'}")  # fmt: skip
+    return EXIT_OK
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+@app.command
+async def demo(
+    *,
+    db: Annotated[Path | None, Parameter(help=_HELP["demo_db"])] = None,
+    trades: Annotated[
+        int, _number(gte=12, lte=50_000), Parameter(help=_HELP["demo_trades"])
+    ] = 1500,
+    seed: Annotated[int, Parameter(help="Seed of the simulated site's data.")] = 1,
+    progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto",
+) -> int:
+    """Try the whole tool offline: sync, enrich trades, enrich issuers against a simulated site.
+
+    Starts a simulated capitoltrades.com on a free loopback port (the realistic profile: ~20 ms
+    latency, occasional 5xx and 429 with Retry-After), runs sync -> trades -> issuers into a
+    fresh database with progress bars, then prints the status and the database's path.
+    """
+    from .sim import make_dataset, open_simulator
+    from .sim import profile as fault_profile
+
+    path = db or Path(tempfile.mkdtemp(prefix="trio-enrich-demo-")) / "capitoltraders.db"
+    # The realistic profile's faults, at a latency and Retry-After that fit in a minute.
+    faults = fault_profile("realistic").with_(
+        latency_median_ms=20, latency_p99_ms=120, retry_after=1
+    )
+    dataset = make_dataset(seed, trades)
+    async with open_simulator(dataset, faults, seed=seed) as site:
+        print(f"demo: simulated site at {site.base_url} with {trades} trades; database {path}",
+              flush=True)  # fmt: skip
+        common = ["--db", str(path), "--base-url", site.base_url, "--concurrency", "8",
+                  "--details-delay-ms", "0", "--retry-base-ms", "200", "--retry-max-ms", "2000",
+                  "--progress", progress]  # fmt: skip
+        for step in (["sync", "--full"], ["trades"], ["issuers"]):
+            print(f"\n$ trio-enrich {' '.join(step)} ...", flush=True)
+            code = await app.run_async(
+                [*step, *common], result_action="return_value", exit_on_error=False,
+                print_error=False,
+            )  # fmt: skip
+            if code not in (EXIT_OK, EXIT_ITEM_FAILURES):
+                print(f"demo: {step[0]} stopped with exit code {code}", file=sys.stderr)
+                return int(code)
+        print()
+        await app.run_async(["status", "--db", str(path)], result_action="return_value")
+    print(f"\ndemo: done. Look inside with: sqlite3 {path} 'SELECT * FROM trades LIMIT 5'")
+    return EXIT_OK
 
 
 @app.command
