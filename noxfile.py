@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "examples"]
+nox.options.sessions = ["tests", "reliability", "lint", "typecheck", "examples"]
 nox.options.reuse_existing_virtualenvs = True
 
 PACKAGE = "trio_enrich"
@@ -16,7 +16,14 @@ PACKAGE = "trio_enrich"
 def tests(session: nox.Session) -> None:
     """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
     session.install("-e", ".[test,sim]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session
+def reliability(session: nox.Session) -> None:
+    """The slow reliability suite: SIGKILL and resume, the hostile site, a 30 s outage, ..."""
+    session.install("-e", ".[test,sim]")
+    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session

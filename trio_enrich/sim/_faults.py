@@ -26,6 +26,15 @@ FAULT_NAMES = (
     "oversize",  # a body larger than any sane page
     "not_found",  # the HTTP-200 "Page Not Found" template
     "error_digest",  # a Next.js error row instead of data
+    # Hostile answers, by schedule only:
+    "huge",  # a 50 MB body
+    "gzip-bomb",  # a small gzip body that expands to 64 MB
+    "invalid-utf8",  # a page whose bytes are not UTF-8
+    "deep-json",  # a data row nested 100,000 levels deep
+    "tiny-chunks",  # the body sent as a great many tiny writes
+    "redirect-away",  # a redirect to another host
+    "redirect-loop",  # a redirect to itself
+    "image",  # HTTP 200 with an image content type
 )
 
 

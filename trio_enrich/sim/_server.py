@@ -8,6 +8,7 @@ Only loopback is served.
 from __future__ import annotations
 
 import email.utils
+import gzip
 import itertools
 import json
 import math
@@ -39,6 +40,8 @@ __all__ = ["RequestLog", "RequestRecord", "Simulator", "open_simulator"]
 
 _REASONS = {
     200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
@@ -48,9 +51,13 @@ _REASONS = {
 }
 _MAX_HEAD = 64 * 1024
 _TIMER_LATENESS = 0.0004  # seconds; measured on this machine: median 0.42 ms, max 0.57 ms
+_HOSTILE = frozenset(
+    {"huge", "gzip-bomb", "invalid-utf8", "deep-json", "tiny-chunks", "redirect-away",
+     "redirect-loop", "image"}
+)  # fmt: skip
 # Faults whose answer is the routed page (possibly damaged); the others answer without one.
 _PAGE_FAULTS = frozenset(
-    {"ok", "reset", "drip", "truncate", "oversize", "not_found", "error_digest"}
+    {"ok", "reset", "drip", "truncate", "oversize", "not_found", "error_digest", "tiny-chunks"}
 )
 
 
@@ -258,6 +265,8 @@ class Simulator:
             return await _respond(stream, record, int(fault), fault.encode(), keep_alive)
         if fault == "challenge":
             return await _respond(stream, record, 200, challenge_page().encode(), keep_alive)
+        if fault in _HOSTILE:
+            return await self._send_hostile(stream, head, fault, record, keep_alive)
         body = page.encode()
         if fault == "truncate":
             cut = body.find(b'<div hidden id="S:0">')
@@ -282,6 +291,48 @@ class Simulator:
             record.status, record.bytes = status, len(body)
             return keep_alive
         return await _respond(stream, record, status, body, keep_alive)
+
+    async def _send_hostile(
+        self, stream: trio.SocketStream, head: _Head, fault: str, record: RequestRecord,
+        keep_alive: bool,
+    ) -> bool:  # fmt: skip
+        """Answers no real site should give, each aimed at a client weakness."""
+        if fault == "huge":
+            return await _respond(stream, record, 200, b"<html>" + b"x" * 50_000_000, keep_alive)
+        if fault == "gzip-bomb":
+            return await _respond(
+                stream, record, 200, _gzip_bomb(), keep_alive, [("Content-Encoding", "gzip")]
+            )
+        if fault == "invalid-utf8":
+            body = b"<html><body>\xff\xfe\xfa" + bytes(range(128, 256)) * 50 + b"</body></html>"
+            return await _respond(stream, record, 200, body, keep_alive)
+        if fault == "deep-json":
+            deep = "0:" + "[" * 100_000 + "]" * 100_000 + "\n"
+            body = (
+                "<html><body><script>self.__next_f.push("
+                + json.dumps([1, deep])
+                + ')</script><div hidden id="S:0"></div></body></html>'
+            ).encode()
+            return await _respond(stream, record, 200, body, keep_alive)
+        if fault == "tiny-chunks":
+            _, page = self._route(head, "ok")
+            body = page.encode()
+            await stream.send_all(_head_bytes(200, len(body), keep_alive, []))
+            for at in range(len(body)):
+                await stream.send_all(body[at : at + 1])
+            record.status, record.bytes = 200, len(body)
+            return keep_alive
+        if fault == "redirect-away":
+            return await _respond(
+                stream, record, 302, b"", keep_alive, [("Location", "http://example.invalid/x")]
+            )
+        if fault == "redirect-loop":
+            return await _respond(stream, record, 301, b"", keep_alive, [("Location", head.target)])
+        assert fault == "image"
+        return await _respond(
+            stream, record, 200, b"\x89PNG\r\n\x1a\n" + b"\0" * 2048, keep_alive,
+            content_type="image/png",
+        )  # fmt: skip
 
     def _route(self, head: _Head, fault: str) -> tuple[int, str]:
         """The page for a path: (status, html)."""
@@ -382,10 +433,27 @@ def _page_size(query: dict[str, list[str]]) -> int:
     return max(1, min(100, _query_int(query, "pageSize", 12)))
 
 
-def _head_bytes(status: int, length: int, keep_alive: bool, extra: list[tuple[str, str]]) -> bytes:
+def _gzip_bomb() -> bytes:
+    """64 MB of zeros, compressed to about 64 KB (made once)."""
+    global _BOMB
+    if _BOMB is None:
+        _BOMB = gzip.compress(b"\0" * 64_000_000, compresslevel=9)
+    return _BOMB
+
+
+_BOMB: bytes | None = None
+
+
+def _head_bytes(
+    status: int,
+    length: int,
+    keep_alive: bool,
+    extra: list[tuple[str, str]],
+    content_type: str = "text/html; charset=utf-8",
+) -> bytes:
     lines = [
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
-        "Content-Type: text/html; charset=utf-8",
+        f"Content-Type: {content_type}",
         f"Content-Length: {length}",
         "Connection: " + ("keep-alive" if keep_alive else "close"),
         *(f"{name}: {value}" for name, value in extra),
@@ -400,8 +468,9 @@ async def _respond(
     body: bytes,
     keep_alive: bool,
     extra: list[tuple[str, str]] | None = None,
+    content_type: str = "text/html; charset=utf-8",
 ) -> bool:
-    head = _head_bytes(status, len(body), keep_alive, extra or [])
+    head = _head_bytes(status, len(body), keep_alive, extra or [], content_type)
     if len(body) < 256 * 1024:
         await stream.send_all(head + body)
     else:
