@@ -277,6 +277,7 @@ def test_a_locked_database_waits_then_fails_clearly(
 ) -> None:
     dataset = make_dataset(seed=46, trades=20)
     db = database_with_listing(tmp_path / "ct.db", dataset)
+    before = db.read_bytes()
     holder = sqlite3.connect(db)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -291,6 +292,7 @@ def test_a_locked_database_waits_then_fails_clearly(
     assert "locked" in err
     assert len(err.strip().splitlines()) == 1
     assert 4 <= waited < 30
+    assert db.read_bytes() == before
 
 
 def test_a_database_from_a_newer_trio_enrich_is_refused_untouched(
