@@ -388,12 +388,20 @@ def _is_cut_stream(html: str) -> bool:
 # --- trades listing ---------------------------------------------------------------------------
 
 
-def parse_trades_page(page: bytes | str) -> ListingPage | PageFailure:
-    """The trade rows of a ``/trades?page=N`` page with its totals."""
-    html = _as_text(page)
-    flight = decode_flight(html, ('"data":', '"totalCount":'))
-    if flight.broken_tail or _is_cut_stream(html):
-        return _classify_missing(html, flight, "the trades listing")
+@dataclass(slots=True)
+class _Table:
+    rows: list[Any]
+    total_count: int | None
+    total_pages: int | None
+
+
+def _find_table(flight: Flight, row_key: str, *, unless: str = "") -> _Table | None:
+    """The listing table whose rows all carry `row_key` (and not `unless`), with its totals.
+
+    Another array on a page may look alike (the trades page's issuer filter has `_issuerId`
+    too): the row key tells them apart. An empty table (a page past the end) still has its
+    data key next to a `columnVisibility` prop.
+    """
     rows: list[Any] | None = None
     empty_table = False
     total_count: int | None = None
@@ -403,9 +411,9 @@ def parse_trades_page(page: bytes | str) -> ListingPage | PageFailure:
             continue
         data = node.get("data")
         if rows is None and isinstance(data, list):
-            # The issuer filter is also a list of objects with _issuerId; only trade rows have
-            # _txId. An empty table (a page past the end) still has its data key.
-            if data and all(isinstance(row, dict) and "_txId" in row for row in data):
+            if data and all(
+                isinstance(row, dict) and row_key in row and unless not in row for row in data
+            ):
                 rows = data
             elif not data and "columnVisibility" in node:
                 empty_table = True
@@ -414,12 +422,22 @@ def parse_trades_page(page: bytes | str) -> ListingPage | PageFailure:
             total_pages = _int(node, "totalPages")
     if rows is None and empty_table and total_count is not None:
         rows = []
-    if rows is None:
+    return None if rows is None else _Table(rows, total_count, total_pages)
+
+
+def parse_trades_page(page: bytes | str) -> ListingPage | PageFailure:
+    """The trade rows of a ``/trades?page=N`` page with its totals."""
+    html = _as_text(page)
+    flight = decode_flight(html, ('"data":', '"totalCount":'))
+    if flight.broken_tail or _is_cut_stream(html):
         return _classify_missing(html, flight, "the trades listing")
-    trades = tuple(t for t in (_listing_trade(row) for row in rows) if t is not None)
-    if rows and not trades:
+    table = _find_table(flight, "_txId")
+    if table is None:
+        return _classify_missing(html, flight, "the trades listing")
+    trades = tuple(t for t in (_listing_trade(row) for row in table.rows) if t is not None)
+    if table.rows and not trades:
         return PageFailure(FailureKind.BLOCKED, "no trade row of the listing could be read")
-    return ListingPage(trades=trades, total_count=total_count, total_pages=total_pages)
+    return ListingPage(trades=trades, total_count=table.total_count, total_pages=table.total_pages)
 
 
 def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
@@ -747,29 +765,11 @@ def parse_issuers_page(page: bytes | str) -> IssuerPage | PageFailure:
     flight = decode_flight(html, ('"data":', '"totalCount":'))
     if flight.broken_tail or _is_cut_stream(html):
         return _classify_missing(html, flight, "the issuers listing")
-    rows: list[Any] | None = None
-    total_count: int | None = None
-    total_pages: int | None = None
-    for node in _walk(flight.rows):
-        if not isinstance(node, dict):
-            continue
-        data = node.get("data")
-        if (
-            rows is None
-            and isinstance(data, list)
-            and all(
-                isinstance(row, dict) and "_issuerId" in row and "_txId" not in row for row in data
-            )
-            and (data or "columnVisibility" in node)
-        ):
-            rows = data
-        if total_count is None and "totalCount" in node:
-            total_count = _int(node, "totalCount")
-            total_pages = _int(node, "totalPages")
-    if rows is None:
+    table = _find_table(flight, "_issuerId", unless="_txId")
+    if table is None:
         return _classify_missing(html, flight, "the issuers listing")
     issuers: list[IssuerSummary] = []
-    for row in rows:
+    for row in table.rows:
         issuer_id = _int(row, "_issuerId")
         name = _str(row, "issuerName")
         if issuer_id is None or not name:
@@ -783,7 +783,9 @@ def parse_issuers_page(page: bytes | str) -> IssuerPage | PageFailure:
                 stats=_issuer_stats(row.get("stats")),
             )
         )
-    return IssuerPage(issuers=tuple(issuers), total_count=total_count, total_pages=total_pages)
+    return IssuerPage(
+        issuers=tuple(issuers), total_count=table.total_count, total_pages=table.total_pages
+    )
 
 
 # --- politicians listing ----------------------------------------------------------------------
