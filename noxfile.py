@@ -68,3 +68,13 @@ def bench_pipeline(session: nox.Session) -> None:
     """trio-enrich against its limit: K items at N workers with fixed latency, no pause."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_pipeline.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Side by side: sequential, the seed's design, trio-enrich, Scrapy and the limit.
+
+    Writes benchmarks/results.json, BENCHMARKS.md and benchmarks/chart.png (about 15 minutes).
+    """
+    session.install("-e", ".", "scrapy", "matplotlib")
+    session.run("python", "benchmarks/compare.py", *session.posargs)

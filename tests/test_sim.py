@@ -312,3 +312,16 @@ def test_sim_command_stops_cleanly_on_ctrl_c(tmp_path: object) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+async def test_rate_limit_lockout_refuses_everything_until_retry_after() -> None:
+    faults = Faults(retry_after=1, rate_limit_lockout=True)
+    async with open_simulator(trades=20, faults=faults) as sim, client(sim.base_url) as http:
+        sim.inject("429")
+        first = await http.get("/trades")
+        second = await http.get("/trades/1")
+        await trio.sleep(1.05)
+        third = await http.get("/trades")
+    assert (first.status_code, second.status_code, third.status_code) == (429, 429, 200)
+    assert second.headers["retry-after"] == "1"
+    assert [r.fault for r in sim.log.records] == ["429", "429-lockout", "ok"]

@@ -48,6 +48,9 @@ class Faults:
     rate_429: float = 0.0
     retry_after: float = 2.0  # seconds the 429 asks for
     retry_after_as_date: bool = False  # send Retry-After as an HTTP date instead of seconds
+    # A real rate limiter refuses everything until its Retry-After has passed: with the lockout
+    # on, every request arriving during that time gets a 429 too.
+    rate_limit_lockout: bool = False
     rate_5xx: float = 0.0
     burst_5xx: int = 1  # a 5xx that strikes by rate is followed by burst-1 more
     rate_403: float = 0.0
@@ -104,12 +107,14 @@ PROFILES: dict[str, Faults] = {
         rate_5xx=0.01,
         rate_429=0.005,
         retry_after=2,
+        rate_limit_lockout=True,
     ),
     "hostile": Faults(
         latency_median_ms=40,
         latency_p99_ms=400,
         rate_429=0.02,
         retry_after=1,
+        rate_limit_lockout=True,
         rate_5xx=0.03,
         burst_5xx=3,
         rate_403=0.01,

@@ -126,6 +126,7 @@ class Simulator:
         self._burst_left = 0
         self._connections = itertools.count(1)
         self._outages: list[tuple[float, float]] = []
+        self._limited_until = -math.inf  # the rate limiter's lockout, when the profile has one
 
     @property
     def base_url(self) -> str:
@@ -186,6 +187,8 @@ class Simulator:
                 await stream.aclose()
 
     def _choose_fault(self, path: str, now: float) -> str:
+        if now < self._limited_until:
+            return "429-lockout"
         script = self._scripts.get(path)
         if script:
             return script.popleft()
@@ -218,6 +221,11 @@ class Simulator:
     async def _answer(self, stream: trio.SocketStream, connection: int, head: _Head) -> bool:
         log = self.log
         start = trio.current_time()
+        if head.path.startswith("/_sim/"):
+            # Control requests (truth, log, stats, publish): no faults, no latency, not logged.
+            control = RequestRecord(start, start, head.method, head.target, 0, 0, connection, "")
+            status, page = self._route(head, "ok")
+            return await _respond(stream, control, status, page.encode(), head.keep_alive)
         fault = self._choose_fault(head.path, start)
         record = RequestRecord(start, start, head.method, head.target, 0, 0, connection, fault)
         log.records.append(record)
@@ -251,8 +259,14 @@ class Simulator:
             return False
         if fault == "outage":
             return await _respond(stream, record, self.faults.outage_status, b"outage", keep_alive)
-        if fault in ("429", "429-date"):
-            wait = self.faults.retry_after
+        if fault in ("429", "429-date", "429-lockout"):
+            now = trio.current_time()
+            if fault == "429-lockout":
+                wait = max(0.0, self._limited_until - now)
+            else:
+                wait = self.faults.retry_after
+                if self.faults.rate_limit_lockout:
+                    self._limited_until = now + wait
             if fault == "429-date":
                 # An HTTP date has whole seconds: round up so the pause is never shorter.
                 value = email.utils.formatdate(math.ceil(time.time() + wait), usegmt=True)
