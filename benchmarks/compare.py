@@ -395,9 +395,16 @@ def targets(
                        f"{verdict(a.wall >= 3 * c.wall)}.")  # fmt: skip
     if ("3", "C") in by:
         c, b = by[("3", "C")], by.get(("3", "B"))
+        from trio_enrich.sim import make_dataset, profile
+
+        hostile = profile("hostile")
+        ids = make_dataset(1, s["3"].items).trade_index
+        permanent = sum(1 for tx_id in ids if hostile.id_fault(1, tx_id))
+        retryable = s["3"].items - permanent
         out.append(
-            f"- Scenario 3, every retryable item enriched: {c.enriched}/{s['3'].items} "
-            "(the rest are the site's permanent not-found and error-digest pages)."
+            f"- Scenario 3, every retryable item enriched: {c.enriched} of the {retryable} "
+            f"that are not permanently not-found or error pages "
+            f"{verdict(c.enriched == retryable)}."
         )
         if b:
             out.append(f"- Scenario 3, fewer requests than the seed design: {c.requests} vs "
