@@ -253,6 +253,36 @@ def test_sigint_mid_run_exits_130_quickly_and_a_rerun_completes(tmp_path: Path) 
     assert_trades_match_truth(db, dataset)
 
 
+def test_a_second_sigint_stops_at_once_and_keeps_what_was_committed(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=26, trades=600)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    server, url = _start_sim("--seed", "26", "--trades", "600", "--latency-ms", "20")
+    try:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "trio_enrich", "trades", "--db", str(db), "--base-url", url,
+             "--concurrency", "2", "--details-delay-ms", "0", "--progress", "none"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(2.0)
+        run.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=10)
+        assert run.returncode == 130, err
+        assert "Traceback" not in err
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+    connection = sqlite3.connect(db)
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    hollow = connection.execute(
+        "SELECT COUNT(*) FROM trades t JOIN assets a USING (asset_id)"
+        " WHERE t.enriched_at IS NOT NULL AND a.asset_type = 'unknown'"
+    ).fetchone()[0]
+    assert hollow == 0
+    assert 0 < len({k for k, v in trade_rows(db).items() if v[-1]}) < 600
+
+
 def test_sigterm_exits_143(tmp_path: Path) -> None:
     dataset = make_dataset(seed=23, trades=300)
     db = database_with_listing(tmp_path / "ct.db", dataset)

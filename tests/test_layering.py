@@ -19,6 +19,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_http": {"httpx", "trio"},
     "_progress": {"alive_progress"},
     "_enrich": {"trio"},
+    "_sync": {"trio"},
 }
 FOREIGN = {"trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11"}
 

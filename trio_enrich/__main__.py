@@ -1,6 +1,6 @@
 """``python -m trio_enrich``: the same as the ``trio-enrich`` command."""
 
-from .cli import main
+from .cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

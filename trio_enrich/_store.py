@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from ._errors import DatabaseError
 from ._model import (
@@ -293,7 +294,7 @@ class Store:
         location = str(path)
         if location != ":memory:":
             _check_path(Path(location), must_exist=not create or read_only, writable=not read_only)
-        target = f"file:{Path(location).absolute()}?mode=ro" if read_only else location
+        target = f"file:{quote(str(Path(location).absolute()))}?mode=ro" if read_only else location
         try:
             connection = sqlite3.connect(
                 target,

@@ -32,7 +32,7 @@ from ._sync import SyncOptions, SyncResult, sync_listing
 _json = json  # `status --json` shadows the module name inside that command
 T = TypeVar("T")
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "main"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "entry", "main"]
 
 EXIT_OK = 0
 EXIT_ITEM_FAILURES = 1
@@ -540,6 +540,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+
+
+def entry() -> None:
+    """The console script: `main`, then exit with its code.
+
+    Once the run is over, a late second Ctrl-C (or SIGTERM) must not kill the process on its
+    way out, which would replace our exit code with the signal's.
+    """
+    try:
+        code = main()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
 def _invoke(args: list[str]) -> int:
