@@ -187,6 +187,16 @@ def test_demo_runs_to_the_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert str(db) in out
 
 
+def test_demo_never_writes_into_an_existing_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = database_with_listing(tmp_path / "real.db", make_dataset(seed=36, trades=12))
+    before = db.read_bytes()
+    assert main(["demo", "--db", str(db), "--progress", "none"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert db.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     "command",
     [["sync", "--help"], ["status", "--help"], ["demo", "--help"], ["trades", "--help"],

@@ -96,7 +96,7 @@ _HELP = {
     "pages": "The most listing pages to fetch.",
     "page_size": "Trades per listing page (the site's default is 12).",
     "status_db": "SQLite database to report on.",
-    "demo_db": "Database to fill (default: a new one in a temporary folder).",
+    "demo_db": "A new database file to fill (default: one in a temporary folder).",
     "demo_trades": "Number of trades on the simulated site.",
 }
 
@@ -438,6 +438,9 @@ async def demo(
     from .sim import make_dataset, open_simulator
     from .sim import profile as fault_profile
 
+    if db is not None and db.exists():
+        # The demo writes simulated trades: never into a database that holds real ones.
+        raise UsageError(f"--db {db} already exists; the demo needs a new file for its fake data")
     path = db or Path(tempfile.mkdtemp(prefix="trio-enrich-demo-")) / "capitoltraders.db"
     # The realistic profile's faults, at a latency and Retry-After that fit in a minute.
     faults = fault_profile("realistic").with_(
