@@ -33,7 +33,7 @@ def _duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def describe(stats: RunStats) -> str:
+def describe(stats: RunStats, done_word: str = "enriched") -> str:
     """One line: position, rate, ETA and the outcome counts."""
     done = stats.done
     total = stats.selected
@@ -46,7 +46,7 @@ def describe(stats: RunStats) -> str:
     else:  # an open-ended walk (an incremental sync): no total, no ETA
         position = f"{done} done, {rate:.1f}/s"
     line = (
-        f"{position}; enriched {stats.enriched}, not found {stats.not_found}, "
+        f"{position}; {done_word} {stats.enriched}, not found {stats.not_found}, "
         f"failed {stats.failed_total}"
     )
     if stats.retries:
@@ -75,8 +75,16 @@ class NullProgress:
 class LogProgress:
     """A plain line every `interval` seconds (and at the end), for logs and pipes."""
 
-    def __init__(self, title: str, *, interval: float = 10.0, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        interval: float = 10.0,
+        stream: TextIO | None = None,
+        done_word: str = "enriched",
+    ) -> None:
         self.title = title
+        self.done_word = done_word
         self.interval = interval
         self._stream = stream
         self._last = time.monotonic()
@@ -91,21 +99,19 @@ class LogProgress:
         now = time.monotonic()
         if now - self._last >= self.interval:
             self._last = now
-            self._print(f"{self.title}: {describe(stats)}")
+            self._print(f"{self.title}: {describe(stats, self.done_word)}")
 
     def warn(self, message: str) -> None:
         self._print(f"{self.title}: warning: {message}")
-
-    def finish(self, stats: RunStats) -> None:
-        self._print(f"{self.title}: {describe(stats)}")
 
 
 class BarProgress:
     """An alive-progress bar with position/total, rate, ETA and the outcome counts."""
 
-    def __init__(self, bar: Any) -> None:
+    def __init__(self, bar: Any, done_word: str = "enriched") -> None:
         self._bar = bar
         self._shown = 0
+        self._done_word = done_word
 
     def update(self, stats: RunStats) -> None:
         done = stats.done
@@ -125,7 +131,12 @@ class BarProgress:
 
 @contextmanager
 def open_progress(
-    mode: ProgressMode, title: str, total: int | None, *, stream: TextIO | None = None
+    mode: ProgressMode,
+    title: str,
+    total: int | None,
+    *,
+    stream: TextIO | None = None,
+    done_word: str = "enriched",
 ) -> Iterator[NullProgress | LogProgress | BarProgress]:
     """A progress display for `total` items (None: unknown); `auto` picks a bar on a terminal."""
     out = stream or sys.stderr
@@ -134,8 +145,7 @@ def open_progress(
     if mode == "none":
         yield NullProgress(out)
     elif mode == "log":
-        progress = LogProgress(title, stream=out)
-        yield progress
+        yield LogProgress(title, stream=out, done_word=done_word)
     else:
         # ctrl_c stays True (its default): False would swallow Ctrl-C.
         with alive_bar(
@@ -147,4 +157,4 @@ def open_progress(
             enrich_print=False,
             force_tty=True,
         ) as bar:
-            yield BarProgress(bar)
+            yield BarProgress(bar, done_word)

@@ -301,9 +301,10 @@ def _exit_code(stats: RunStats, received: list[int]) -> int:
 def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, noun: str) -> list[str]:
     summary = stats.as_dict()
     failed = ", ".join(f"{kind} {count}" for kind, count in sorted(stats.failed.items()))
+    done_word = "fetched" if label == "sync" else "enriched"
     lines = [
-        f"{label}: {describe(stats)}",
-        f"  selected {stats.selected}, enriched {stats.enriched}, not found {stats.not_found}, "
+        f"{label}: {describe(stats, done_word)}",
+        f"  selected {stats.selected}, {done_word} {stats.enriched}, not found {stats.not_found}, "
         f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
         f"  requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
         f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s), "
@@ -350,7 +351,7 @@ async def sync(flags: SyncFlags | None = None) -> int:
     try:
 
         async def work(stop: trio.Event) -> SyncResult:
-            with open_progress(flags.progress, "sync", None) as progress:
+            with open_progress(flags.progress, "sync", None, done_word="fetched") as progress:
                 return await sync_listing(
                     store, options, progress_factory=lambda total: progress, stop=stop
                 )
