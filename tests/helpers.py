@@ -107,3 +107,15 @@ def assert_issuers_match_truth(path: Path, dataset: Dataset) -> None:
         else:
             assert performance[issuer_id] == (truth.performance.mcap, *truth.performance.numbers)
             assert prices.get(issuer_id, []) == list(truth.performance.eod_prices)
+
+
+def assert_enriched_rows_carry_their_data(db: Path) -> None:
+    """A row marked enriched always has the data its page gave (live pages: type and filing)."""
+    connection = sqlite3.connect(db)
+    hollow = connection.execute(
+        "SELECT COUNT(*) FROM trades t JOIN assets a USING (asset_id)"
+        " WHERE t.enriched_at IS NOT NULL AND (a.asset_type = 'unknown' OR t.filing_url = '')"
+    ).fetchone()[0]
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    connection.close()
+    assert hollow == 0

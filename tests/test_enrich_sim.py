@@ -19,6 +19,7 @@ from trio_enrich.cli import app
 from trio_enrich.sim import Faults, Simulator, make_dataset, open_simulator
 
 from .helpers import (
+    assert_enriched_rows_carry_their_data,
     assert_issuers_match_truth,
     assert_trades_match_truth,
     database_with_listing,
@@ -273,13 +274,7 @@ def test_a_second_sigint_stops_at_once_and_keeps_what_was_committed(tmp_path: Pa
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
-    connection = sqlite3.connect(db)
-    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    hollow = connection.execute(
-        "SELECT COUNT(*) FROM trades t JOIN assets a USING (asset_id)"
-        " WHERE t.enriched_at IS NOT NULL AND a.asset_type = 'unknown'"
-    ).fetchone()[0]
-    assert hollow == 0
+    assert_enriched_rows_carry_their_data(db)
     assert 0 < len({k for k, v in trade_rows(db).items() if v[-1]}) < 600
 
 

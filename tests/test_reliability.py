@@ -24,6 +24,7 @@ from trio_enrich.cli import main
 from trio_enrich.sim import Faults, make_dataset, open_simulator, profile
 
 from .helpers import (
+    assert_enriched_rows_carry_their_data,
     assert_trades_match_truth,
     database_with_listing,
     trade_rows,
@@ -36,18 +37,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "trio_enrich"
 
 def enriched_ids(db: Path) -> set[int]:
     return {tx_id for tx_id, row in trade_rows(db).items() if row[-1]}
-
-
-def assert_enriched_rows_carry_their_data(db: Path) -> None:
-    """A row marked enriched always has the data its page gave (live pages: type and filing)."""
-    connection = sqlite3.connect(db)
-    hollow = connection.execute(
-        "SELECT COUNT(*) FROM trades t JOIN assets a USING (asset_id)"
-        " WHERE t.enriched_at IS NOT NULL AND (a.asset_type = 'unknown' OR t.filing_url = '')"
-    ).fetchone()[0]
-    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    connection.close()
-    assert hollow == 0
 
 
 @pytest.mark.slow

@@ -68,17 +68,13 @@ async def enrich(
     ids: Sequence[int] | None = None,
     progress: ProgressSink | None = None,
     stop: trio.Event | None = None,
-    on_start: Callable[[int], None] | None = None,
-    page_client: PageClient | None = None,
 ) -> RunStats:
     """Fetch, parse and store the detail page of every pending trade or issuer (or of `ids`)."""
     # One connection, one thread at a time: sqlite3 objects must not be used concurrently.
     limiter = trio.CapacityLimiter(1)
     if ids is None:
         ids = await trio.to_thread.run_sync(pending_ids, store, job, options, limiter=limiter)
-    if on_start is not None:
-        on_start(len(ids))
-    client = page_client or PageClient(
+    client = PageClient(
         options.base_url, concurrency=options.concurrency, deadline=options.deadline
     )
     async with client:

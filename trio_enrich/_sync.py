@@ -8,7 +8,7 @@ then every other page concurrently, with the same retries, breaker and progress 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import trio
@@ -51,9 +51,8 @@ async def sync_listing(
     store: Store,
     options: SyncOptions,
     *,
-    progress_factory: Callable[[int], ProgressSink] | None = None,
+    progress: ProgressSink | None = None,
     stop: trio.Event | None = None,
-    page_client: PageClient | None = None,
 ) -> SyncResult:
     """Fetch listing pages into `store`; recompute the stats tables at the end."""
     limiter = trio.CapacityLimiter(1)
@@ -64,7 +63,7 @@ async def sync_listing(
         cutoff = await trio.to_thread.run_sync(
             store.get_meta, "last_trade_pub_date", limiter=limiter
         )
-    client = page_client or PageClient(
+    client = PageClient(
         options.enrich.base_url,
         concurrency=options.enrich.concurrency,
         deadline=options.enrich.deadline,
@@ -105,7 +104,6 @@ async def sync_listing(
                 if options.max_pages is not None:
                     last = min(last, options.max_pages)
                 pages = list(range(2, last + 1))
-                progress = progress_factory(len(pages)) if progress_factory else None
                 rest = await run_pipeline(
                     pages, fetch, commit, config, progress=progress, stop=stop
                 )
@@ -113,7 +111,6 @@ async def sync_listing(
         else:
             limit = options.max_pages if options.max_pages is not None else math.inf
             walk = _count_up(limit)
-            progress = progress_factory(0) if progress_factory else None
             # One page at a time, so the walk stops right after the page that reaches back.
             result.stats = await run_pipeline(
                 walk, fetch, commit, replace(config, concurrency=1), progress=progress,

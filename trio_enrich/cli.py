@@ -352,9 +352,7 @@ async def sync(flags: SyncFlags | None = None) -> int:
 
         async def work(stop: trio.Event) -> SyncResult:
             with open_progress(flags.progress, "sync", None, done_word="fetched") as progress:
-                return await sync_listing(
-                    store, options, progress_factory=lambda total: progress, stop=stop
-                )
+                return await sync_listing(store, options, progress=progress, stop=stop)
 
         result, received = await _with_signals("sync", work)
     finally:
