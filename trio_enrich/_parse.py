@@ -223,15 +223,17 @@ def _error_digest(payload: str) -> str:
 
 def _walk(trees: list[Any]) -> Iterator[Any]:
     """Every dict and list inside the trees, depth first, without recursion."""
-    stack: list[Any] = list(reversed(trees))
+    # Only containers go on the stack: most values are strings, and skipping them here halves
+    # the walk. The trees come from json, so exact type checks are enough.
+    stack: list[Any] = [node for node in reversed(trees) if type(node) in _CONTAINERS]
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list):
-            yield node
-            stack.extend(reversed(node))
+        yield node
+        children = reversed(node.values()) if type(node) is dict else reversed(node)
+        stack.extend([child for child in children if type(child) in _CONTAINERS])
+
+
+_CONTAINERS = (dict, list)
 
 
 # --- scalar accessors: apply the $ escapes, never raise ----------------------------------------
@@ -382,7 +384,10 @@ def _is_cut_stream(html: str) -> bool:
     """A streamed page whose suspended content never arrived, or which stops mid-document."""
     if '<template id="B:0"' in html and 'id="S:0"' not in html:
         return True
-    return "<html" in html[:2048].lower() and "</html>" not in html[-4096:].lower()
+    tail = html[-4096:]
+    if "</html>" in tail:  # the common case, without lower-casing the page
+        return False
+    return "<html" in html[:2048].lower() and "</html>" not in tail.lower()
 
 
 # --- trades listing ---------------------------------------------------------------------------
@@ -517,10 +522,11 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
     other_ids: set[int] = set()
     pairs: dict[str, str] = {}
     for node in _walk(flight.rows):
-        if isinstance(node, list):
-            pair = _label_pair(node)
-            if pair is not None:
-                pairs.setdefault(pair[0], pair[1])
+        if type(node) is list:
+            if len(node) == 2:  # only a two-span list can be a (value, label) pair
+                pair = _label_pair(node)
+                if pair is not None:
+                    pairs.setdefault(pair[0], pair[1])
             continue
         if "tradeId" not in node and "_txId" not in node:
             continue
