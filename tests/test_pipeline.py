@@ -255,6 +255,27 @@ async def test_breaker_trips_after_exactly_max_failures(
     assert len(down.calls) <= 5 + 4
 
 
+async def test_a_fetch_that_outlives_the_trip_in_a_shielded_close_is_dropped_quietly(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Item 0 ends in a shielded section (as httpcore closes a response) that is still running
+    # when item 1's failure trips the breaker and the collector closes its end: its outcome is
+    # given up (it came after the trip) and the run ends cleanly, not on the closed channel.
+    async def fetch(item: int) -> str:
+        if item == 1:
+            await trio.sleep(0.1)
+            raise FetchError(FailureKind.TRANSPORT, "refused")
+        with trio.CancelScope(shield=True):
+            await trio.sleep(1)
+        return f"result {item}"
+
+    recorder = Recorder()
+    stats = await run_pipeline([0, 1], fetch, recorder.commit, config(
+        concurrency=2, max_failures=1, retry=RetryPolicy(max_retries=0)))  # fmt: skip
+    assert stats.finish_reason is FinishReason.BREAKER
+    assert [o.item_id for o in recorder.outcomes] == [1]
+
+
 async def test_a_success_resets_the_breaker(autojump_clock: trio.testing.MockClock) -> None:
     def answer(item: int, attempt: int) -> FetchError | None:
         return None if item % 4 == 3 else FetchError(FailureKind.SERVER_ERROR, "500")

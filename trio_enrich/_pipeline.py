@@ -381,6 +381,9 @@ class _Run(Generic[K, R]):
                 if self.enough.is_set():
                     break
                 outcome = await self._fetch_with_retries(item_id)
+                # A fetch can end in a shielded close after a trip cancelled the workers (and
+                # the collector closed its end): give the outcome up as `send` would.
+                await trio.lowlevel.checkpoint_if_cancelled()
                 try:
                     # Succeeds only when the collector is waiting: the channel is unbuffered.
                     outcomes.send_nowait(outcome)
