@@ -101,13 +101,19 @@ def main() -> int:
     wall = statistics.median(walls)
     cpu = statistics.median(cpus)
     own = statistics.median(runs)
-    within = "met" if wall <= limit * 1.10 else "MISSED"
+
+    # The target is about the items: from the first request's start to the last commit (the
+    # run's own elapsed time). The process adds a constant start (interpreter and imports,
+    # ~0.2 s) and exit; its figure is printed too.
+    def verdict(seconds: float) -> str:
+        return "met" if seconds <= limit * 1.10 else "MISSED"
+
     print(
-        f"median: {wall:.2f} s for {args.items} items at N={args.concurrency}, "
-        f"{args.latency_ms:g} ms latency; limit {limit:.2f} s; ratio {wall / limit:.3f} "
-        f"(target within 10%: {within}); the run without process start-up {own:.2f} s, "
-        f"ratio {own / limit:.3f}; CPU {cpu / args.items * 1000:.3f} s per 1,000 items "
-        f"({cpu / args.items * 1000:.3f} ms per item, process start included)"
+        f"median of {len(runs)} runs, {args.items} items at N={args.concurrency}, "
+        f"{args.latency_ms:g} ms latency, limit {limit:.2f} s: the run {own:.2f} s, ratio "
+        f"{own / limit:.3f} (target within 10%: {verdict(own)}); the process from start to "
+        f"exit {wall:.2f} s, ratio {wall / limit:.3f} (within 10%: {verdict(wall)}); CPU "
+        f"{cpu / args.items * 1000:.3f} s per 1,000 items (process start included)"
     )
     return 0
 
