@@ -16,17 +16,24 @@ def database_with_listing(path: Path, dataset: Dataset) -> Path:
     return path
 
 
-def trade_rows(path: Path) -> dict[int, tuple[object, ...]]:
+def rows_by_key(path: Path, query: str) -> dict[int, tuple[object, ...]]:
+    """The rows of `query`, keyed by their first column."""
     db = sqlite3.connect(path)
-    rows = db.execute(
+    try:
+        return {row[0]: row[1:] for row in db.execute(query).fetchall()}
+    finally:
+        db.close()
+
+
+def trade_rows(path: Path) -> dict[int, tuple[object, ...]]:
+    return rows_by_key(
+        path,
         "SELECT t.tx_id, a.asset_type, a.asset_ticker, a.instrument, t.filing_url, t.filing_id,"
         " t.price, t.size, t.size_range_low, t.size_range_high, t.has_capital_gains,"
         " t.reporting_gap, t.value, t.pub_date, t.tx_date, t.issuer_id, t.politician_id,"
         " t.enriched_at IS NOT NULL"
-        " FROM trades t JOIN assets a USING (asset_id)"
-    ).fetchall()
-    db.close()
-    return {row[0]: row[1:] for row in rows}
+        " FROM trades t JOIN assets a USING (asset_id)",
+    )
 
 
 def expected_trade_row(dataset: Dataset, tx_id: int, shape: str = "live") -> tuple[object, ...]:

@@ -227,12 +227,18 @@ def _start_sim(*extra: str) -> tuple[subprocess.Popen[str], str]:
     return process, line.split()[1]
 
 
+def _trades_command(db: Path, url: str, concurrency: int) -> list[str]:
+    """The CLI enriching trades with no pause and no progress display."""
+    return [sys.executable, "-m", "trio_enrich", "trades", "--db", str(db), "--base-url", url,
+            "--concurrency", str(concurrency), "--details-delay-ms", "0",
+            "--progress", "none"]  # fmt: skip
+
+
 def test_sigint_mid_run_exits_130_quickly_and_a_rerun_completes(tmp_path: Path) -> None:
     dataset = make_dataset(seed=22, trades=600)
     db = database_with_listing(tmp_path / "ct.db", dataset)
     server, url = _start_sim("--seed", "22", "--trades", "600", "--latency-ms", "20")
-    command = [sys.executable, "-m", "trio_enrich", "trades", "--db", str(db), "--base-url", url,
-               "--concurrency", "2", "--details-delay-ms", "0", "--progress", "none"]  # fmt: skip
+    command = _trades_command(db, url, concurrency=2)
     try:
         run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2.0)
@@ -260,8 +266,7 @@ def test_a_second_sigint_stops_at_once_and_keeps_what_was_committed(tmp_path: Pa
     server, url = _start_sim("--seed", "26", "--trades", "600", "--latency-ms", "20")
     try:
         run = subprocess.Popen(
-            [sys.executable, "-m", "trio_enrich", "trades", "--db", str(db), "--base-url", url,
-             "--concurrency", "2", "--details-delay-ms", "0", "--progress", "none"],
+            _trades_command(db, url, concurrency=2),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(2.0)
@@ -284,8 +289,7 @@ def test_sigterm_exits_143(tmp_path: Path) -> None:
     server, url = _start_sim("--seed", "23", "--trades", "300", "--latency-ms", "20")
     try:
         run = subprocess.Popen(
-            [sys.executable, "-m", "trio_enrich", "trades", "--db", str(db), "--base-url", url,
-             "--concurrency", "1", "--details-delay-ms", "0", "--progress", "none"],
+            _trades_command(db, url, concurrency=1),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(1.5)

@@ -11,7 +11,7 @@ import pytest
 from trio_enrich.cli import app, main
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import database_with_listing
+from .helpers import database_with_listing, rows_by_key
 
 
 async def cli(*args: str) -> int:
@@ -23,17 +23,15 @@ async def cli(*args: str) -> int:
 
 
 def listing_rows(db: Path) -> dict[int, tuple[object, ...]]:
-    connection = sqlite3.connect(db)
-    rows = connection.execute(
+    return rows_by_key(
+        db,
         "SELECT t.tx_id, t.politician_id, t.issuer_id, t.pub_date, t.filing_date, t.tx_date,"
         " t.tx_type, t.tx_type_extended, t.owner, t.chamber, t.price, t.value, t.reporting_gap,"
         " t.comment, a.asset_type, i.issuer_name, i.issuer_ticker, i.sector, i.country,"
         " p.first_name, p.last_name, p.party, p.state_id, p.dob, p.gender, p.nickname"
         " FROM trades t JOIN assets a USING (asset_id) JOIN issuers i USING (issuer_id)"
-        " JOIN politicians p USING (politician_id)"
-    ).fetchall()
-    connection.close()
-    return {row[0]: row[1:] for row in rows}
+        " JOIN politicians p USING (politician_id)",
+    )
 
 
 def expected_listing_row(trade: object) -> tuple[object, ...]:
