@@ -13,6 +13,7 @@ def database_with_listing(path: Path, dataset: Dataset) -> Path:
     """A database holding the dataset's listing rows, as `sync` would leave it."""
     with Store.open(path) as store:
         store.upsert_listing([t.listing for t in reversed(dataset.trades)])
+        store.finish_sync(dataset.trades[0].listing.pub_date, advance_cutoff=True)
     return path
 
 

@@ -138,6 +138,12 @@ async def test_transport_errors_and_bad_encodings() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     async with client_for(refuse) as client:
+        assert (await failure_of(client)).kind is FailureKind.UNREACHABLE
+
+    def reset(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection reset by peer", request=request)
+
+    async with client_for(reset) as client:
         assert (await failure_of(client)).kind is FailureKind.TRANSPORT
 
     def bad_gzip(request: httpx.Request) -> httpx.Response:

@@ -249,6 +249,11 @@ def test_listing_upsert_fills_every_table(tmp_path: Path) -> None:
         ]
         tickers = {row[0] for row in store.query("SELECT issuer_ticker FROM issuers")}
         assert "$SKI" in tickers
+        # The cutoff moves only when a walk completes, not with each batch of rows.
+        assert store.get_meta("last_trade_pub_date") is None
+        store.finish_sync("2025-01-02T15:15:09Z", advance_cutoff=True)
+        assert store.get_meta("last_trade_pub_date") == "2025-01-02T15:15:09Z"
+        store.finish_sync("2024-12-31T00:00:00Z", advance_cutoff=True)  # never backwards
         assert store.get_meta("last_trade_pub_date") == "2025-01-02T15:15:09Z"
         assert store.pending_trade_ids() == sorted(t.tx_id for t in page.trades)
 

@@ -16,7 +16,7 @@ import trio
 
 from ._errors import FetchError
 from ._http import PageClient
-from ._model import IssuerDetail, PageFailure, TradeDetail
+from ._model import FailureKind, IssuerDetail, PageFailure, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._store import ItemFailure, Store
@@ -111,10 +111,11 @@ def _committer(
     store: Store, job: JobName, limiter: trio.CapacityLimiter
 ) -> Callable[[list[Outcome[int, Detail]]], Awaitable[None]]:
     def write(outcomes: list[Outcome[int, Detail]]) -> None:
+        # An unreachable site says nothing about the item: it stays pending, unblamed.
         failures = [
             ItemFailure(o.item_id, o.failure, o.message, o.attempts)
             for o in outcomes
-            if o.failure is not None
+            if o.failure is not None and o.failure is not FailureKind.UNREACHABLE
         ]
         results = [o.result for o in outcomes]
         if job == "trades":

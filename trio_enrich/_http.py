@@ -169,6 +169,10 @@ class PageClient:
             raise FetchError(FailureKind.TIMEOUT, f"GET {path}: {_describe(error)}") from None
         except httpx.DecodingError as error:
             raise FetchError(FailureKind.BAD_CONTENT, f"GET {path}: {_describe(error)}") from None
+        except httpx.ConnectError as error:
+            # Refused, or the name does not resolve: nothing answered at all, so this says
+            # nothing about the page, only that the site cannot be reached.
+            raise FetchError(FailureKind.UNREACHABLE, f"GET {path}: {_describe(error)}") from None
         except (httpx.TransportError, httpx.StreamError) as error:
             raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from None
 

@@ -46,6 +46,28 @@ class FailureKind(enum.StrEnum):
     TRANSPORT = "transport"  # connection refused, reset, protocol error
     TOO_LARGE = "too_large"  # the body exceeded the size cap
     BAD_CONTENT = "bad_content"  # not HTML (an image, say), or undecodable
+    UNREACHABLE = "unreachable"  # connection refused, or the host name does not resolve
+
+    @property
+    def words(self) -> str:
+        """The kind in words for people (the value stays the name in JSON and the database)."""
+        return _FAILURE_WORDS[self]
+
+
+_FAILURE_WORDS = {
+    FailureKind.NOT_FOUND: "not found",
+    FailureKind.ERROR_DIGEST: "server error page",
+    FailureKind.BLOCKED: "blocked or changed page",
+    FailureKind.TRUNCATED: "cut-off page",
+    FailureKind.RATE_LIMITED: "rate limited",
+    FailureKind.SERVER_ERROR: "server error",
+    FailureKind.HTTP_ERROR: "unexpected HTTP answer",
+    FailureKind.TIMEOUT: "timeout",
+    FailureKind.TRANSPORT: "connection error",
+    FailureKind.TOO_LARGE: "page too large",
+    FailureKind.BAD_CONTENT: "not a page",
+    FailureKind.UNREACHABLE: "site unreachable",
+}
 
 
 @dataclass(frozen=True, slots=True)

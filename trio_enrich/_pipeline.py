@@ -56,6 +56,7 @@ RETRYABLE_KINDS = frozenset(
         FailureKind.TIMEOUT,
         FailureKind.TRANSPORT,
         FailureKind.TRUNCATED,
+        FailureKind.UNREACHABLE,
     }
 )
 
@@ -72,6 +73,7 @@ BREAKER_KINDS = frozenset(
         FailureKind.HTTP_ERROR,
         FailureKind.TOO_LARGE,
         FailureKind.BAD_CONTENT,
+        FailureKind.UNREACHABLE,
     }
 )
 
@@ -81,6 +83,7 @@ class FinishReason(enum.StrEnum):
     BREAKER = "breaker"
     NOT_FOUND_GUARD = "not_found_guard"
     INTERRUPTED = "interrupted"
+    UNREACHABLE = "unreachable"  # no request of the run ever reached the site
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,9 @@ class PipelineConfig:
     batch_size: int = 50  # the most outcomes in one commit
     batch_seconds: float = 1.0  # the longest an outcome waits for its commit
     tick_seconds: float = 1.0  # how often progress is told the time without an outcome
+    # How long a run that has never reached the site keeps trying before it stops: a wrong
+    # address should fail in seconds, not after every item's retries and a breaker trip.
+    unreachable_grace: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +146,25 @@ class RunStats:
     last_failure: str = ""
     started: float = 0.0
     finished: float = 0.0
+    paused_until: float = 0.0  # every worker waits until then (a Retry-After)
+    pause_reason: str = ""
+    last_retry: str = ""  # why the latest retry since the last finished item was needed
+    last_done_at: float = 0.0  # when the collector last received an outcome
+
+    def activity(self, quiet_after: float = 3.0) -> str:
+        """What the run is waiting for, in a few words, or "" while items keep finishing.
+
+        A pause shows while it lasts; retries show once nothing has finished for
+        `quiet_after` seconds (before that they are the normal background of a run).
+        """
+        if self.finished:
+            return ""
+        now = trio.current_time()
+        if now < self.paused_until:
+            return f"paused {math.ceil(self.paused_until - now)}s: {self.pause_reason}"
+        if self.last_retry and now - max(self.last_done_at, self.started) >= quiet_after:
+            return f"retrying: {self.last_retry}"
+        return ""
 
     @property
     def done(self) -> int:
@@ -237,7 +262,7 @@ class Gate:
         self._interval = self.MARGIN / max_rps if max_rps else 0.0
         self._last_sent = -math.inf
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, reason: str = "") -> None:
         """Hold every worker for `seconds` from now (extending, never shortening, a pause)."""
         now = trio.current_time()
         until = now + seconds
@@ -246,6 +271,8 @@ class Gate:
             self._stats.rate_limit_pauses += 1
             self._stats.seconds_paused += seconds - already
             self.paused_until = until
+            self._stats.paused_until = until
+            self._stats.pause_reason = reason
 
     async def admit(self) -> None:
         """Wait until a request may leave, then count it as sent."""
@@ -261,6 +288,13 @@ class Gate:
             self._last_sent = now
             self._stats.requests += 1
             return
+
+
+def _short(error: FetchError) -> str:
+    """The error without its "GET /path: " prefix, for a line of progress."""
+    text = str(error)
+    head, _, rest = text.partition(": ")
+    return (rest if head.startswith("GET ") and rest else text)[:60]
 
 
 async def run_pipeline(
@@ -310,6 +344,8 @@ class _Run(Generic[K, R]):
         self.breaker = Breaker(config.max_failures)
         self.work_scope = trio.CancelScope()
         self.enough = trio.Event()
+        self.reached = False  # some request of this run got an answer from the site
+        self.unreachable_since: float | None = None
 
     async def run(self, stop: trio.Event | None) -> RunStats:
         stats = self.stats
@@ -381,6 +417,8 @@ class _Run(Generic[K, R]):
                 if self.enough.is_set():
                     break
                 outcome = await self._fetch_with_retries(item_id)
+                if outcome is None:
+                    continue  # the run is stopping: the site was never reached
                 # A fetch can end in a shielded close after a trip cancelled the workers (and
                 # the collector closed its end): give the outcome up as `send` would.
                 await trio.lowlevel.checkpoint_if_cancelled()
@@ -390,7 +428,9 @@ class _Run(Generic[K, R]):
                 except trio.WouldBlock:
                     await outcomes.send(outcome)
 
-    async def _fetch_with_retries(self, item_id: K) -> Outcome[K, R]:
+    async def _fetch_with_retries(self, item_id: K) -> Outcome[K, R] | None:
+        """The item's outcome after its retries; None when the run stops for an unreachable
+        site (the item did nothing wrong, so no outcome is recorded against it)."""
         config = self.config
         policy = config.retry
         attempt = 0
@@ -402,14 +442,40 @@ class _Run(Generic[K, R]):
             try:
                 result = await self.fetch(item_id)
             except FetchError as error:
+                if error.kind is FailureKind.UNREACHABLE and not self.reached:
+                    if self._never_reachable(error):
+                        return None
+                    self._note_retry(error)
+                    await trio.sleep(min(0.5, config.unreachable_grace / 4))
+                    continue
+                self.reached = True
                 if error.retry_after is not None:
-                    self.gate.pause(min(error.retry_after, policy.max_retry_after))
+                    wait = min(error.retry_after, policy.max_retry_after)
+                    self.gate.pause(wait, f"{_short(error)}, Retry-After {wait:g}s")
                 if error.kind in RETRYABLE_KINDS and attempt <= policy.max_retries:
-                    self.stats.retries += 1
+                    self._note_retry(error)
                     await trio.sleep(policy.backoff(attempt, self.rng))
                     continue
                 return Outcome(item_id, None, error.kind, str(error), attempt)
+            self.reached = True
             return Outcome(item_id, result, None, "", attempt)
+
+    def _note_retry(self, error: FetchError) -> None:
+        self.stats.retries += 1
+        self.stats.last_retry = _short(error)
+
+    def _never_reachable(self, error: FetchError) -> bool:
+        """True (and the run stopping) once the site has refused every request for the grace
+        period: a wrong address or a site that is down, not a fault of any item."""
+        now = trio.current_time()
+        if self.unreachable_since is None:
+            self.unreachable_since = now
+        if now - self.unreachable_since < self.config.unreachable_grace:
+            return False
+        if self.stats.finish_reason is FinishReason.COMPLETED:
+            self.stats.last_failure = str(error)
+        self.stop_work(FinishReason.UNREACHABLE)
+        return True
 
     async def _collect(
         self, outcomes: trio.MemoryReceiveChannel[Outcome[K, R]], collected: trio.Event
@@ -427,6 +493,8 @@ class _Run(Generic[K, R]):
                             outcome = await outcomes.receive()
                         except trio.EndOfChannel:
                             break
+                        stats.last_done_at = trio.current_time()
+                        stats.last_retry = ""
                         if outcome.failure is FailureKind.NOT_FOUND:
                             stats.not_found += 1
                             held_not_found.append(outcome)

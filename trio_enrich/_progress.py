@@ -3,6 +3,10 @@
 alive-progress replaces stdout and stderr while a bar is open, so warnings printed then appear
 above the bar; when output is not a terminal it would print only a final receipt, so there we
 print a plain progress line instead, at least every `interval` seconds.
+
+The bar has two lines, so that it fits 80 columns without cutting what matters: the bar with
+position, percentage, time, rate and ETA; under it the counts (done, not found, failed,
+retries) and, while it lasts, why nothing moves (a pause for a Retry-After, or retries).
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from alive_progress import alive_bar
 
 from ._pipeline import RunStats
 
-__all__ = ["BarProgress", "LogProgress", "NullProgress", "ProgressMode", "open_progress"]
+__all__ = [
+    "BarProgress",
+    "LogProgress",
+    "NullProgress",
+    "ProgressMode",
+    "counts",
+    "describe",
+    "open_progress",
+]
 
 ProgressMode = Literal["auto", "bar", "log", "none"]
 
@@ -33,8 +45,17 @@ def _duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def describe(stats: RunStats, done_word: str = "enriched") -> str:
-    """One line: position, rate, ETA and the outcome counts."""
+def counts(stats: RunStats, noun: str = "enriched") -> str:
+    """The outcome counts in a compact form: `enriched 640, not found 3, failed 5, retries 12`."""
+    text = f"{noun} {stats.enriched}"
+    if stats.not_found or noun != "pages":
+        text += f", not found {stats.not_found}"
+    text += f", failed {stats.failed_total}, retries {stats.retries}"
+    return text
+
+
+def describe(stats: RunStats, noun: str = "enriched") -> str:
+    """One line: position, rate, ETA, the outcome counts and what the run waits for."""
     done = stats.done
     total = stats.selected
     elapsed = stats.elapsed
@@ -45,15 +66,11 @@ def describe(stats: RunStats, done_word: str = "enriched") -> str:
         position = f"{done}/{total} ({percent:.1f}%) {rate:.1f}/s ETA {eta}"
     else:  # an open-ended walk (an incremental sync): no total, no ETA
         position = f"{done} done, {rate:.1f}/s"
-    line = (
-        f"{position}; {done_word} {stats.enriched}, not found {stats.not_found}, "
-        f"failed {stats.failed_total}"
-    )
-    if stats.retries:
-        line += f", retries {stats.retries}"
+    line = f"{position}; {counts(stats, noun)}"
     if stats.rate_limit_pauses:
         line += f", paused {stats.seconds_paused:.0f}s"
-    return line
+    activity = stats.activity()
+    return f"{line}; {activity}" if activity else line
 
 
 class NullProgress:
@@ -81,10 +98,10 @@ class LogProgress:
         *,
         interval: float = 10.0,
         stream: TextIO | None = None,
-        done_word: str = "enriched",
+        noun: str = "enriched",
     ) -> None:
         self.title = title
-        self.done_word = done_word
+        self.noun = noun
         self.interval = interval
         self._stream = stream
         self._last = time.monotonic()
@@ -99,28 +116,32 @@ class LogProgress:
         now = time.monotonic()
         if now - self._last >= self.interval:
             self._last = now
-            self._print(f"{self.title}: {describe(stats, self.done_word)}")
+            self._print(f"{self.title}: {describe(stats, self.noun)}")
 
     def warn(self, message: str) -> None:
         self._print(f"{self.title}: warning: {message}")
 
 
 class BarProgress:
-    """An alive-progress bar with position/total, rate, ETA and the outcome counts."""
+    """An alive-progress bar; the counts and the run's activity on the line below it."""
 
-    def __init__(self, bar: Any, done_word: str = "enriched") -> None:
+    WIDTH = 80  # the second line never needs more than this
+
+    def __init__(self, bar: Any, noun: str = "enriched") -> None:
         self._bar = bar
         self._shown = 0
-        self._done_word = done_word
+        self._noun = noun
 
     def update(self, stats: RunStats) -> None:
         done = stats.done
         if done > self._shown:
             self._bar(done - self._shown)
             self._shown = done
-        self._bar.text = (
-            f"enriched {stats.enriched}, not found {stats.not_found}, failed {stats.failed_total}"
-        )
+        text = counts(stats, self._noun)
+        activity = stats.activity()
+        if activity:
+            text = f"{text} | {activity}"
+        self._bar.text = text[: self.WIDTH - 1]
 
     def tick(self, stats: RunStats) -> None:
         self.update(stats)
@@ -136,25 +157,35 @@ def open_progress(
     total: int | None,
     *,
     stream: TextIO | None = None,
-    done_word: str = "enriched",
+    noun: str = "enriched",
 ) -> Iterator[NullProgress | LogProgress | BarProgress]:
-    """A progress display for `total` items (None: unknown); `auto` picks a bar on a terminal."""
+    """A progress display for `total` items (None: unknown); `auto` picks a bar on a terminal.
+
+    `noun` names what is counted as done: "enriched" items, or "pages" for a sync.
+    """
     out = stream or sys.stderr
     if mode == "auto":
         mode = "bar" if out.isatty() else "log"
     if mode == "none":
         yield NullProgress(out)
     elif mode == "log":
-        yield LogProgress(title, stream=out, done_word=done_word)
+        yield LogProgress(title, stream=out, noun=noun)
     else:
-        # ctrl_c stays True (its default): False would swallow Ctrl-C.
+        # ctrl_c stays True (its default): False would swallow Ctrl-C. No spinner, a short
+        # bar and a compact monitor keep the first line within 80 columns; the text (counts,
+        # pauses) gets a line of its own.
         with alive_bar(
             total,
             title=title,
             file=out,
-            length=24,
-            stats="(ETA {eta}, {rate})",
+            length=20,
+            spinner=None,
+            dual_line=True,
+            monitor="{count}/{total} [{percent:.0%}]",
+            elapsed="{elapsed}",
+            stats="({rate}, ETA {eta})",
+            stats_end="({rate})",
             enrich_print=False,
             force_tty=True,
         ) as bar:
-            yield BarProgress(bar, done_word)
+            yield BarProgress(bar, noun)

@@ -36,6 +36,7 @@ from ._model import (
     ListingTrade,
     TradeDetail,
 )
+from ._walk import Walk
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -51,6 +52,9 @@ SCHEMA_VERSION = 1
 Entity = Literal["trade", "issuer"]
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
+
+# trio_enrich_meta key of an unfinished full walk of the listing (JSON, see _walk.Walk).
+_WALK_KEY = "sync_walk"
 
 # The capitoltraders schema after its first migration (user_version 1). IF NOT EXISTS leaves a
 # user's tables, with whatever columns later versions of that tool added, exactly as they are.
@@ -288,12 +292,18 @@ class Store:
         """Open (or create) a database, check it, and bring our tables up to date.
 
         Nothing is written to a file that is refused: the checks run before the first write.
-        With `create=False` a missing file is an error; `read_only` opens an existing file
-        without changing anything (for counts and dry runs).
+        The capitoltraders schema is made only with `create` (the default), and only in a new
+        file, a 0-byte file or an SQLite file that holds nothing at all; an existing database
+        without the capitoltraders tables is refused whatever `create` says, so a file of some
+        other program is never turned into ours. With `create=False` a missing file is an
+        error; `read_only` opens an existing file without changing anything (for counts and
+        dry runs).
         """
         location = str(path)
         if location != ":memory:":
             _check_path(Path(location), must_exist=not create or read_only, writable=not read_only)
+            if not create and Path(location).stat().st_size == 0:
+                raise DatabaseError(f"{location} is an empty file, not a capitoltraders database")
         target = f"file:{quote(str(Path(location).absolute()))}?mode=ro" if read_only else location
         try:
             connection = sqlite3.connect(
@@ -310,7 +320,7 @@ class Store:
             if read_only:
                 store._check_readable()
             else:
-                store._prepare()
+                store._prepare(create=create)
         except sqlite3.Error as error:
             connection.close()
             raise DatabaseError(_describe(error, location)) from error
@@ -329,6 +339,15 @@ class Store:
         self.close()
 
     def _check_readable(self) -> None:
+        self._check_schema(create=False)
+
+    def _check_schema(self, *, create: bool) -> bool:
+        """Refuse a database we must not use (reads only); True when it is empty and ours to make.
+
+        A capitoltraders database has the four core tables with the columns we use, and no
+        trio-enrich schema newer than ours. An empty one (no table, view, index or trigger,
+        and no ``user_version`` of anybody's) may become one when `create` allows it.
+        """
         version = self._our_schema_version()
         if version > SCHEMA_VERSION:
             raise DatabaseError(
@@ -336,20 +355,31 @@ class Store:
                 f"this trio-enrich knows ({SCHEMA_VERSION}); upgrade trio-enrich to use it"
             )
         self._check_existing_tables()
-        if not self._table_exists("trades"):
-            raise DatabaseError(f"{self.path} has no trades table: not a capitoltraders database")
-
-    def _prepare(self) -> None:
-        db = self._db
-        version = self._our_schema_version()  # reads only
-        if version > SCHEMA_VERSION:
-            raise DatabaseError(
-                f"database {self.path} has trio-enrich schema version {version}, newer than "
-                f"this trio-enrich knows ({SCHEMA_VERSION}); upgrade trio-enrich to use it"
+        names = [
+            str(row[0])
+            for row in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
             )
-        self._check_existing_tables()  # reads only
+        ]
+        if not names and self.user_version() == 0:
+            if create:
+                return True
+            raise DatabaseError(f"{self.path} is an empty database, not a capitoltraders database")
+        missing = [table for table in _REQUIRED_COLUMNS if table not in names]
+        if missing:
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") or "none"
+            raise DatabaseError(
+                f"{self.path} is not a capitoltraders database: it lacks the table(s) "
+                f"{', '.join(missing)} (its tables: {shown}); trio-enrich only creates one "
+                "in a new or empty file"
+            )
+        return False
+
+    def _prepare(self, *, create: bool) -> None:
+        db = self._db
+        version = self._our_schema_version()
+        fresh = self._check_schema(create=create)  # reads only
         db.execute("PRAGMA foreign_keys = ON")
-        fresh = not self._table_exists("trades")
         if self.path != ":memory:":
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()
             if mode is None or str(mode[0]).lower() != "wal":
@@ -490,14 +520,18 @@ class Store:
         with self.transaction() as db:
             _set_meta(db, key, value)
 
-    def upsert_listing(self, trades: Iterable[ListingTrade]) -> ListingWrite:
+    def upsert_listing(
+        self, trades: Iterable[ListingTrade], *, walk: Walk | None = None
+    ) -> ListingWrite:
         """Insert or refresh listing rows (trades, their issuers, politicians and assets).
 
         Never erases an enriched value: the detail fields of a trade are not touched, nor are
-        ``enriched_at`` columns. Advances ``ingest_meta.last_trade_pub_date``.
+        ``enriched_at`` columns. With `walk`, the full walk's record is saved in the same
+        transaction, so what it says was read is exactly what was written. The incremental
+        cutoff (``ingest_meta.last_trade_pub_date``) does not move here: only
+        :meth:`finish_sync` moves it, once a walk is complete.
         """
         written = new = 0
-        newest: str | None = None
         with self.transaction() as db:
             for trade in trades:
                 exists = db.execute(
@@ -506,35 +540,46 @@ class Store:
                 _upsert_listing_trade(db, trade)
                 written += 1
                 new += exists is None
-                if newest is None or trade.pub_date > newest:
-                    newest = trade.pub_date
-            if newest is not None:
+            if walk is not None:
+                _set_our_meta(db, _WALK_KEY, walk.to_json())
+        return ListingWrite(written, new)
+
+    def full_walk(self) -> Walk | None:
+        """The unfinished full walk of the listing, if a run left one."""
+        if not self._table_exists("trio_enrich_meta"):
+            return None
+        row = self._db.execute(
+            "SELECT value FROM trio_enrich_meta WHERE key = ?", (_WALK_KEY,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return Walk.from_json(str(row[0]))
+        except ValueError as error:
+            raise DatabaseError(f"database {self.path}: unreadable sync walk: {error}") from None
+
+    def save_walk(self, walk: Walk) -> None:
+        with self.transaction() as db:
+            _set_our_meta(db, _WALK_KEY, walk.to_json())
+
+    def finish_sync(self, newest: str | None, *, advance_cutoff: bool) -> None:
+        """A walk is complete: recompute the stats, forget the walk, note the time, and (when
+        the walk proved that every trade up to `newest` is stored) move the cutoff to it."""
+        with self.transaction() as db:
+            _recompute_stats(db)
+            db.execute("DELETE FROM trio_enrich_meta WHERE key = ?", (_WALK_KEY,))
+            if advance_cutoff and newest is not None:
                 current = db.execute(
                     "SELECT value FROM ingest_meta WHERE key = 'last_trade_pub_date'"
                 ).fetchone()
                 if current is None or str(current[0]) < newest:
                     _set_meta(db, "last_trade_pub_date", newest)
-        return ListingWrite(written, new)
+            _set_meta(db, "last_sync_at", utc_now())
 
     def recompute_stats(self) -> None:
         """politician_stats and issuer_stats from the trades, in one transaction."""
         with self.transaction() as db:
-            db.execute("DELETE FROM politician_stats")
-            db.execute(
-                """INSERT INTO politician_stats (politician_id, date_last_traded, count_trades,
-                       count_issuers, volume)
-                   SELECT politician_id, MAX(tx_date), COUNT(*), COUNT(DISTINCT issuer_id),
-                          SUM(value)
-                   FROM trades GROUP BY politician_id"""
-            )
-            db.execute("DELETE FROM issuer_stats")
-            db.execute(
-                """INSERT INTO issuer_stats (issuer_id, count_trades, count_politicians, volume,
-                       date_last_traded)
-                   SELECT issuer_id, COUNT(*), COUNT(DISTINCT politician_id), SUM(value),
-                          MAX(tx_date)
-                   FROM trades GROUP BY issuer_id"""
-            )
+            _recompute_stats(db)
 
     def status(self) -> dict[str, object]:
         """Counts per entity and the last sync and enrichment times (read-only)."""
@@ -649,6 +694,33 @@ def _describe(error: sqlite3.Error, path: str) -> str:
 
 def _split_sql(script: str) -> list[str]:
     return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def _recompute_stats(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM politician_stats")
+    db.execute(
+        """INSERT INTO politician_stats (politician_id, date_last_traded, count_trades,
+               count_issuers, volume)
+           SELECT politician_id, MAX(tx_date), COUNT(*), COUNT(DISTINCT issuer_id),
+                  SUM(value)
+           FROM trades GROUP BY politician_id"""
+    )
+    db.execute("DELETE FROM issuer_stats")
+    db.execute(
+        """INSERT INTO issuer_stats (issuer_id, count_trades, count_politicians, volume,
+               date_last_traded)
+           SELECT issuer_id, COUNT(*), COUNT(DISTINCT politician_id), SUM(value),
+                  MAX(tx_date)
+           FROM trades GROUP BY issuer_id"""
+    )
+
+
+def _set_our_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO trio_enrich_meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
 def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:

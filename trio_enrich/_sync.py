@@ -1,14 +1,24 @@
 """Listing sync: fetch `/trades?page=N` pages into the store through the same pipeline.
 
-Incremental by default: pages are read newest first, one at a time, until a page reaches back
-past the last synced publication date (or `since`). A full sync reads page 1 for the page count,
-then every other page concurrently, with the same retries, breaker and progress as enrichment.
+Two walks of the listing (newest first):
+
+* **incremental** (the default once a walk has completed): pages one at a time from page 1 until
+  a page reaches back past the cutoff, the newest publication date of the last complete walk
+  (or `since`). Cut short, it is simply walked again next time: the cutoff has not moved.
+* **full** (`full`, or the first sync of a database): page 1 for the count, then every page
+  still unread, concurrently. What it has read is saved with every batch of rows (in
+  positions that do not shift when the site publishes, see :mod:`._walk`), so an interrupted
+  full walk is finished by the next `sync`, which reads only the pages it had not read.
+
+The cutoff (``ingest_meta.last_trade_pub_date``) moves only when a walk completes and proves
+that every trade up to its newest one is stored; politician and issuer stats are recomputed then.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
 import trio
@@ -16,12 +26,20 @@ import trio
 from ._enrich import EnrichOptions
 from ._errors import FetchError
 from ._http import PageClient
-from ._model import ListingPage, PageFailure
+from ._model import FailureKind, ListingPage, ListingTrade, PageFailure
 from ._parse import parse_trades_page
 from ._pipeline import FinishReason, Outcome, ProgressSink, RunStats, run_pipeline
 from ._store import Store, utc_now
+from ._walk import Walk
 
-__all__ = ["SyncOptions", "SyncResult", "sync_listing"]
+__all__ = ["ProgressFactory", "SyncOptions", "SyncResult", "sync_listing"]
+
+#: Opens the progress display of a run of `total` pages (None: not known in advance).
+ProgressFactory = Callable[[int | None], AbstractContextManager[ProgressSink]]
+
+#: Rounds of a full walk in one run: the first reads what was unread; a later one reads what
+#: trades published meanwhile pushed out of reach. More than a few means the site is churning.
+MAX_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,95 +54,262 @@ class SyncOptions:
 @dataclass(slots=True)
 class SyncResult:
     stats: RunStats
+    mode: str = "incremental"  # "incremental", "since" or "full"
     pages: int = 0
     trades_seen: int = 0
     new_trades: int = 0
     total_pages: int | None = None
     cutoff: str | None = None
+    complete: bool = False  # the walk reached its end (the cutoff, or every page)
+    resumed: bool = False  # a full walk left unfinished by an earlier run was continued
+    unread_trades: int | None = None  # full walk: listing positions still unread
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "pages": self.pages,
+            "trades": self.trades_seen,
+            "new_trades": self.new_trades,
+            "total_pages": self.total_pages,
+            "cutoff": self.cutoff,
+            "complete": self.complete,
+            "resumed": self.resumed,
+            "unread_trades": self.unread_trades,
+        }
 
 
 def _page_path(page: int, size: int) -> str:
     return f"/trades?page={page}" if size == 12 else f"/trades?page={page}&pageSize={size}"
 
 
+def _no_progress(total: int | None) -> AbstractContextManager[ProgressSink]:
+    return nullcontext(_Silent())
+
+
+class _Silent:
+    def update(self, stats: RunStats) -> None:
+        pass
+
+    def tick(self, stats: RunStats) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+
 async def sync_listing(
     store: Store,
     options: SyncOptions,
     *,
-    progress: ProgressSink | None = None,
+    progress: ProgressFactory | None = None,
     stop: trio.Event | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> SyncResult:
-    """Fetch listing pages into `store`; recompute the stats tables at the end."""
-    limiter = trio.CapacityLimiter(1)
-    cutoff = None
-    if options.since:
-        cutoff = f"{options.since}T00:00:00Z"
-    elif not options.full:
-        cutoff = await trio.to_thread.run_sync(
-            store.get_meta, "last_trade_pub_date", limiter=limiter
-        )
-    client = PageClient(
-        options.enrich.base_url,
-        concurrency=options.enrich.concurrency,
-        deadline=options.enrich.deadline,
-    )
-    result = SyncResult(stats=RunStats(selected=0), cutoff=cutoff)
-    enough = trio.Event()
+    """Fetch listing pages into `store`; see the module's docstring for the two walks."""
+    run = _SyncRun(store, options, progress or _no_progress, stop, notify or (lambda _: None))
+    async with run.client:
+        await run.run()
+    return run.result
 
-    async def fetch(page: int) -> ListingPage:
-        path = _page_path(page, options.page_size)
-        parsed = parse_trades_page(await client.get(path))
+
+class _SyncRun:
+    def __init__(
+        self,
+        store: Store,
+        options: SyncOptions,
+        progress: ProgressFactory,
+        stop: trio.Event | None,
+        notify: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.options = options
+        self.progress = progress
+        self.stop = stop
+        self.notify = notify
+        # One connection, one thread at a time: sqlite3 objects must not be used concurrently.
+        self.limiter = trio.CapacityLimiter(1)
+        self.client = PageClient(
+            options.enrich.base_url,
+            concurrency=options.enrich.concurrency,
+            deadline=options.enrich.deadline,
+        )
+        self.result = SyncResult(stats=RunStats(selected=0))
+        self.walk: Walk | None = None  # the full walk being read, saved with every batch
+        self.newest: str | None = None  # the newest pubDate this run read
+        self.reached = trio.Event()  # the incremental walk reached its cutoff or the end
+
+    async def run(self) -> None:
+        options, result = self.options, self.result
+        stored_cutoff = await trio.to_thread.run_sync(
+            self.store.get_meta, "last_trade_pub_date", limiter=self.limiter
+        )
+        unfinished = await trio.to_thread.run_sync(self.store.full_walk, limiter=self.limiter)
+        if options.since is not None:
+            result.mode = "since"
+            result.cutoff = f"{options.since}T00:00:00Z"
+            await self._incremental(result.cutoff)
+            # Reading back to `since` proves nothing older is missing only when `since` is no
+            # later than a cutoff a complete walk already proved.
+            advance = stored_cutoff is not None and result.cutoff <= stored_cutoff
+            if unfinished is not None:
+                advance = False
+                self.notify(
+                    "an earlier full walk is unfinished; run `trio-enrich sync` to finish it"
+                )
+            if result.complete:
+                await self._finish(self.newest, advance=advance)
+        elif options.full or stored_cutoff is None or unfinished is not None:
+            result.mode = "full"
+            if unfinished is not None:
+                result.resumed = True
+                self.walk = unfinished
+                read = (unfinished.total or 0) - unfinished.unread_count()
+                self.notify(
+                    f"resuming the full walk started {unfinished.started_at}: "
+                    f"{read} of {unfinished.total} trades read, {unfinished.unread_count()} "
+                    "to go"
+                )
+            else:
+                self.walk = Walk(started_at=utc_now())
+            await self._full(self.walk)
+        else:
+            result.cutoff = stored_cutoff
+            await self._incremental(stored_cutoff)
+            if result.complete:
+                await self._finish(self.newest, advance=True)
+
+    async def _finish(self, newest: str | None, *, advance: bool) -> None:
+        await trio.to_thread.run_sync(
+            lambda: self.store.finish_sync(newest, advance_cutoff=advance), limiter=self.limiter
+        )
+
+    # --- fetching and committing pages ---------------------------------------------------------
+
+    async def _fetch(self, page: int) -> ListingPage:
+        size = self.options.page_size
+        path = _page_path(page, size)
+        parsed = parse_trades_page(await self.client.get(path))
         if isinstance(parsed, PageFailure):
             raise FetchError(parsed.kind, f"GET {path}: {parsed.reason}")
-        if result.total_pages is None and parsed.total_pages is not None:
-            result.total_pages = parsed.total_pages
-        if not parsed.trades:
-            enough.set()  # past the last page
-        elif cutoff is not None and parsed.trades[-1].pub_date < cutoff:
-            enough.set()  # this page reaches back past what we already have
+        total = parsed.total_count
+        if total is not None:
+            # The page's own count says how many rows it must hold; fewer would be a silent
+            # hole in the copy (a layout change, or a page size the site does not honour).
+            expected = max(0, min(size, total - (page - 1) * size))
+            if len(parsed.trades) != expected:
+                raise FetchError(
+                    FailureKind.BLOCKED,
+                    f"GET {path}: {len(parsed.trades)} rows where totalCount {total} implies "
+                    f"{expected} (page size {size}): has the listing changed?",
+                )
+        elif self.walk is not None:
+            raise FetchError(FailureKind.BLOCKED, f"GET {path}: no totalCount on the page")
+        if parsed.total_pages is not None:
+            self.result.total_pages = parsed.total_pages
+        if self.result.cutoff is not None:
+            if not parsed.trades:
+                self.reached.set()  # past the last page
+            elif parsed.trades[-1].pub_date < self.result.cutoff:
+                self.reached.set()  # this page reaches back past what we already have
         return parsed
 
-    async def commit(outcomes: list[Outcome[int, ListingPage]]) -> None:
-        rows = [trade for o in outcomes if o.result is not None for trade in o.result.trades]
-        write = await trio.to_thread.run_sync(store.upsert_listing, rows, limiter=limiter)
-        result.pages += sum(o.result is not None for o in outcomes)
-        result.trades_seen += write.written
-        result.new_trades += write.new
+    async def _commit(self, outcomes: list[Outcome[int, ListingPage]]) -> None:
+        walk = self.walk
+        rows: list[ListingTrade] = []
+        for outcome in outcomes:
+            page = outcome.result
+            if page is None:
+                continue
+            rows.extend(page.trades)
+            newest = max((t.pub_date for t in page.trades), default=None)
+            if newest is not None and (self.newest is None or newest > self.newest):
+                self.newest = newest
+            if walk is not None and page.total_count is not None:
+                walk.add_page(
+                    outcome.item_id, self.options.page_size, page.total_count,
+                    len(page.trades), newest,
+                )  # fmt: skip
+        write = await trio.to_thread.run_sync(
+            lambda: self.store.upsert_listing(rows, walk=walk), limiter=self.limiter
+        )
+        self.result.pages += sum(o.result is not None for o in outcomes)
+        self.result.trades_seen += write.written
+        self.result.new_trades += write.new
 
-    async with client:
+    # --- the two walks ---------------------------------------------------------------------------
+
+    async def _incremental(self, cutoff: str) -> None:
+        options = self.options
         config = options.enrich.pipeline()
-        if options.full:
-            # Page 1 tells how many pages there are; the rest can then go concurrently.
-            first = await run_pipeline(
-                [1], fetch, commit, replace(config, concurrency=1), stop=stop
-            )
-            result.stats = first
-            if first.finish_reason is FinishReason.COMPLETED and first.enriched:
-                last = result.total_pages or 1
-                if options.max_pages is not None:
-                    last = min(last, options.max_pages)
-                pages = list(range(2, last + 1))
-                rest = await run_pipeline(
-                    pages, fetch, commit, config, progress=progress, stop=stop
-                )
-                result.stats = _combine(first, rest)
-        else:
-            limit = options.max_pages if options.max_pages is not None else math.inf
-            walk = _count_up(limit)
+        limit = options.max_pages if options.max_pages is not None else math.inf
+        with self.progress(None) as sink:
             # One page at a time, so the walk stops right after the page that reaches back.
-            result.stats = await run_pipeline(
-                walk, fetch, commit, replace(config, concurrency=1), progress=progress,
-                stop=stop, enough=enough,
+            stats = await run_pipeline(
+                _count_up(limit), self._fetch, self._commit, replace(config, concurrency=1),
+                progress=sink, stop=self.stop, enough=self.reached,
             )  # fmt: skip
-            result.stats.selected = result.stats.done
-        if result.stats.finish_reason is FinishReason.COMPLETED:
-            await trio.to_thread.run_sync(_finish, store, limiter=limiter)
-    return result
+        stats.selected = stats.done
+        self.result.stats = stats
+        self.result.complete = (
+            stats.finish_reason is FinishReason.COMPLETED
+            and self.reached.is_set()
+            and not stats.failed_total
+        )
+
+    async def _full(self, walk: Walk) -> None:
+        options, result = self.options, self.result
+        config = options.enrich.pipeline()
+        budget = options.max_pages if options.max_pages is not None else math.inf
+        for _ in range(MAX_ROUNDS + (walk.total is None)):
+            pages = walk.pages_to_read(options.page_size)
+            pages = pages[: int(min(len(pages), budget - result.pages))]
+            if not pages:
+                break
+            unread = walk.unread_count() if walk.total is not None else math.inf
+            if walk.total is None:
+                # Page 1 tells how many pages there are; the rest can then go concurrently.
+                stats = await run_pipeline(
+                    pages, self._fetch, self._commit, replace(config, concurrency=1),
+                    stop=self.stop,
+                )  # fmt: skip
+            else:
+                earlier = result.stats
+                with self.progress(result.pages + len(pages)) as sink:
+                    stats = await run_pipeline(
+                        pages, self._fetch, self._commit, config,
+                        progress=_Carried(sink, earlier), stop=self.stop,
+                    )  # fmt: skip
+            result.stats = combine(result.stats, stats)
+            if stats.finish_reason is not FinishReason.COMPLETED or stats.failed_total:
+                break
+            if walk.complete or walk.unread_count() >= unread:
+                break  # done, or a round that closed nothing (the site is churning)
+        result.complete = walk.complete
+        result.unread_trades = walk.unread_count() if walk.total is not None else None
+        if walk.total is not None and walk.total > 0:
+            pages_total = math.ceil(walk.total / options.page_size)
+            result.total_pages = result.total_pages or pages_total
+        if walk.complete and result.stats.finish_reason is FinishReason.COMPLETED:
+            await self._finish(walk.newest, advance=True)
+        elif walk.total is not None:
+            await trio.to_thread.run_sync(self.store.save_walk, walk, limiter=self.limiter)
 
 
-def _finish(store: Store) -> None:
-    store.recompute_stats()
-    store.set_meta("last_sync_at", utc_now())
+class _Carried:
+    """A progress sink that shows a round's statistics added to the rounds before it."""
+
+    def __init__(self, sink: ProgressSink, earlier: RunStats) -> None:
+        self._sink = sink
+        self._earlier = earlier
+
+    def update(self, stats: RunStats) -> None:
+        self._sink.update(combine(self._earlier, stats, copy=True))
+
+    def tick(self, stats: RunStats) -> None:
+        self._sink.tick(combine(self._earlier, stats, copy=True))
+
+    def warn(self, message: str) -> None:
+        self._sink.warn(message)
 
 
 def _count_up(limit: float) -> Iterator[int]:
@@ -135,15 +320,27 @@ def _count_up(limit: float) -> Iterator[int]:
         page += 1
 
 
-def _combine(first: RunStats, rest: RunStats) -> RunStats:
-    rest.selected += first.selected
-    rest.enriched += first.enriched
-    rest.not_found += first.not_found
+def combine(first: RunStats, rest: RunStats, *, copy: bool = False) -> RunStats:
+    """The statistics of two runs one after the other (`rest` changed in place unless `copy`).
+
+    Counters add up; the state (breaker, finish reason, last failure) is the later run's, or
+    the earlier one's where the later run has none; the time spans both.
+    """
+    if first.started == 0.0 and not first.done and not first.requests:
+        return replace(rest) if copy else rest  # nothing ran before
+    out = replace(rest, failed=dict(rest.failed)) if copy else rest
+    out.selected += first.selected
+    out.enriched += first.enriched
+    out.not_found += first.not_found
     for kind, count in first.failed.items():
-        rest.failed[kind] = rest.failed.get(kind, 0) + count
-    rest.retries += first.retries
-    rest.requests += first.requests
-    rest.rate_limit_pauses += first.rate_limit_pauses
-    rest.seconds_paused += first.seconds_paused
-    rest.started = first.started
-    return rest
+        out.failed[kind] = out.failed.get(kind, 0) + count
+    out.retries += first.retries
+    out.requests += first.requests
+    out.rate_limit_pauses += first.rate_limit_pauses
+    out.seconds_paused += first.seconds_paused
+    out.breaker_open = out.breaker_open or first.breaker_open
+    out.last_failure = out.last_failure or first.last_failure
+    if out.finish_reason is FinishReason.COMPLETED:
+        out.finish_reason = first.finish_reason
+    out.started = first.started
+    return out

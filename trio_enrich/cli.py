@@ -1,7 +1,8 @@
 """The ``trio-enrich`` command line: thin commands over the library, mapped to exit codes.
 
 Exit codes: 0 done; 1 finished with item failures; 2 usage or input error; 3 stopped by the
-circuit breaker; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
+circuit breaker, the not-found guard or an unreachable site; 130 interrupted (SIGINT); 143
+terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import json
 import signal
 import sys
 import tempfile
+import textwrap
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import cyclopts
 import trio
@@ -24,8 +28,9 @@ from . import __version__
 from ._enrich import DEFAULT_BASE_URL, EnrichOptions, JobName, enrich, pending_ids
 from ._errors import TrioEnrichError, UsageError
 from ._http import check_base_url
-from ._pipeline import FinishReason, RetryPolicy, RunStats
-from ._progress import ProgressMode, describe, open_progress
+from ._model import FailureKind
+from ._pipeline import FinishReason, ProgressSink, RetryPolicy, RunStats
+from ._progress import ProgressMode, open_progress
 from ._store import Store
 from ._sync import SyncOptions, SyncResult, sync_listing
 
@@ -47,8 +52,9 @@ app = cyclopts.App(
         "Keep a local SQLite copy of Capitol Trades (capitoltrades.com) complete: fetch the "
         "detail page of every trade and issuer, politely and concurrently, and write what it "
         "adds into a capitoltraders.db.\n\n"
-        "Exit codes: 0 done; 1 finished with item failures; 2 usage or input error; 3 stopped "
-        "by the circuit breaker; 130 interrupted; 143 terminated."
+        "Exit codes: 0 done; 1 finished with item failures (or a sync that did not reach its "
+        "end); 2 usage or input error; 3 stopped by the circuit breaker, by the not-found "
+        "guard, or because the site cannot be reached; 130 interrupted; 143 terminated."
     ),
     version=__version__,
     backend="trio",
@@ -108,7 +114,8 @@ class SiteFlags:
 
     db: Annotated[Path, Parameter(help=_HELP["db"])] = Path("capitoltraders.db")
     base_url: Annotated[
-        str, Parameter(env_var="CAPITOLTRADES_BASE_URL", help=_HELP["base_url"])
+        str,
+        Parameter(env_var="CAPITOLTRADES_BASE_URL", help=_HELP["base_url"], metavar="URL"),
     ] = DEFAULT_BASE_URL
     concurrency: Annotated[int, _number(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = 3
     max_failures: Annotated[int, _number(gte=1), Parameter(help=_HELP["max_failures"])] = 5
@@ -171,7 +178,7 @@ class SyncFlags(SiteFlags):
 
     db: Annotated[Path, Parameter(help=_HELP["sync_db"])] = Path("capitoltraders.db")
     full: Annotated[bool, Parameter(help=_HELP["full"])] = False
-    since: Annotated[str | None, Parameter(help=_HELP["since"])] = None
+    since: Annotated[str | None, Parameter(help=_HELP["since"], metavar="YYYY-MM-DD")] = None
     pages: Annotated[int | None, _number(gte=1), Parameter(help=_HELP["pages"])] = None
     page_size: Annotated[int, _number(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = 12
 
@@ -186,6 +193,8 @@ class SyncFlags(SiteFlags):
                 ) from None
             if len(self.since or "") != 10:
                 raise UsageError(f"--since {self.since!r} is not a date in the form YYYY-MM-DD")
+            if self.full:
+                raise UsageError("--full and --since exclude each other: --full reads every page")
         return SyncOptions(
             enrich=self.options(),
             full=self.full,
@@ -221,8 +230,14 @@ async def _run_job(job: JobName, flags: EnrichFlags) -> int:
     options = flags.options()  # validates the base URL before anything is opened
     if flags.dry_run:
         return await _dry_run(job, flags, options)
+    _require_database(flags.db)
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=False))
     try:
+        rows = await trio.to_thread.run_sync(store.query, f"SELECT COUNT(*) FROM {job}")
+        if rows[0][0] == 0:
+            raise UsageError(
+                f"no {job} in the database {flags.db}: run `trio-enrich sync --db {flags.db}` first"
+            )
         selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
 
         async def work(stop: trio.Event) -> RunStats:
@@ -239,6 +254,8 @@ async def _run_job(job: JobName, flags: EnrichFlags) -> int:
 
 
 async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> int:
+    _require_database(flags.db)
+
     def count() -> int:
         with Store.open(flags.db, read_only=True) as store:
             return len(pending_ids(store, job, options))
@@ -256,6 +273,15 @@ async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> 
               f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
               "nothing was sent")  # fmt: skip
     return EXIT_OK
+
+
+def _require_database(path: Path) -> None:
+    """A missing database is the user's first step not taken yet: say which step."""
+    if not path.exists():
+        raise UsageError(
+            f"database {path} does not exist; make it with `trio-enrich sync --db {path}` "
+            "(or name an existing one with --db)"
+        )
 
 
 async def _with_signals(
@@ -293,38 +319,56 @@ def _signal_exit(received: list[int]) -> int:
 def _exit_code(stats: RunStats, received: list[int]) -> int:
     if received:
         return _signal_exit(received)
-    if stats.finish_reason in (FinishReason.BREAKER, FinishReason.NOT_FOUND_GUARD):
+    if stats.finish_reason in (
+        FinishReason.BREAKER, FinishReason.NOT_FOUND_GUARD, FinishReason.UNREACHABLE
+    ):
         return EXIT_BREAKER
     return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
 
 
 def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, noun: str) -> list[str]:
+    """The text summary: short lines, each wrapped to 80 columns, failure kinds in words."""
     summary = stats.as_dict()
-    failed = ", ".join(f"{kind} {count}" for kind, count in sorted(stats.failed.items()))
-    done_word = "fetched" if label == "sync" else "enriched"
+    done_word = "fetched" if noun == "pages" else "enriched"
+    failed = ", ".join(
+        f"{FailureKind(kind).words} {count}" for kind, count in sorted(stats.failed.items())
+    )
     lines = [
-        f"{label}: {describe(stats, done_word)}",
-        f"  selected {stats.selected}, {done_word} {stats.enriched}, not found {stats.not_found}, "
+        f"{label}: {stats.finish_reason.value} in {summary['elapsed_seconds']} s "
+        f"({summary['items_per_second']} {noun if noun == 'pages' else 'items'}/s)",
+        f"selected {stats.selected}: {done_word} {stats.enriched}, not found {stats.not_found}, "
         f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
-        f"  requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
-        f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s), "
-        f"{summary['elapsed_seconds']} s, {summary['items_per_second']} items/s",
-        f"  finished: {stats.finish_reason.value}",
+        f"requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
+        f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s)",
     ]
     if stats.finish_reason is FinishReason.BREAKER:
         lines.append(
-            f"  stopped by the circuit breaker after {flags.max_failures} consecutive failures "
+            f"stopped by the circuit breaker after {flags.max_failures} consecutive failures "
             f"(last: {stats.last_failure}). The site may be down, blocking or rate-limiting. "
             f"Run the same command later to resume: committed {noun} are not fetched again."
         )
     elif stats.finish_reason is FinishReason.NOT_FOUND_GUARD:
         lines.append(
-            "  stopped after too many 'not found' answers in a row: the site's addresses may "
+            "stopped after too many 'not found' answers in a row: the site's addresses may "
             "have changed (check --base-url). None of them was recorded."
         )
+    elif stats.finish_reason is FinishReason.UNREACHABLE:
+        host = urlsplit(flags.base_url).netloc or flags.base_url
+        lines.append(
+            f"cannot reach {host}: {stats.last_failure}. Check --base-url and the network; "
+            f"no {noun} was blamed, run the same command once the site answers."
+        )
     elif stats.finish_reason is FinishReason.INTERRUPTED:
-        lines.append(f"  interrupted; run the same command to finish the remaining {noun}")
-    return lines
+        lines.append(f"interrupted; run the same command to finish the remaining {noun}")
+    return _wrap(lines)
+
+
+def _wrap(lines: Sequence[str]) -> list[str]:
+    """The first line as it is, the others indented; every line at most 80 columns."""
+    out = [lines[0]]
+    for line in lines[1:]:
+        out.extend(textwrap.wrap(line, 80, initial_indent="  ", subsequent_indent="    "))
+    return out
 
 
 def _print_summary(job: JobName, stats: RunStats, flags: EnrichFlags) -> None:
@@ -350,9 +394,16 @@ async def sync(flags: SyncFlags | None = None) -> int:
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db))
     try:
 
+        def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
+            return open_progress(flags.progress, "sync", total, noun="pages")
+
+        def notify(message: str) -> None:
+            print(f"sync: {message}", file=sys.stderr, flush=True)
+
         async def work(stop: trio.Event) -> SyncResult:
-            with open_progress(flags.progress, "sync", None, done_word="fetched") as progress:
-                return await sync_listing(store, options, progress=progress, stop=stop)
+            return await sync_listing(
+                store, options, progress=progress_for, stop=stop, notify=notify
+            )
 
         result, received = await _with_signals("sync", work)
     finally:
@@ -361,19 +412,35 @@ async def sync(flags: SyncFlags | None = None) -> int:
         return _signal_exit(received)
     stats = result.stats
     if flags.json:
-        print(json.dumps({"job": "sync", "pages": result.pages, "trades": result.trades_seen,
-                          "new_trades": result.new_trades, "total_pages": result.total_pages,
-                          "cutoff": result.cutoff, **stats.as_dict()}), flush=True)  # fmt: skip
+        print(json.dumps({"job": "sync", **result.as_dict(), **stats.as_dict()}), flush=True)
     else:
         lines = _summary_lines("sync", stats, flags, "pages")
-        lines.insert(
-            1,
-            f"  pages {result.pages}, trades {result.trades_seen} ({result.new_trades} new)"
-            + (f", reading back to {result.cutoff}" if result.cutoff else ", full walk")
-            + (f"; the site has {result.total_pages} pages" if result.total_pages else ""),
-        )
-        print("\n".join(lines), flush=True)
-    return _exit_code(stats, received)
+        walk = _wrap(["", *_walk_lines(result)])[1:]
+        print("\n".join([lines[0], *walk, *lines[1:]]), flush=True)
+    code = _exit_code(stats, received)
+    if code == EXIT_OK and not result.complete and options.max_pages is None:
+        return EXIT_ITEM_FAILURES  # the walk did not reach its end: not everything is stored
+    return code
+
+
+def _walk_lines(result: SyncResult) -> list[str]:
+    """What the walk read and whether it reached its end (logical lines, wrapped later)."""
+    site = f"; the site has {result.total_pages} pages" if result.total_pages else ""
+    lines = [f"pages {result.pages}, trades {result.trades_seen} ({result.new_trades} new){site}"]
+    if result.mode == "full":
+        walk = "full walk" + (" (resumed)" if result.resumed else "")
+        if result.complete:
+            lines.append(f"{walk} complete: every listing page is stored")
+        else:
+            unread = "?" if result.unread_trades is None else result.unread_trades
+            lines.append(
+                f"{walk} unfinished: {unread} trades still unread; run `trio-enrich sync` "
+                "to read only those"
+            )
+    else:
+        reached = "reached" if result.complete else "not reached: run `trio-enrich sync` again"
+        lines.append(f"read back to {result.cutoff}: {reached}")
+    return lines
 
 
 # --- status ---------------------------------------------------------------------------------------
@@ -389,6 +456,8 @@ async def status(
 
     Reads only; changes nothing.
     """
+
+    _require_database(db)
 
     def read() -> dict[str, object]:
         with Store.open(db, read_only=True) as store:
