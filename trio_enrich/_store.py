@@ -614,6 +614,16 @@ class Store:
                 "last_enriched_at": last,
             }
         report["last_sync_at"] = self.get_meta("last_sync_at")
+        walk = self.full_walk()
+        report["unfinished_full_walk"] = (
+            None
+            if walk is None
+            else {
+                "started_at": walk.started_at,
+                "total": walk.total,
+                "unread_trades": walk.unread_count(),
+            }
+        )
         report["last_trade_pub_date"] = self.get_meta("last_trade_pub_date")
         report["user_version"] = self.user_version()
         report["schema_version"] = self.schema_version()

@@ -320,7 +320,9 @@ def _exit_code(stats: RunStats, received: list[int]) -> int:
     if received:
         return _signal_exit(received)
     if stats.finish_reason in (
-        FinishReason.BREAKER, FinishReason.NOT_FOUND_GUARD, FinishReason.UNREACHABLE
+        FinishReason.BREAKER,
+        FinishReason.NOT_FOUND_GUARD,
+        FinishReason.UNREACHABLE,
     ):
         return EXIT_BREAKER
     return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
@@ -341,6 +343,8 @@ def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, noun: str) -> 
         f"requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
         f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s)",
     ]
+    if stats.failed_total and stats.finish_reason is not FinishReason.BREAKER:
+        lines.append(f"last failure: {stats.last_failure}")
     if stats.finish_reason is FinishReason.BREAKER:
         lines.append(
             f"stopped by the circuit breaker after {flags.max_failures} consecutive failures "
@@ -432,11 +436,12 @@ def _walk_lines(result: SyncResult) -> list[str]:
         if result.complete:
             lines.append(f"{walk} complete: every listing page is stored")
         else:
-            unread = "?" if result.unread_trades is None else result.unread_trades
-            lines.append(
-                f"{walk} unfinished: {unread} trades still unread; run `trio-enrich sync` "
-                "to read only those"
+            unread = (
+                "the listing's size is not known yet"
+                if result.unread_trades is None
+                else f"{result.unread_trades} trades still unread"
             )
+            lines.append(f"{walk} unfinished: {unread}; run `trio-enrich sync` to read the rest")
     else:
         reached = "reached" if result.complete else "not reached: run `trio-enrich sync` again"
         lines.append(f"read back to {result.cutoff}: {reached}")
@@ -481,6 +486,10 @@ async def status(
         print(f"           last enriched {entity['last_enriched_at'] or 'never'}")
     print(f"  last sync {report['last_sync_at'] or 'never'}; newest trade published "
           f"{report['last_trade_pub_date'] or '-'}")  # fmt: skip
+    walk = report["unfinished_full_walk"]
+    if isinstance(walk, dict):
+        print(f"  unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
+              f"of {walk['total']} trades unread;\n    `trio-enrich sync` finishes it")  # fmt: skip
     return EXIT_OK
 
 

@@ -70,6 +70,8 @@ class Faults:
     outages: tuple[tuple[float, float], ...] = ()  # (start, end) seconds after the server starts
     outage_status: int = 503
     detail_shape: str = "live"  # "live" or "object"
+    # A site that ignores the pageSize asked for and serves this many listing rows a page.
+    listing_page_size: int | None = None
 
     def latency(self, rng: random.Random) -> float:
         """One request's latency in seconds."""

@@ -377,7 +377,8 @@ class Simulator:
         parts = [part for part in head.path.split("/") if part]
         query = head.query
         if parts == ["trades"]:
-            return 200, trades_page(dataset, _query_int(query, "page", 1), _page_size(query))
+            size = self.faults.listing_page_size or _page_size(query)
+            return 200, trades_page(dataset, _query_int(query, "page", 1), size)
         if parts == ["issuers"]:
             return 200, issuers_page(dataset, _query_int(query, "page", 1), _page_size(query))
         if len(parts) == 2 and parts[0] in ("trades", "issuers") and parts[1].isdigit():
