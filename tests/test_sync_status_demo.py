@@ -181,7 +181,7 @@ def test_demo_runs_to_the_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     db = tmp_path / "demo.db"
     assert main(["demo", "--db", str(db), "--trades", "150", "--progress", "none"]) == 0
     out = capsys.readouterr().out
-    assert "trades   total    150  enriched    150  pending      0" in out
+    assert "trades: 150 in all, 150 enriched, 0 pending" in out
     assert str(db) in out
 
 

@@ -472,24 +472,31 @@ async def status(
     if json:
         print(_json.dumps(report), flush=True)
         return EXIT_OK
-    print(f"database {db}")
+    lines = [f"database {db}"]
     for name in ("trades", "issuers"):
         entity = report[name]
         assert isinstance(entity, dict)
-        kinds = entity["failed_by_kind"]
-        failed = f" ({', '.join(f'{k} {v}' for k, v in kinds.items())})" if kinds else ""
-        print(
-            f"  {name:<8} total {entity['total']:>6}  enriched {entity['enriched']:>6}  "
-            f"pending {entity['pending']:>6}  not found {entity['not_found']:>4}  "
-            f"failed {entity['failed']:>4}{failed}"
+        lines.append(
+            f"{name}: {entity['total']} in all, {entity['enriched']} enriched, "
+            f"{entity['pending']} pending, {entity['not_found']} not found, "
+            f"{entity['failed']} failed"
         )
-        print(f"           last enriched {entity['last_enriched_at'] or 'never'}")
-    print(f"  last sync {report['last_sync_at'] or 'never'}; newest trade published "
-          f"{report['last_trade_pub_date'] or '-'}")  # fmt: skip
+        kinds = entity["failed_by_kind"]
+        if kinds:
+            words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
+            lines.append(f"  failed: {words} (retried by the next run)")
+        lines.append(f"  last enriched {entity['last_enriched_at'] or 'never'}")
+    lines.append(
+        f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
+        f"{report['last_trade_pub_date'] or '-'}"
+    )
     walk = report["unfinished_full_walk"]
     if isinstance(walk, dict):
-        print(f"  unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
-              f"of {walk['total']} trades unread;\n    `trio-enrich sync` finishes it")  # fmt: skip
+        lines.append(
+            f"unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
+            f"of {walk['total']} trades unread; `trio-enrich sync` finishes it"
+        )
+    print("\n".join(_wrap(lines)), flush=True)
     return EXIT_OK
 
 
@@ -518,6 +525,8 @@ async def demo(
     if db is not None and db.exists():
         # The demo writes simulated trades: never into a database that holds real ones.
         raise UsageError(f"--db {db} already exists; the demo needs a new file for its fake data")
+    if db is not None and not db.absolute().parent.is_dir():
+        raise UsageError(f"cannot create --db {db}: folder {db.parent} does not exist")
     path = db or Path(tempfile.mkdtemp(prefix="trio-enrich-demo-")) / "capitoltraders.db"
     # The realistic profile's faults, at a latency and Retry-After that fit in a minute.
     faults = fault_profile("realistic").with_(
@@ -561,6 +570,11 @@ async def sim(
     Pages are in the real site's format, made from a deterministic dataset; the profile adds
     faults (latency, 429 with Retry-After, 5xx bursts, resets, hangs, truncated and oversized
     bodies, not-found and error pages). Point trio-enrich at it with --base-url. Ctrl-C stops it.
+
+    Control endpoints (no faults, no latency, not logged): GET /_sim/truth (the dataset as
+    JSON: the ground truth to compare a database with), /_sim/stats (requests served, most in
+    flight, server CPU), /_sim/log (every request as JSON lines) and /_sim/publish?count=N
+    (publish N new trades at the top of the listing; answers their ids).
 
     Parameters
     ----------
@@ -609,6 +623,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         return _invoke(args)
+    except cyclopts.UnusedCliTokensError as error:
+        _error(_unused_tokens_message(list(error.unused_tokens or []), str(error)))
+        return EXIT_USAGE
     except cyclopts.CycloptsError as error:
         _error(str(error))
         return EXIT_USAGE
@@ -620,6 +637,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+
+
+def _unused_tokens_message(tokens: list[str], fallback: str) -> str:
+    """No command takes a positional argument; a path there was meant for --db."""
+    for token in tokens:
+        if not token.startswith("-") and (
+            "/" in token or token.endswith((".db", ".sqlite", ".sqlite3")) or Path(token).exists()
+        ):
+            return f"unexpected argument {token!r}: to name the database, use --db {token}"
+    if tokens:
+        return f"unexpected argument(s) {' '.join(tokens)} (see --help)"
+    return fallback
 
 
 def entry() -> None:
