@@ -267,3 +267,59 @@ async def test_summaries_and_status_fit_80_columns_and_name_failures_in_words(
         assert "server error page" in text
         too_wide = [line for line in text.splitlines() if len(line) > 80]
         assert too_wide == [] or all(str(db) in line for line in too_wide), too_wide
+
+
+# --- defect 6: values that stand for "not shown" can be told apart --------------------------------
+
+
+@pytest.mark.parametrize("shape", ["live", "object"])
+async def test_status_counts_the_values_that_mean_not_shown(
+    tmp_path: Path, shape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from trio_enrich.sim import Faults, open_simulator
+
+    dataset = make_dataset(seed=63, trades=60)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, Faults(detail_shape=shape), seed=63) as sim:
+        code = await app.run_async(
+            ["trades", "--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+             "--details-delay-ms", "0"],
+            result_action="return_value", exit_on_error=False, print_error=False,
+        )  # fmt: skip
+        assert code == 0
+    capsys.readouterr()
+    await app.run_async(["status", "--db", str(db), "--json"], result_action="return_value")
+    hidden = json.loads(capsys.readouterr().out)["not_shown"]
+    details = [t.detail(shape) for t in dataset.trades]
+    # Live pages never show capital gains: every stored 0 there means "not shown".
+    assert hidden["has_capital_gains"] == sum(d.has_capital_gains is None for d in details)
+    assert hidden["filing_id"] == sum(not d.filing_id for d in details)
+    assert hidden["asset_type"] == sum(d.asset_type is None for d in details)
+    if shape == "live":
+        assert hidden["has_capital_gains"] == 60
+    else:
+        assert hidden["has_capital_gains"] == 0
+    connection = sqlite3.connect(db)
+    shown = {
+        row[0] for row in connection.execute("SELECT tx_id FROM trio_enrich_capital_gains_shown")
+    }
+    connection.close()
+    assert shown == {t.listing.tx_id for t, d in zip(dataset.trades, details, strict=True)
+                     if d.has_capital_gains is not None}  # fmt: skip
+
+
+def test_a_version_1_database_gains_the_capital_gains_table(tmp_path: Path) -> None:
+    from trio_enrich import Store
+
+    path = tmp_path / "v1.db"
+    Store.open(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE trio_enrich_capital_gains_shown")
+    db.execute("UPDATE trio_enrich_meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with Store.open(path) as store:
+        assert store.schema_version() == 2
+        assert store.query("SELECT COUNT(*) FROM trio_enrich_capital_gains_shown") == [(0,)]

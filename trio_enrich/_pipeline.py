@@ -451,7 +451,7 @@ class _Run(Generic[K, R]):
                 self.reached = True
                 if error.retry_after is not None:
                     wait = min(error.retry_after, policy.max_retry_after)
-                    self.gate.pause(wait, f"{_short(error)}, Retry-After {wait:g}s")
+                    self.gate.pause(wait, f"{_short(error)} Retry-After")
                 if error.kind in RETRYABLE_KINDS and attempt <= policy.max_retries:
                     self._note_retry(error)
                     await trio.sleep(policy.backoff(attempt, self.rng))

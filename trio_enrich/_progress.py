@@ -46,11 +46,16 @@ def _duration(seconds: float) -> str:
 
 
 def counts(stats: RunStats, noun: str = "enriched") -> str:
-    """The outcome counts in a compact form: `enriched 640, not found 3, failed 5, retries 12`."""
+    """The outcome counts, compact: `enriched 640, not found 3, failed 5, retries 12`.
+
+    Done and failed always show; not found and retries only once there are some.
+    """
     text = f"{noun} {stats.enriched}"
-    if stats.not_found or noun != "pages":
+    if stats.not_found:
         text += f", not found {stats.not_found}"
-    text += f", failed {stats.failed_total}, retries {stats.retries}"
+    text += f", failed {stats.failed_total}"
+    if stats.retries:
+        text += f", retries {stats.retries}"
     return text
 
 
@@ -140,6 +145,8 @@ class BarProgress:
         text = counts(stats, self._noun)
         activity = stats.activity()
         if activity:
+            # The counts first; what the run waits for gets the rest of the line, cut from
+            # its end (its first words, "paused 4s" or "retrying", say the most).
             text = f"{text} | {activity}"
         self._bar.text = text[: self.WIDTH - 1]
 
@@ -181,9 +188,9 @@ def open_progress(
             length=20,
             spinner=None,
             dual_line=True,
-            monitor="{count}/{total} [{percent:.0%}]",
+            monitor="{count}/{total} [{percent:.0%}]" if total is not None else "{count}",
             elapsed="{elapsed}",
-            stats="({rate}, ETA {eta})",
+            stats="({rate}, ETA {eta})" if total is not None else "({rate})",
             stats_end="({rate})",
             enrich_print=False,
             force_tty=True,

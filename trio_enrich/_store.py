@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: trio-enrich's own schema version (in trio_enrich_meta), independent of PRAGMA user_version.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Entity = Literal["trade", "issuer"]
 
@@ -220,8 +220,27 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS idx_trio_enrich_failures_kind ON trio_enrich_failures(kind)",
     ),
+    (
+        # The inherited schema makes has_capital_gains NOT NULL, so a 0 there may mean "no" or
+        # "the page did not say" (live detail pages do not show it). A trade is listed here
+        # when its detail page did say, so the two can be told apart.
+        """CREATE TABLE IF NOT EXISTS trio_enrich_capital_gains_shown (
+            tx_id INTEGER PRIMARY KEY,
+            FOREIGN KEY (tx_id) REFERENCES trades(tx_id) ON DELETE CASCADE
+        )""",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+# Enriched trades whose stored value only stands for "not shown on the page" (see _not_shown).
+_NOT_SHOWN_SQL = """
+    SELECT COALESCE(SUM(a.asset_type = 'unknown'), 0), COALESCE(SUM(t.filing_id = 0), 0),
+           COALESCE(SUM(t.filing_url = ''), 0),
+           COALESCE(SUM(t.tx_id NOT IN (SELECT tx_id FROM trio_enrich_capital_gains_shown)), 0)
+    FROM trades t JOIN assets a USING (asset_id) WHERE t.enriched_at IS NOT NULL"""
+_NOT_SHOWN_SQL_V1 = _NOT_SHOWN_SQL.replace(
+    "t.tx_id NOT IN (SELECT tx_id FROM trio_enrich_capital_gains_shown)", "1"
+)
 
 # Columns that our statements use; a table lacking one is not a capitoltraders table.
 _REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -613,6 +632,7 @@ class Store:
                 "failed_by_kind": by_kind,
                 "last_enriched_at": last,
             }
+        report["not_shown"] = self._not_shown()
         report["last_sync_at"] = self.get_meta("last_sync_at")
         walk = self.full_walk()
         report["unfinished_full_walk"] = (
@@ -628,6 +648,19 @@ class Store:
         report["user_version"] = self.user_version()
         report["schema_version"] = self.schema_version()
         return report
+
+    def _not_shown(self) -> dict[str, int]:
+        """Enriched trades whose stored value only stands for "the site did not show it".
+
+        The inherited schema has NOT NULL columns where the site may say nothing, so these
+        values double as "unknown": asset_type 'unknown', filing_id 0, filing_url '', and a
+        has_capital_gains of 0 for a trade not in trio_enrich_capital_gains_shown.
+        """
+        # A database our version 1 opened read-only lacks the table: nothing was shown there.
+        known = self._table_exists("trio_enrich_capital_gains_shown")
+        row = self._db.execute(_NOT_SHOWN_SQL if known else _NOT_SHOWN_SQL_V1).fetchone()
+        keys = ("asset_type", "filing_id", "filing_url", "has_capital_gains")
+        return dict(zip(keys, (int(value) for value in row), strict=True))
 
     # --- writing: enrichment outcomes ---------------------------------------------------------
 
@@ -884,6 +917,11 @@ def _write_trade_detail(db: sqlite3.Connection, detail: TradeDetail, stamp: str)
     )
     _replace_list(db, "trade_committees", "committee", detail.tx_id, detail.committees)
     _replace_list(db, "trade_labels", "label", detail.tx_id, detail.labels)
+    if detail.has_capital_gains is not None:
+        db.execute(
+            "INSERT OR IGNORE INTO trio_enrich_capital_gains_shown (tx_id) VALUES (?)",
+            (detail.tx_id,),
+        )
     db.execute(
         "DELETE FROM trio_enrich_failures WHERE entity = 'trade' AND item_id = ?",
         (detail.tx_id,),

@@ -268,10 +268,11 @@ class _SyncRun:
             unread = walk.unread_count() if walk.total is not None else math.inf
             if walk.total is None:
                 # Page 1 tells how many pages there are; the rest can then go concurrently.
-                stats = await run_pipeline(
-                    pages, self._fetch, self._commit, replace(config, concurrency=1),
-                    stop=self.stop,
-                )  # fmt: skip
+                with self.progress(len(pages)) as sink:
+                    stats = await run_pipeline(
+                        pages, self._fetch, self._commit, replace(config, concurrency=1),
+                        progress=sink, stop=self.stop,
+                    )  # fmt: skip
             else:
                 earlier = result.stats
                 with self.progress(result.pages + len(pages)) as sink:

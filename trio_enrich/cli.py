@@ -486,6 +486,13 @@ async def status(
             words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
             lines.append(f"  failed: {words} (retried by the next run)")
         lines.append(f"  last enriched {entity['last_enriched_at'] or 'never'}")
+    hidden = report["not_shown"]
+    if isinstance(hidden, dict) and any(hidden.values()):
+        lines.append(
+            "  enriched trades whose page did not show: "
+            + ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in hidden.items() if n)
+            + " (stored as 'unknown', 0 or '')"
+        )
     lines.append(
         f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
         f"{report['last_trade_pub_date'] or '-'}"
@@ -563,6 +570,7 @@ async def sim(
     trades: Annotated[int, Parameter(validator=validators.Number(gte=1, lte=1_000_000))] = 5_000,
     latency_ms: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
     shape: Literal["live", "object"] = "live",
+    retry_after: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
     log: Path | None = None,
 ) -> int:
     """Serve a simulated capitoltrades.com on 127.0.0.1, for trying trio-enrich offline.
@@ -574,7 +582,8 @@ async def sim(
     Control endpoints (no faults, no latency, not logged): GET /_sim/truth (the dataset as
     JSON: the ground truth to compare a database with), /_sim/stats (requests served, most in
     flight, server CPU), /_sim/log (every request as JSON lines) and /_sim/publish?count=N
-    (publish N new trades at the top of the listing; answers their ids).
+    (publish N new trades at the top of the listing; answers their ids) and
+    /_sim/inject?fault=NAME&count=N (give the next N requests a fault: 429, 503, reset, ...).
 
     Parameters
     ----------
@@ -592,6 +601,9 @@ async def sim(
     shape
         Trade detail page shape: live (value/label spans, as the site is reported to serve
         now) or object (a full trade object).
+    retry_after
+        Seconds that a 429 answer asks the client to wait (Retry-After), instead of the
+        profile's.
     log
         Write the request log (JSON lines) to this file when stopping.
     """
@@ -601,6 +613,8 @@ async def sim(
     faults = fault_profile(profile).with_(detail_shape=shape)
     if latency_ms is not None:
         faults = faults.with_(latency_ms=latency_ms, latency_median_ms=None, latency_p99_ms=None)
+    if retry_after is not None:
+        faults = faults.with_(retry_after=retry_after)
     dataset = make_dataset(seed, trades)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_simulator(dataset, faults, seed=seed, port=port) as simulator:

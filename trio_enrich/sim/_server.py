@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import trio
 
 from ._dataset import Dataset, make_dataset
-from ._faults import Faults
+from ._faults import FAULT_NAMES, Faults
 from ._pages import (
     challenge_page,
     error_digest_page,
@@ -400,6 +400,12 @@ class Simulator:
             count = _query_int(query, "count", 1)
             new = dataset.publish(count)
             return 200, json.dumps([trade.listing.tx_id for trade in new])
+        if parts == ["_sim", "inject"]:
+            name = query.get("fault", [""])[0]
+            if name not in FAULT_NAMES:
+                return 400, json.dumps({"error": f"unknown fault {name!r}"})
+            self.inject(name, _query_int(query, "count", 1))
+            return 200, json.dumps({"injected": name})
         if parts == ["_sim", "truth"]:
             return 200, dataset.to_json()
         if parts == ["_sim", "log"]:
