@@ -198,6 +198,7 @@ async def test_the_bar_says_retrying_when_nothing_finishes_for_a_few_seconds(
     config = PipelineConfig(
         concurrency=1, delay=0, retry=RetryPolicy(max_retries=100, base=2, cap=2)
     )
+
     async def commit(outcomes: object) -> None:
         pass
 

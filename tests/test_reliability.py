@@ -248,7 +248,7 @@ def test_undecodable_pages_are_classified(body: bytes) -> None:
     assert result.kind in (FailureKind.BLOCKED, FailureKind.TRUNCATED)
 
 
-async def test_a_base_url_that_refuses_connections_trips_the_breaker(tmp_path: Path) -> None:
+async def test_a_base_url_that_refuses_connections_stops_the_run(tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as probe:  # a port with nobody listening

@@ -577,10 +577,6 @@ class Store:
         except ValueError as error:
             raise DatabaseError(f"database {self.path}: unreadable sync walk: {error}") from None
 
-    def save_walk(self, walk: Walk) -> None:
-        with self.transaction() as db:
-            _set_our_meta(db, _WALK_KEY, walk.to_json())
-
     def finish_sync(self, newest: str | None, *, advance_cutoff: bool) -> None:
         """A walk is complete: recompute the stats, forget the walk, note the time, and (when
         the walk proved that every trade up to `newest` is stored) move the cutoff to it."""

@@ -290,10 +290,9 @@ class _SyncRun:
         if walk.total is not None and walk.total > 0:
             pages_total = math.ceil(walk.total / options.page_size)
             result.total_pages = result.total_pages or pages_total
+        # An unfinished walk is already saved: each batch of rows was written with it.
         if walk.complete and result.stats.finish_reason is FinishReason.COMPLETED:
             await self._finish(walk.newest, advance=True)
-        elif walk.total is not None:
-            await trio.to_thread.run_sync(self.store.save_walk, walk, limiter=self.limiter)
 
 
 class _Carried:

@@ -389,9 +389,11 @@ def _print_summary(job: JobName, stats: RunStats, flags: EnrichFlags) -> None:
 async def sync(flags: SyncFlags | None = None) -> int:
     """Fetch trades listing pages into the database (trades, issuers, politicians, assets).
 
-    Incremental by default: reads the newest pages until one reaches back past the last synced
-    publication date (or --since). --full walks every page, concurrently. Re-syncing never
-    erases enriched values. Politician and issuer stats are recomputed from the trades.
+    Incremental by default: reads the newest pages until one reaches back past the newest
+    trade of the last complete walk (or --since). --full, and the first sync of a database,
+    walk every page concurrently; a walk cut short is recorded, and the next sync (or sync
+    --full) reads only the pages it had not read. The cutoff moves only when a walk completes.
+    Re-syncing never erases enriched values. Politician and issuer stats are recomputed.
     """
     flags = flags or SyncFlags()
     options = flags.sync_options()  # validates before anything is opened
@@ -486,13 +488,14 @@ async def status(
             words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
             lines.append(f"  failed: {words} (retried by the next run)")
         lines.append(f"  last enriched {entity['last_enriched_at'] or 'never'}")
-    hidden = report["not_shown"]
-    if isinstance(hidden, dict) and any(hidden.values()):
-        lines.append(
-            "  enriched trades whose page did not show: "
-            + ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in hidden.items() if n)
-            + " (stored as 'unknown', 0 or '')"
-        )
+        hidden = report["not_shown"]
+        if name == "trades" and isinstance(hidden, dict) and any(hidden.values()):
+            words = {"asset_type": "asset type", "filing_id": "filing id",
+                     "filing_url": "filing URL", "has_capital_gains": "capital gains"}  # fmt: skip
+            lines.append(
+                "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
+                + ", ".join(f"{words[key]} {n}" for key, n in hidden.items() if n)
+            )
     lines.append(
         f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
         f"{report['last_trade_pub_date'] or '-'}"
