@@ -275,6 +275,14 @@ async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> 
     return EXIT_OK
 
 
+_NOT_SHOWN_WORDS = {
+    "asset_type": "asset type",
+    "filing_id": "filing id",
+    "filing_url": "filing URL",
+    "has_capital_gains": "capital gains",
+}
+
+
 def _require_database(path: Path) -> None:
     """A missing database is the user's first step not taken yet: say which step."""
     if not path.exists():
@@ -490,11 +498,9 @@ async def status(
         lines.append(f"  last enriched {entity['last_enriched_at'] or 'never'}")
         hidden = report["not_shown"]
         if name == "trades" and isinstance(hidden, dict) and any(hidden.values()):
-            words = {"asset_type": "asset type", "filing_id": "filing id",
-                     "filing_url": "filing URL", "has_capital_gains": "capital gains"}  # fmt: skip
             lines.append(
                 "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
-                + ", ".join(f"{words[key]} {n}" for key, n in hidden.items() if n)
+                + ", ".join(f"{_NOT_SHOWN_WORDS[key]} {n}" for key, n in hidden.items() if n)
             )
     lines.append(
         f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
