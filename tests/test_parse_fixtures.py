@@ -81,6 +81,7 @@ LIVE_CASES = [
             filing_url="https://disclosures-clerk.house.gov/public_disc/ptr-pdfs/2026/20035480.pdf",
             filing_id=20035480,
             price=348.43,
+            price_decimals=2,  # the page shows a rounded price
             size_range_low=44,
             size_range_high=144,
             reporting_gap=18,

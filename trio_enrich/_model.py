@@ -145,6 +145,8 @@ class TradeDetail:
     filing_url: str | None = None
     filing_id: int | None = None
     price: float | None = None
+    # Decimals of the price as the page showed it (live pages round: "$2.49"); None: exact.
+    price_decimals: int | None = None
     size: int | None = None  # share count
     size_range_low: int | None = None  # share count
     size_range_high: int | None = None  # share count

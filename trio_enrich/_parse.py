@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ._flight import Flight, is_element, read_flight, unreadable_in
 from ._model import (
     PERFORMANCE_FIELDS,
     FailureKind,
@@ -44,8 +45,6 @@ from ._model import (
 )
 
 __all__ = [
-    "Flight",
-    "decode_flight",
     "flight_text",
     "parse_issuer_detail",
     "parse_issuers_page",
@@ -55,8 +54,6 @@ __all__ = [
     "trade_detail_from_object",
 ]
 
-_PUSH = "self.__next_f.push("
-_ROW_ID = re.compile(r"[0-9a-fA-F]*:")
 _HOUSE_FILING_ID = re.compile(r"/ptr-pdfs/\d{4}/(\d+)\.pdf(?:$|[?#])")
 _SHARES_RANGE = re.compile(r"^\s*([\d,]+)\s*[-\u2013\u2014]\s*([\d,]+)\s*$")
 _NUMBER = re.compile(r"^\s*\$?\s*(-?[\d,]*\.?\d+)\s*$")
@@ -83,18 +80,7 @@ _TRADE_OBJECT_KEYS = frozenset(
     {"asset", "filingId", "hasCapitalGains", "size", "sizeRangeLow", "sizeRangeHigh", "committees"}
 )
 
-# --- flight text ------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Flight:
-    """The decoded flight data of one page."""
-
-    text: str
-    pushes: int = 0  # every push call seen, bootstrap ones included
-    broken_tail: bool = False  # the last push could not be decoded: the body was cut off
-    rows: list[Any] = field(default_factory=list)  # decoded JSON rows, in page order
-    error_digests: list[str] = field(default_factory=list)
+# --- opening a page: one step shared by every reader -------------------------------------------
 
 
 def _as_text(page: bytes | str) -> str:
@@ -105,170 +91,52 @@ def _as_text(page: bytes | str) -> str:
 
 def flight_text(page: bytes | str) -> str:
     """Every ``[1,"..."]`` push string of the page, decoded and joined in order."""
-    return _scan_pushes(_as_text(page)).text
+    return read_flight(_as_text(page)).text
 
 
-def _scan_pushes(html: str) -> Flight:
-    decoder = json.JSONDecoder()
-    parts: list[str] = []
-    pushes = 0
-    broken_tail = False
-    position = html.find(_PUSH)
-    while position >= 0:
-        start = position + len(_PUSH)
-        pushes += 1
-        try:
-            value, _end = decoder.raw_decode(html, start)
-        except (ValueError, RecursionError):
-            # A push we cannot decode is damage; when no complete script follows it, the body
-            # was cut off mid-push.
-            if html.find("</script>", start) < 0:
-                broken_tail = True
-        else:
-            if (
-                isinstance(value, list)
-                and len(value) == 2
-                and value[0] == 1
-                and isinstance(value[1], str)
-            ):
-                parts.append(value[1])
-        position = html.find(_PUSH, start)
-    return Flight(text="".join(parts), pushes=pushes, broken_tail=broken_tail)
+@dataclass(slots=True)
+class _Page:
+    html: str
+    flight: Flight
+    roots: list[Any]  # resolved JSON rows (those holding an anchor, when anchors were given)
+
+    def walk(self, trees: list[Any] | None = None) -> Iterator[Any]:
+        """Every container of the resolved roots (or of `trees` of this page), once each."""
+        return self.flight.walk(self.roots if trees is None else trees)
 
 
-def decode_flight(page: bytes | str, anchors: tuple[str, ...] = ()) -> Flight:
-    """Join the pushes of a page and decode its error rows and JSON rows.
-
-    With `anchors`, only JSON rows that contain one of them are decoded: the layout rows of a
-    page are most of its text and never hold its data.
-    """
-    flight = _scan_pushes(_as_text(page))
-    _decode_rows(flight, anchors)
-    return flight
+def _open_page(page: bytes | str, what: str, anchors: tuple[str, ...] = ()) -> _Page | PageFailure:
+    """Decode a page's flight data and resolve its rows, or say why the page is cut off."""
+    html = _as_text(page)
+    flight = read_flight(html)
+    if flight.broken_tail or _is_cut_stream(html):
+        return _classify_missing(html, flight, what)
+    return _Page(html, flight, flight.roots(anchors))
 
 
-def _all_rows(flight: Flight) -> list[Any]:
-    """Every JSON row of the flight, for the (rare) pages that must be classified."""
-    full = Flight(text=flight.text)
-    _decode_rows(full, ())
-    return full.rows
-
-
-def _decode_rows(flight: Flight, anchors: tuple[str, ...]) -> None:
-    text = flight.text
-    decoder = json.JSONDecoder()
-    length = len(text)
-    position = 0
-    while position < length:
-        match = _ROW_ID.match(text, position)
-        if match is None:
-            # Not a row start: resynchronise at the next line.
-            newline = text.find("\n", position)
-            position = length if newline < 0 else newline + 1
-            continue
-        start = match.end()
-        tag = text[start : start + 1]
-        if tag == "T":
-            position = _skip_text_row(text, start)
-            continue
-        newline = text.find("\n", start)
-        end = length if newline < 0 else newline
-        payload = text[start:end]
-        position = end + 1
-        if not payload:
-            continue
-        first = payload[0]
-        if first == "E":
-            digest = _error_digest(payload[1:])
-            flight.error_digests.append(digest)
-        elif first in '[{"' or first.isdigit() or first == "-" or payload in ("null", "true"):
-            if anchors and not any(anchor in payload for anchor in anchors):
-                continue
-            try:
-                value, _ = decoder.raw_decode(payload)
-            except (ValueError, RecursionError):
-                continue
-            flight.rows.append(value)
-
-
-def _skip_text_row(text: str, start: int) -> int:
-    """Position after a ``T<hex length>,<text>`` row; the length counts UTF-8 bytes."""
-    comma = text.find(",", start)
-    if comma < 0:
-        return len(text)
-    try:
-        size = int(text[start + 1 : comma], 16)
-    except ValueError:
-        newline = text.find("\n", start)
-        return len(text) if newline < 0 else newline + 1
-    body_start = comma + 1
-    chunk = text[body_start : body_start + size]
-    encoded = chunk.encode("utf-8", errors="surrogatepass")
-    if len(encoded) > size:
-        chunk = encoded[:size].decode("utf-8", errors="ignore")
-    return body_start + len(chunk)
-
-
-def _error_digest(payload: str) -> str:
-    try:
-        value = json.loads(payload)
-    except (ValueError, RecursionError):
-        return payload[:80]
-    if isinstance(value, dict):
-        digest = value.get("digest")
-        if isinstance(digest, str):
-            return digest
-    return payload[:80]
-
-
-def _walk(trees: list[Any]) -> Iterator[Any]:
-    """Every dict and list inside the trees, depth first, without recursion."""
-    # Only containers go on the stack: most values are strings, and skipping them here halves
-    # the walk. The trees come from json, so exact type checks are enough.
-    stack: list[Any] = [node for node in reversed(trees) if type(node) in _CONTAINERS]
-    while stack:
-        node = stack.pop()
-        yield node
-        children = reversed(node.values()) if type(node) is dict else reversed(node)
-        stack.extend([child for child in children if type(child) in _CONTAINERS])
-
-
-_CONTAINERS = (dict, list)
+def _unreadable(subtree: Any, what: str) -> PageFailure | None:
+    """A failure when the data a reader takes holds a value the flight data could not give."""
+    problem = unreadable_in(subtree)
+    if problem is None:
+        return None
+    return PageFailure(FailureKind.BLOCKED, f"{what}: unreadable flight data ({problem.reason})")
 
 
 # --- scalar accessors: apply the $ escapes, never raise ----------------------------------------
 
 
-def _unescape(value: object) -> object:
-    if isinstance(value, str) and value.startswith("$"):
-        if value.startswith("$$"):
-            return value[1:]
-        if value == "$undefined":
-            return None
-    return value
-
-
-def _unescape_tree(value: Any) -> Any:
-    """`value` with the $ escapes undone at every depth (it came from JSON, so it is finite)."""
-    if isinstance(value, dict):
-        return {key: _unescape_tree(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unescape_tree(item) for item in value]
-    return _unescape(value)
-
-
 def _json_text(value: Any) -> str | None:
-    """Any JSON value, unescaped, as canonical JSON text; None for null or a pathological value."""
+    """Any resolved JSON value as canonical JSON text; None for null or a value JSON lacks."""
     if value is None:
         return None
     try:
-        return json.dumps(_unescape_tree(value), sort_keys=True)
-    except (RecursionError, ValueError):
+        return json.dumps(value, sort_keys=True, allow_nan=False)
+    except (RecursionError, ValueError, TypeError):
         return None
 
 
 def _str(mapping: dict[str, Any], key: str) -> str | None:
-    value = _unescape(mapping.get(key))
+    value = mapping.get(key)
     return value if isinstance(value, str) else None
 
 
@@ -278,7 +146,7 @@ def _nonempty_str(mapping: dict[str, Any], key: str) -> str | None:
 
 
 def _int(mapping: dict[str, Any], key: str) -> int | None:
-    return _to_int(_unescape(mapping.get(key)))
+    return _to_int(mapping.get(key))
 
 
 def _to_int(value: object) -> int | None:
@@ -294,7 +162,7 @@ def _to_int(value: object) -> int | None:
 
 
 def _float(mapping: dict[str, Any], key: str) -> float | None:
-    return _to_float(_unescape(mapping.get(key)))
+    return _to_float(mapping.get(key))
 
 
 def _to_float(value: object) -> float | None:
@@ -315,8 +183,7 @@ def _str_list(mapping: dict[str, Any], key: str) -> tuple[str, ...]:
     value = mapping.get(key)
     if not isinstance(value, list):
         return ()
-    items = (_unescape(item) for item in value)
-    return tuple(item for item in items if isinstance(item, str) and item)
+    return tuple(item for item in value if isinstance(item, str) and item)
 
 
 def _kebab(text: str) -> str | None:
@@ -362,15 +229,14 @@ def _shows_not_found(html: str, flight: Flight) -> bool:
         return True
     if "Page Not Found" not in flight.text:
         return False
-    stack: list[Any] = _all_rows(flight)
+    stack: list[Any] = flight.roots()
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             stack.extend(value for key, value in node.items() if key != "notFound")
         elif isinstance(node, list):
             if (
-                len(node) == 4
-                and node[0] == "$"
+                is_element(node)
                 and node[1] == "h1"
                 and isinstance(node[3], dict)
                 and node[3].get("children") == "Page Not Found"
@@ -400,49 +266,80 @@ class _Table:
     total_pages: int | None
 
 
-def _find_table(flight: Flight, row_key: str, *, unless: str = "") -> _Table | None:
+def _find_table(opened: _Page, row_key: str, *, unless: str = "") -> _Table | None:
     """The listing table whose rows all carry `row_key` (and not `unless`), with its totals.
 
     Another array on a page may look alike (the trades page's issuer filter has `_issuerId`
-    too): the row key tells them apart. An empty table (a page past the end) still has its
-    data key next to a `columnVisibility` prop.
+    too): the row key tells them apart. An empty table (a page past the end) is an element
+    whose ``data`` prop is an empty list, on a page with a ``totalCount``.
     """
     rows: list[Any] | None = None
     empty_table = False
     total_count: int | None = None
     total_pages: int | None = None
-    for node in _walk(flight.rows):
+    for node in opened.walk():
         if not isinstance(node, dict):
+            if is_element(node) and isinstance(node[3], dict) and node[3].get("data") == []:
+                empty_table = True  # a table component given no rows
             continue
         data = node.get("data")
-        if rows is None and isinstance(data, list):
-            if data and all(
-                isinstance(row, dict) and row_key in row and unless not in row for row in data
-            ):
-                rows = data
-            elif not data and "columnVisibility" in node:
-                empty_table = True
+        if (
+            rows is None
+            and isinstance(data, list)
+            and data
+            and all(isinstance(row, dict) and row_key in row and unless not in row for row in data)
+        ):
+            rows = data
         if total_count is None and "totalCount" in node:
             total_count = _int(node, "totalCount")
             total_pages = _int(node, "totalPages")
+        if rows is not None and total_count is not None:
+            break  # the rest of the page is layout
     if rows is None and empty_table and total_count is not None:
         rows = []
     return None if rows is None else _Table(rows, total_count, total_pages)
 
 
-def parse_trades_page(page: bytes | str) -> ListingPage | PageFailure:
-    """The trade rows of a ``/trades?page=N`` page with its totals."""
-    html = _as_text(page)
-    flight = decode_flight(html, ('"data":', '"totalCount":'))
-    if flight.broken_tail or _is_cut_stream(html):
-        return _classify_missing(html, flight, "the trades listing")
-    table = _find_table(flight, "_txId")
+def parse_trades_page(
+    page: bytes | str, *, page_number: int | None = None, page_size: int | None = None
+) -> ListingPage | PageFailure:
+    """The trade rows of a ``/trades?page=N`` page with its totals.
+
+    Every row must be read: a row that cannot be is a failure of the page, not a gap. With
+    `page_number` and `page_size` (what was asked for), a page with fewer or more rows than its
+    own ``totalCount`` implies is a failure too (a layout change, or a page size the site does
+    not honour), so a listing never yields a silent hole.
+    """
+    opened = _open_page(page, "the trades listing", ('"data":', '"totalCount":'))
+    if isinstance(opened, PageFailure):
+        return opened
+    table = _find_table(opened, "_txId")
     if table is None:
-        return _classify_missing(html, flight, "the trades listing")
-    trades = tuple(t for t in (_listing_trade(row) for row in table.rows) if t is not None)
-    if table.rows and not trades:
-        return PageFailure(FailureKind.BLOCKED, "no trade row of the listing could be read")
-    return ListingPage(trades=trades, total_count=table.total_count, total_pages=table.total_pages)
+        return _classify_missing(opened.html, opened.flight, "the trades listing")
+    failure = _unreadable(table.rows, "the trades listing")
+    if failure is not None:
+        return failure
+    trades: list[ListingTrade] = []
+    for index, row in enumerate(table.rows):
+        trade = _listing_trade(row)
+        if trade is None:
+            shown = row.get("_txId") if isinstance(row, dict) else None
+            return PageFailure(
+                FailureKind.BLOCKED,
+                f"row {index + 1} of the trades listing (trade {shown}) cannot be read: "
+                "has the site's layout changed?",
+            )
+        trades.append(trade)
+    total = table.total_count
+    if page_number is not None and page_size is not None and total is not None:
+        expected = max(0, min(page_size, total - (page_number - 1) * page_size))
+        if len(trades) != expected:
+            return PageFailure(
+                FailureKind.BLOCKED,
+                f"{len(trades)} rows where totalCount {total} implies {expected} on page "
+                f"{page_number} of size {page_size}: has the listing changed?",
+            )
+    return ListingPage(trades=tuple(trades), total_count=total, total_pages=table.total_pages)
 
 
 def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
@@ -511,22 +408,27 @@ def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
 
 def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailure:
     """The detail of trade `tx_id`, from either the object shape or the live shape."""
-    html = _as_text(page)
-    flight = decode_flight(html, ('"tradeId":', '"_txId":', '"Asset Type"'))
     what = f"trade {tx_id}"
-    if flight.broken_tail or _is_cut_stream(html):
-        return _classify_missing(html, flight, what)
+    # Every row: React may send the value and the label of a pair in rows of their own, which
+    # only their parent joins; a detail page is small.
+    opened = _open_page(page, what)
+    if isinstance(opened, PageFailure):
+        return opened
     trade_object: dict[str, Any] | None = None
     live_props: dict[str, Any] | None = None
     id_seen = False
     other_ids: set[int] = set()
     pairs: dict[str, str] = {}
-    for node in _walk(flight.rows):
+    grid: list[Any] = []  # the (value, label) lists, to check for unreadable values
+    for node in opened.walk():
         if type(node) is list:
             if len(node) == 2:  # only a two-span list can be a (value, label) pair
                 pair = _label_pair(node)
                 if pair is not None:
-                    pairs.setdefault(pair[0], pair[1])
+                    label, value = pair
+                    grid.append(value)
+                    if isinstance(value, str):
+                        pairs.setdefault(label, value)
             continue
         if "tradeId" not in node and "_txId" not in node:
             continue
@@ -544,14 +446,28 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
         elif live_props is None and _filing_url_of(node) is not None:
             live_props = node
     if trade_object is not None:
+        failure = _unreadable(trade_object, what)
+        if failure is not None:
+            return failure
         detail = trade_detail_from_object(trade_object, tx_id)
     elif id_seen:
+        failure = _unreadable([live_props, grid], what)
+        if failure is not None:
+            return failure
+        if pairs and "Asset Type" not in pairs:
+            # The grid is there but says no asset type: a layout we do not read, not a trade
+            # without one (the site shows "Asset Type" on every trade page).
+            return PageFailure(
+                FailureKind.BLOCKED,
+                f"the page of {what} shows its details but no asset type "
+                "(has the site's layout changed?)",
+            )
         detail = _trade_detail_from_live(tx_id, live_props, pairs)
     elif other_ids:
         shown = ", ".join(str(i) for i in sorted(other_ids)[:3])
         return PageFailure(FailureKind.BLOCKED, f"the page is about trade {shown}, not {tx_id}")
     else:
-        return _classify_missing(html, flight, what)
+        return _classify_missing(opened.html, opened.flight, what)
     if not detail.has_enrichment():
         return PageFailure(
             FailureKind.BLOCKED,
@@ -605,14 +521,8 @@ def trade_detail_from_object(obj: dict[str, Any], tx_id: int | None = None) -> T
 
 def _span_text(node: object) -> str | None:
     """The text of a ``["$","span",key,{"children":"text"}]`` element, else None."""
-    if (
-        isinstance(node, list)
-        and len(node) == 4
-        and node[0] == "$"
-        and node[1] == "span"
-        and isinstance(node[3], dict)
-    ):
-        text = _unescape(node[3].get("children"))
+    if is_element(node) and node[1] == "span" and isinstance(node[3], dict):  # type: ignore[index]
+        text = node[3].get("children")  # type: ignore[index]
         if isinstance(text, str):
             return text
     return None
@@ -623,21 +533,25 @@ _LIVE_LABELS = frozenset(
 )
 
 
-def _label_pair(node: list[Any]) -> tuple[str, str] | None:
-    """A (label, value) from a two-span list rendered value first, label second."""
+def _label_pair(node: list[Any]) -> tuple[str, object] | None:
+    """A (label, value) from a two-span list rendered value first, label second; the value
+    is whatever the value span holds (a string, or something the reader must refuse)."""
     if len(node) != 2:
         return None
     label = _span_text(node[1])
     if label is None or label not in _LIVE_LABELS:
         return None
-    value = _span_text(node[0])
-    return None if value is None else (label, value)
+    value = node[0]
+    if is_element(value) and value[1] == "span" and isinstance(value[3], dict):
+        return label, value[3].get("children")
+    return None
 
 
 def _trade_detail_from_live(
     tx_id: int, props: dict[str, Any] | None, pairs: dict[str, str]
 ) -> TradeDetail:
     filing_url = _filing_url_of(props) if props is not None else None
+    price, decimals = _parse_money(pairs.get("Price"))
     asset_text = pairs.get("Asset Type")
     shares = _parse_shares(pairs.get("Shares"))
     gap = pairs.get("Reporting Gap")
@@ -647,23 +561,28 @@ def _trade_detail_from_live(
         asset_type=_kebab(asset_text) if asset_text else None,
         filing_url=filing_url,
         filing_id=_filing_id_from_url(filing_url),
-        price=_parse_money(pairs.get("Price")),
+        price=price,
+        price_decimals=decimals,
         size_range_low=shares[0] if shares else None,
         size_range_high=shares[1] if shares else None,
         reporting_gap=int(gap_match.group(1)) if gap_match else None,
     )
 
 
-def _parse_money(text: str | None) -> float | None:
+def _parse_money(text: str | None) -> tuple[float | None, int | None]:
+    """An amount as shown (``$2.49``) and how many decimals it showed (it may be rounded)."""
     if not text:
-        return None
+        return None, None
     match = _NUMBER.match(text)
     if match is None:
-        return None  # "N/A" and anything else that is not a number
+        return None, None  # "N/A" and anything else that is not a number
+    digits = match.group(1).replace(",", "")
     try:
-        return float(match.group(1).replace(",", ""))
+        value = float(digits)
     except ValueError:
-        return None
+        return None, None
+    _, point, fraction = digits.partition(".")
+    return value, len(fraction) if point else 0
 
 
 def _parse_shares(text: str | None) -> tuple[int, int] | None:
@@ -682,18 +601,24 @@ def _parse_shares(text: str | None) -> tuple[int, int] | None:
 
 
 def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | PageFailure:
-    """The ``issuerData`` object of issuer `issuer_id`, with stats, performance and prices."""
-    html = _as_text(page)
-    flight = decode_flight(html, ('"issuerData":',))
+    """The ``issuerData`` object of issuer `issuer_id`, with stats, performance and prices.
+
+    A page without performance (``null``) is an issuer without it; a performance object that
+    is there but cannot be read whole is a failure, never a success that drops it.
+    """
     what = f"issuer {issuer_id}"
-    if flight.broken_tail or _is_cut_stream(html):
-        return _classify_missing(html, flight, what)
-    for node in _walk(flight.rows):
+    opened = _open_page(page, what, ('"issuerData":',))
+    if isinstance(opened, PageFailure):
+        return opened
+    for node in opened.walk():
         if not isinstance(node, dict):
             continue
         data = node.get("issuerData")
         if not isinstance(data, dict):
             continue
+        failure = _unreadable(data, what)
+        if failure is not None:
+            return failure
         page_id = _int(data, "_issuerId")
         if page_id is not None and page_id != issuer_id:
             return PageFailure(
@@ -702,6 +627,12 @@ def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | Pag
         name = _str(data, "issuerName")
         if not name:
             return PageFailure(FailureKind.BLOCKED, f"the data of {what} has no issuer name")
+        raw_performance = data.get("performance")
+        performance = _issuer_performance(raw_performance)
+        if isinstance(performance, str):
+            return PageFailure(
+                FailureKind.BLOCKED, f"the performance of {what} cannot be read: {performance}"
+            )
         return IssuerDetail(
             issuer_id=issuer_id,
             state_id=_str(data, "_stateId"),
@@ -711,9 +642,9 @@ def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | Pag
             issuer_ticker=_str(data, "issuerTicker"),
             sector=_str(data, "sector"),
             stats=_issuer_stats(data.get("stats")),
-            performance=_issuer_performance(data.get("performance")),
+            performance=performance,
         )
-    return _classify_missing(html, flight, what)
+    return _classify_missing(opened.html, opened.flight, what)
 
 
 def _issuer_stats(value: object) -> IssuerStats | None:
@@ -732,33 +663,46 @@ def _issuer_stats(value: object) -> IssuerStats | None:
     )
 
 
-def _issuer_performance(value: object) -> IssuerPerformance | None:
-    if not isinstance(value, dict):
+def _issuer_performance(value: object) -> IssuerPerformance | str | None:
+    """The performance, None when the page has none, or why a present one cannot be read."""
+    if value is None:
         return None
+    if not isinstance(value, dict):
+        return f"it is {type(value).__name__}, not an object"
     mcap = _int(value, "mcap")
-    numbers = tuple(_float(value, key) for key in PERFORMANCE_FIELDS)
-    if mcap is None or any(number is None for number in numbers):
-        return None  # the store writes performance only when it is complete
-    return IssuerPerformance(
-        mcap=mcap,
-        numbers=tuple(n for n in numbers if n is not None),
-        eod_prices=_eod_prices(value.get("eodPrices")),
-    )
+    if mcap is None:
+        return f"mcap is {value.get('mcap')!r}"
+    numbers: list[float] = []
+    for key in PERFORMANCE_FIELDS:
+        number = _float(value, key)
+        if number is None:
+            # The store keeps performance only whole; NaN and infinities do not fit it.
+            return f"{key} is {value.get(key)!r}"
+        numbers.append(number)
+    prices = _eod_prices(value.get("eodPrices"))
+    if isinstance(prices, str):
+        return prices
+    return IssuerPerformance(mcap=mcap, numbers=tuple(numbers), eod_prices=prices)
 
 
-def _eod_prices(value: object) -> tuple[tuple[str, float], ...]:
-    """Pairs in either order, ``[date, price]`` (reported) or ``[price, date]`` (one fixture)."""
-    if not isinstance(value, list):
+def _eod_prices(value: object) -> tuple[tuple[str, float], ...] | str:
+    """Pairs in either order, ``[date, price]`` (reported) or ``[price, date]`` (one fixture);
+    a pair that is neither is a reason, not a price to drop."""
+    if value is None:
         return ()
+    if not isinstance(value, list):
+        return f"eodPrices is {type(value).__name__}, not a list"
     prices: list[tuple[str, float]] = []
     for pair in value:
         if not isinstance(pair, list) or len(pair) != 2:
-            continue
+            return f"an end-of-day price {pair!r:.60} is not a pair"
         first, second = pair
         if isinstance(first, str) and (price := _to_float(second)) is not None:
             prices.append((first, price))
         elif isinstance(second, str) and (price := _to_float(first)) is not None:
             prices.append((second, price))
+        else:
+            return f"an end-of-day price {pair!r:.60} is not a date and a number"
     return tuple(prices)
 
 
@@ -767,13 +711,12 @@ def _eod_prices(value: object) -> tuple[tuple[str, float], ...]:
 
 def parse_issuers_page(page: bytes | str) -> IssuerPage | PageFailure:
     """The issuer summaries of ``/issuers?page=N`` (a shape ASSUMED, never captured)."""
-    html = _as_text(page)
-    flight = decode_flight(html, ('"data":', '"totalCount":'))
-    if flight.broken_tail or _is_cut_stream(html):
-        return _classify_missing(html, flight, "the issuers listing")
-    table = _find_table(flight, "_issuerId", unless="_txId")
+    opened = _open_page(page, "the issuers listing", ('"data":', '"totalCount":'))
+    if isinstance(opened, PageFailure):
+        return opened
+    table = _find_table(opened, "_issuerId", unless="_txId")
     if table is None:
-        return _classify_missing(html, flight, "the issuers listing")
+        return _classify_missing(opened.html, opened.flight, "the issuers listing")
     issuers: list[IssuerSummary] = []
     for row in table.rows:
         issuer_id = _int(row, "_issuerId")
@@ -799,14 +742,13 @@ def parse_issuers_page(page: bytes | str) -> IssuerPage | PageFailure:
 
 def parse_politicians_page(page: bytes | str) -> PoliticianPage | PageFailure:
     """The politician cards of ``/politicians?...``: rendered cards, read by their CSS cells."""
-    html = _as_text(page)
-    flight = decode_flight(html)
-    if flight.broken_tail or _is_cut_stream(html):
-        return _classify_missing(html, flight, "the politicians listing")
+    opened = _open_page(page, "the politicians listing")
+    if isinstance(opened, PageFailure):
+        return opened
     cards: list[PoliticianCard] = []
     seen: set[str] = set()
     total_count: int | None = None
-    for node in _walk(flight.rows):
+    for node in opened.walk():
         if not isinstance(node, dict):
             continue
         if total_count is None and "totalCount" in node:
@@ -815,22 +757,22 @@ def parse_politicians_page(page: bytes | str) -> PoliticianPage | PageFailure:
         match = _POLITICIAN_HREF.match(href) if isinstance(href, str) else None
         if match is None or match.group(1) in seen:
             continue
-        card = _politician_card(match.group(1), node.get("children"))
+        card = _politician_card(opened, match.group(1), node.get("children"))
         if card is not None:
             seen.add(card.politician_id)
             cards.append(card)
     if not cards and total_count is None:
-        return _classify_missing(html, flight, "the politicians listing")
+        return _classify_missing(opened.html, opened.flight, "the politicians listing")
     return PoliticianPage(politicians=tuple(cards), total_count=total_count)
 
 
-def _politician_card(politician_id: str, tree: object) -> PoliticianCard | None:
+def _politician_card(opened: _Page, politician_id: str, tree: object) -> PoliticianCard | None:
     name: str | None = None
     party: str | None = None
     state: str | None = None
     cells: dict[str, str] = {}
-    for node in _walk([tree]):
-        if not (isinstance(node, list) and len(node) == 4 and node[0] == "$"):
+    for node in opened.walk([tree]):
+        if not is_element(node):
             continue
         props = node[3]
         if not isinstance(props, dict):
@@ -845,7 +787,7 @@ def _politician_card(politician_id: str, tree: object) -> PoliticianCard | None:
             state = _text(props.get("children"))
         elif "q-cell cell--" in class_name:
             cell = class_name.split("cell--", 1)[1].split()[0]
-            cells[cell] = _cell_value(props.get("children"))
+            cells[cell] = _cell_value(opened, props.get("children"))
     if not name:
         return None
     return PoliticianCard(
@@ -860,10 +802,10 @@ def _politician_card(politician_id: str, tree: object) -> PoliticianCard | None:
     )
 
 
-def _cell_value(tree: object) -> str:
+def _cell_value(opened: _Page, tree: object) -> str:
     """The text of a card cell's ``q-value`` element (its ``q-label`` is left out)."""
-    for node in _walk([tree]):
-        if isinstance(node, list) and len(node) == 4 and node[0] == "$":
+    for node in opened.walk([tree]):
+        if is_element(node):
             props = node[3]
             if isinstance(props, dict) and "q-value" in str(props.get("className", "")):
                 return _text(props.get("children"))
@@ -877,11 +819,12 @@ def _text(tree: object) -> str:
     while stack:
         node = stack.pop()
         if isinstance(node, str):
-            if node != "$undefined" and not (node.startswith("$") and not node.startswith("$$")):
-                parts.append(str(_unescape(node)))
+            parts.append(node)
         elif isinstance(node, list):
-            if len(node) == 4 and node[0] == "$" and isinstance(node[3], dict):
-                stack.append(node[3].get("children"))
+            if is_element(node):
+                props = node[3]
+                if isinstance(props, dict):
+                    stack.append(props.get("children"))
             else:
                 stack.extend(reversed(node))
     return "".join(parts).strip()

@@ -870,7 +870,12 @@ def _upsert_listing_trade(db: sqlite3.Connection, trade: ListingTrade) -> None:
 def _write_trade_detail(db: sqlite3.Connection, detail: TradeDetail, stamp: str) -> bool:
     cursor = db.execute(
         """UPDATE trades SET
-               price = COALESCE(:price, price),
+               price = CASE
+                   WHEN :price IS NULL THEN price
+                   -- A rounded price that agrees with the stored one keeps its precision.
+                   WHEN price IS NOT NULL AND :tolerance IS NOT NULL
+                        AND abs(price - :price) <= :tolerance THEN price
+                   ELSE :price END,
                size = COALESCE(:size, size),
                size_range_low = COALESCE(:size_range_low, size_range_low),
                size_range_high = COALESCE(:size_range_high, size_range_high),
@@ -883,6 +888,9 @@ def _write_trade_detail(db: sqlite3.Connection, detail: TradeDetail, stamp: str)
         {
             "tx_id": detail.tx_id,
             "price": detail.price,
+            "tolerance": (
+                None if detail.price_decimals is None else 0.5 * 10.0**-detail.price_decimals + 1e-9
+            ),
             "size": detail.size,
             "size_range_low": detail.size_range_low,
             "size_range_high": detail.size_range_high,

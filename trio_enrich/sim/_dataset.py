@@ -108,6 +108,7 @@ class SimTrade:
                 filing_url=self.filing_url,
                 filing_id=self.filing_id,
                 price=listing.price,
+                price_decimals=None if listing.price is None else 2,  # shown as "$1,234.56"
                 size_range_low=self.size_range_low,
                 size_range_high=self.size_range_high,
                 reporting_gap=listing.reporting_gap,
