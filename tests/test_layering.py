@@ -14,6 +14,8 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_model": set(),
     "_errors": set(),
     "_parse": set(),
+    "_flight": set(),
+    "_walk": set(),
     "_store": set(),
     "_pipeline": {"trio"},
     "_http": {"httpx", "trio"},
@@ -46,8 +48,10 @@ def test_only_the_store_imports_sqlite3() -> None:
     assert users <= {"_store"}
 
 
-def test_the_parser_does_no_io() -> None:
-    assert not imports_of(PACKAGE / "_parse.py") & {"socket", "sqlite3", "os", "pathlib", "io"}
+@pytest.mark.parametrize("module", ["_parse", "_flight", "_walk"])
+def test_the_sans_io_modules_do_no_io(module: str) -> None:
+    io = {"socket", "sqlite3", "os", "pathlib", "io"}
+    assert not imports_of(PACKAGE / f"{module}.py") & io
 
 
 @pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts"])

@@ -422,3 +422,39 @@ def test_issuer_detail_writes_stats_performance_and_prices(tmp_path: Path) -> No
         store.write_issuer_batch([dataclasses.replace(detail, performance=None)])
         assert store.query("SELECT COUNT(*) FROM issuer_eod_prices") == [(2,)]
         assert 429900 not in store.pending_issuer_ids()
+
+
+def test_a_rounded_detail_price_never_overwrites_a_more_precise_one(tmp_path: Path) -> None:
+    import dataclasses
+
+    page = _listing()
+    first = dataclasses.replace(page.trades[0], price=2.489709)  # a listing's exact price
+    others = [dataclasses.replace(t, price=12.5) for t in page.trades[1:3]]
+
+    def price(tx_id: int) -> object:
+        return store.query("SELECT price FROM trades WHERE tx_id = ?", (tx_id,))[0][0]
+
+    with Store.open(tmp_path / "db.sqlite") as store:
+        store.upsert_listing([first, *others, *page.trades[3:]])
+        store.write_trade_batch(
+            [
+                # "$2.49" on the live page agrees with 2.489709 to the cent: keep the listing's.
+                TradeDetail(tx_id=first.tx_id, asset_type="stock", price=2.49, price_decimals=2),
+                # "$9.99" where 12.5 is stored disagrees beyond the rounding: the page wins.
+                TradeDetail(
+                    tx_id=others[0].tx_id, asset_type="stock", price=9.99, price_decimals=2
+                ),
+                # An exact price (object pages) always wins.
+                TradeDetail(tx_id=others[1].tx_id, asset_type="stock", price=1.23456),
+            ]
+        )
+        assert price(first.tx_id) == 2.489709
+        assert price(others[0].tx_id) == 9.99
+        assert price(others[1].tx_id) == 1.23456
+        # With no stored price, the rounded one is better than none.
+        store.query("UPDATE trades SET price = NULL, enriched_at = NULL WHERE tx_id = ?",
+                    (first.tx_id,))  # fmt: skip
+        store.write_trade_batch(
+            [TradeDetail(tx_id=first.tx_id, asset_type="stock", price=2.49, price_decimals=2)]
+        )
+        assert price(first.tx_id) == 2.49

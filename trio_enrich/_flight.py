@@ -259,9 +259,11 @@ class Flight:
             if row_id in self._resolving:
                 return Unreadable(f"a reference cycle through row {row_id:x}")
             return self.value(row_id)
+        if tag in _TAGS:
+            return _scalar(text)  # React's client tries its tags before a row reference
         if tag in "0123456789abcdefABCDEF":
             return self._reference(text[1:], container, key)
-        return _scalar(text)
+        return Unreadable(f"an unknown $-tag ({text[:12]!r})")
 
     def _reference(self, reference: str, container: Any, key: Any) -> Any:
         """``<hex>`` or ``<hex>:key:key``: another row's value, or a part of it."""
@@ -340,9 +342,9 @@ _OPAQUE = {
     "i": "an iterator",
     "E": "a development-only function",
     "P": "a development-only element owner",
-    "F": "a server function reference",
-    "Y": "a development-only value",
 }
+# Every tag of React's parseModelString but the row references (L, @, Q, W and hex).
+_TAGS = frozenset("$u-NIDnSw") | frozenset(_OPAQUE)
 
 
 def _resolve_scalars(value: Any) -> Any:
