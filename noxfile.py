@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "reliability", "lint", "typecheck", "examples"]
+nox.options.sessions = ["tests", "reliability", "nextsite", "lint", "typecheck", "examples"]
 nox.options.reuse_existing_virtualenvs = True
 
 PACKAGE = "trio_enrich"
@@ -16,7 +17,7 @@ PACKAGE = "trio_enrich"
 def tests(session: nox.Session) -> None:
     """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
     session.install("-e", ".[test,sim]")
-    session.run("pytest", "-m", "not slow", *session.posargs)
+    session.run("pytest", "-m", "not slow and not nextsite", *session.posargs)
 
 
 @nox.session
@@ -24,6 +25,51 @@ def reliability(session: nox.Session) -> None:
     """The slow reliability suite: SIGKILL and resume, the hostile site, a 30 s outage, ..."""
     session.install("-e", ".[test,sim]")
     session.run("pytest", "-m", "slow", *session.posargs)
+
+
+NEXTSITE = Path("tests/nextsite")
+
+
+def _stamp(*paths: Path) -> str:
+    """A digest of files (sorted), to tell whether an install or a build is still current."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _current(stamp_file: Path, stamp: str) -> bool:
+    return stamp_file.exists() and stamp_file.read_text() == stamp
+
+
+@nox.session
+def nextsite(session: nox.Session) -> None:
+    """React's own serializer: a real Next.js app (tests/nextsite) against the enrich commands.
+
+    Installs the app with npm from its lock file and builds it, each only when its inputs
+    changed since the last run (stamps in node_modules/ and .next/), then runs the tests.
+    """
+    session.install("-e", ".[test,sim]")
+    env = {"NEXT_TELEMETRY_DISABLED": "1", "NEXT_TELEMETRY_DEBUG": "0"}
+    installed = _stamp(NEXTSITE / "package.json", NEXTSITE / "package-lock.json")
+    sources = [p for p in NEXTSITE.rglob("*.*") if _is_app_source(p)]
+    built = _stamp(*sources) + installed
+    with session.chdir(NEXTSITE):
+        if not _current(Path("node_modules/.trio-enrich-stamp"), installed):
+            session.run("npm", "ci", "--no-audit", "--no-fund", external=True, env=env)
+            Path("node_modules/.trio-enrich-stamp").write_text(installed)
+        if not _current(Path(".next/.trio-enrich-stamp"), built):
+            session.run("node", "node_modules/next/dist/bin/next", "build", external=True, env=env)
+            Path(".next/.trio-enrich-stamp").write_text(built)
+    session.run(
+        "pytest", "-m", "nextsite", *session.posargs,
+        env={"NEXTSITE_APP": str(NEXTSITE.resolve())},
+    )  # fmt: skip
+
+
+def _is_app_source(path: Path) -> bool:
+    parts = path.relative_to(NEXTSITE).parts
+    return parts[0] not in ("node_modules", ".next") and path.suffix in (".js", ".mjs", ".json")
 
 
 @nox.session
