@@ -50,10 +50,14 @@ export default async function Trade({ params }) {
     <article className="transaction-detail-card">
       {kind === "outline" ? <Padding /> : null}
       <h1>{trade.row.issuer.issuerName}</h1>
+      {/* In the outline variant each value span is over React's 3,200-byte limit, so the
+          label span after it is sent as a row of its own: a pair split across rows. */}
       <div className="grid">
         {pairs.map(([value, label]) => (
           <div key={label} className="flex flex-col items-center gap-1">
-            <span className="text-center text-size-4">{value}</span>
+            <span className="text-center text-size-4" title={kind === "outline" ? `${label}: ${"detail ".repeat(480)}` : undefined}>
+              {value}
+            </span>
             <span className="text-center text-size-3 font-medium text-txt-dimmer">{label}</span>
           </div>
         ))}
