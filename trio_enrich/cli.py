@@ -368,7 +368,8 @@ def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, noun: str) -> 
         host = urlsplit(flags.base_url).netloc or flags.base_url
         lines.append(
             f"cannot reach {host}: {stats.last_failure}. Check --base-url and the network; "
-            f"no {noun} was blamed, run the same command once the site answers."
+            f"nothing was recorded against the {noun}: run the same command once the site "
+            "answers."
         )
     elif stats.finish_reason is FinishReason.INTERRUPTED:
         lines.append(f"interrupted; run the same command to finish the remaining {noun}")
