@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
+import urllib.request
 from pathlib import Path
 
 from trio_enrich import Store
@@ -127,3 +130,15 @@ def assert_enriched_rows_carry_their_data(db: Path) -> None:
     assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     connection.close()
     assert hollow == 0
+
+
+def wait_for_requests(url: str, count: int, timeout: float = 30.0) -> None:
+    """Readiness, not a fixed sleep: return once the simulator at `url` has served `count`
+    requests (its control endpoints are not counted)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{url}/_sim/stats", timeout=5) as answer:
+            if json.loads(answer.read())["requests"] >= count:
+                return
+        assert time.monotonic() < deadline, f"fewer than {count} requests in {timeout} s"
+        time.sleep(0.02)

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from trio_enrich import Store
 from trio_enrich._walk import Walk
 from trio_enrich.cli import app
 from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+from .helpers import wait_for_requests
 
 FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
 
@@ -253,14 +254,6 @@ def _sim_log(url: str) -> list[str]:
         return [json.loads(line)["path"] for line in answer.read().decode().splitlines()]
 
 
-def _wait_for_requests(url: str, count: int, timeout: float = 30.0) -> None:
-    """Readiness, not a fixed sleep: until the simulator has seen `count` requests."""
-    deadline = time.monotonic() + timeout
-    while len(_sim_log(url)) < count:
-        assert time.monotonic() < deadline, f"fewer than {count} requests in {timeout} s"
-        time.sleep(0.02)
-
-
 def _stored_pages(db: Path, size: int) -> set[int]:
     """The pages whose every row the stored walk holds (the site did not change)."""
     with Store.open(db, read_only=True) as store:
@@ -299,7 +292,7 @@ def test_sigint_full_sync_then_sync_then_full_sync_stores_every_trade(tmp_path: 
                 [*sync, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
             if stop_after is not None:
-                _wait_for_requests(url, before + stop_after)
+                wait_for_requests(url, before + stop_after)
                 run.send_signal(signal.SIGINT)
             out, err = run.communicate(timeout=120)
             assert run.returncode == (130 if stop_after else 0), (out, err)

@@ -1,6 +1,6 @@
 """``python -m trio_enrich``: the same as the ``trio-enrich`` command."""
 
-from .cli import entry
+from ._entry import entry
 
 if __name__ == "__main__":
     entry()

@@ -675,8 +675,8 @@ def _unused_tokens_message(tokens: list[str], fallback: str) -> str:
     return fallback
 
 
-def entry() -> None:
-    """The console script: `main`, then exit with its code.
+def run_and_exit_code() -> int:
+    """`main`, and the exit code to leave with (see ``_entry.entry``, the console script).
 
     Once the run is over, a late second Ctrl-C (or SIGTERM) must not kill the process on its
     way out, which would replace our exit code with the signal's.
@@ -687,7 +687,14 @@ def entry() -> None:
             signal.signal(signum, signal.SIG_IGN)
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
-    sys.exit(code)
+    return code
+
+
+def entry() -> None:
+    """The console script (kept for callers of ``trio_enrich.cli:entry``)."""
+    from ._entry import entry as console_entry
+
+    console_entry()
 
 
 def _invoke(args: list[str]) -> int:
