@@ -320,7 +320,8 @@ def test_tls_is_verified_by_default() -> None:
     assert client._tls is not None
     assert client._tls.verify_mode == ssl.CERT_REQUIRED
     assert client._tls.check_hostname
-    assert transport is not None
+    # The connection pool every request goes through uses that verifying context.
+    assert transport._pool._ssl_context is client._tls  # type: ignore[attr-defined]
 
 
 async def test_nothing_is_written_but_the_database_and_its_wal_files(tmp_path: Path) -> None:
