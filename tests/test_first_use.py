@@ -13,6 +13,7 @@ import trio
 
 from trio_enrich import FailureKind, FetchError
 from trio_enrich._pipeline import FinishReason, PipelineConfig, RetryPolicy, run_pipeline
+from trio_enrich._site import SITE_RULES
 from trio_enrich.cli import app, main
 from trio_enrich.sim import make_dataset
 
@@ -137,7 +138,9 @@ async def test_the_core_gives_up_after_the_grace_period_without_an_outcome(
     async def commit(outcomes: list[object]) -> None:
         committed.extend(outcomes)
 
-    config = PipelineConfig(concurrency=3, delay=0, retry=RetryPolicy(base=1, cap=2))
+    config = PipelineConfig(
+        concurrency=3, delay=0, retry=RetryPolicy(base=1, cap=2), rules=SITE_RULES
+    )
     stats = await run_pipeline(range(100), fetch, commit, config)
     assert stats.finish_reason is FinishReason.UNREACHABLE
     assert committed == []  # nothing recorded against any item
@@ -161,8 +164,9 @@ async def test_refusals_after_the_site_answered_are_an_outage_not_a_wrong_addres
         committed.extend(outcomes)
 
     config = PipelineConfig(
-        concurrency=1, delay=0, max_failures=3, retry=RetryPolicy(max_retries=1, base=1, cap=1)
-    )
+        concurrency=1, delay=0, max_failures=3,
+        retry=RetryPolicy(max_retries=1, base=1, cap=1), rules=SITE_RULES,
+    )  # fmt: skip
     stats = await run_pipeline(range(10), fetch, commit, config)
     assert stats.finish_reason is FinishReason.BREAKER  # retried, then the breaker
     assert stats.enriched == 3

@@ -16,6 +16,8 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_parse": set(),
     "_flight": set(),
     "_walk": set(),
+    "_site": set(),
+    "_entry": set(),
     "_store": set(),
     "_pipeline": {"trio"},
     "_http": {"httpx", "trio"},

@@ -14,6 +14,7 @@ import trio.testing
 from trio_enrich import FailureKind, FetchError
 from trio_enrich._pipeline import (
     Breaker,
+    FailureRules,
     FinishReason,
     Gate,
     Outcome,
@@ -22,6 +23,7 @@ from trio_enrich._pipeline import (
     RunStats,
     run_pipeline,
 )
+from trio_enrich._site import SITE_RULES
 
 
 class FakeSite:
@@ -68,7 +70,9 @@ class Recorder:
 
 
 def config(**changes: object) -> PipelineConfig:
-    base: dict[str, object] = {"concurrency": 3, "delay": 0.0, "retry": RetryPolicy(base=1.0)}
+    base: dict[str, object] = {
+        "concurrency": 3, "delay": 0.0, "retry": RetryPolicy(base=1.0), "rules": SITE_RULES,
+    }  # fmt: skip
     base.update(changes)
     return PipelineConfig(**base)  # type: ignore[arg-type]
 
@@ -323,7 +327,7 @@ async def test_a_success_resets_the_breaker(autojump_clock: trio.testing.MockClo
 
 
 def test_breaker_counts_only_site_failures() -> None:
-    breaker = Breaker(2)
+    breaker = Breaker(2, SITE_RULES.trips_breaker)
     assert not breaker.record(FailureKind.NOT_FOUND)
     assert not breaker.record(FailureKind.ERROR_DIGEST)
     assert not breaker.record(FailureKind.BLOCKED)
@@ -384,3 +388,24 @@ async def test_a_commit_error_stops_the_run(autojump_clock: trio.testing.MockClo
         pytest.RaisesExc(RuntimeError, match="disk full"), flatten_subgroups=True
     ):
         await run_pipeline(list(range(100)), FakeSite().fetch, failing_commit, config())
+
+
+async def test_the_core_applies_the_rules_it_is_given(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """No site knowledge in the core: with rules that retry nothing and never trip the
+    breaker, a rate limit is a plain final failure; with the site's rules it is retried."""
+
+    def limited_once(item: int, attempt: int) -> FetchError | None:
+        return FetchError(FailureKind.RATE_LIMITED, "429") if attempt == 1 else None
+
+    never_trips = FailureRules(trips_breaker=lambda kind: False)
+    plain = await run(list(range(5)), FakeSite(answer=limited_once), Recorder(),
+                      rules=never_trips, max_failures=2)  # fmt: skip
+    assert plain.failed == {"rate_limited": 5}
+    assert plain.retries == 0
+    assert plain.finish_reason is FinishReason.COMPLETED
+    site = await run(list(range(5)), FakeSite(answer=limited_once), Recorder(),
+                     rules=SITE_RULES, max_failures=2)  # fmt: skip
+    assert site.enriched == 5
+    assert site.retries == 5

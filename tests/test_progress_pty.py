@@ -26,6 +26,7 @@ import trio.testing
 from trio_enrich import FailureKind, FetchError
 from trio_enrich._pipeline import PipelineConfig, RetryPolicy, RunStats, run_pipeline
 from trio_enrich._progress import BarProgress
+from trio_enrich._site import SITE_RULES
 from trio_enrich.cli import main
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="pty and TIOCSWINSZ")
@@ -196,7 +197,7 @@ async def test_the_bar_says_retrying_when_nothing_finishes_for_a_few_seconds(
         raise FetchError(FailureKind.SERVER_ERROR, f"GET /trades/{item}: HTTP 503")
 
     config = PipelineConfig(
-        concurrency=1, delay=0, retry=RetryPolicy(max_retries=100, base=2, cap=2)
+        concurrency=1, delay=0, retry=RetryPolicy(max_retries=100, base=2, cap=2), rules=SITE_RULES
     )
 
     async def commit(outcomes: object) -> None:

@@ -16,9 +16,10 @@ import trio
 
 from ._errors import FetchError
 from ._http import PageClient
-from ._model import FailureKind, IssuerDetail, PageFailure, TradeDetail
+from ._model import IssuerDetail, PageFailure, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
+from ._site import SITE_RULES
 from ._store import ItemFailure, Store
 
 __all__ = ["DEFAULT_BASE_URL", "EnrichOptions", "JobName", "enrich", "pending_ids"]
@@ -51,6 +52,7 @@ class EnrichOptions:
             delay=self.delay,
             max_rps=self.max_rps,
             retry=self.retry,
+            rules=SITE_RULES,
         )
 
 
@@ -115,7 +117,7 @@ def _committer(
         failures = [
             ItemFailure(o.item_id, o.failure, o.message, o.attempts)
             for o in outcomes
-            if o.failure is not None and o.failure is not FailureKind.UNREACHABLE
+            if o.failure is not None and not SITE_RULES.unreachable(o.failure)
         ]
         results = [o.result for o in outcomes]
         if job == "trades":

@@ -33,9 +33,8 @@ from ._errors import FetchError
 from ._model import FailureKind
 
 __all__ = [
-    "BREAKER_KINDS",
-    "RETRYABLE_KINDS",
     "Breaker",
+    "FailureRules",
     "FinishReason",
     "Gate",
     "Outcome",
@@ -49,34 +48,30 @@ __all__ = [
 K = TypeVar("K")
 R = TypeVar("R")
 
-#: Failures worth another try in this run.
-RETRYABLE_KINDS = frozenset(
-    {
-        FailureKind.RATE_LIMITED,
-        FailureKind.SERVER_ERROR,
-        FailureKind.TIMEOUT,
-        FailureKind.TRANSPORT,
-        FailureKind.TRUNCATED,
-        FailureKind.UNREACHABLE,
-    }
-)
 
-#: Final failures that mean the site is unusable: they count toward the breaker. Per-item
-#: answers (not found, an error digest for one page) do not.
-BREAKER_KINDS = frozenset(
-    {
-        FailureKind.RATE_LIMITED,
-        FailureKind.SERVER_ERROR,
-        FailureKind.TIMEOUT,
-        FailureKind.TRANSPORT,
-        FailureKind.TRUNCATED,
-        FailureKind.BLOCKED,
-        FailureKind.HTTP_ERROR,
-        FailureKind.TOO_LARGE,
-        FailureKind.BAD_CONTENT,
-        FailureKind.UNREACHABLE,
-    }
-)
+def _never(kind: FailureKind) -> bool:
+    return False
+
+
+def _always(kind: FailureKind) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRules:
+    """What the core does with a failure kind. The job states them; the core only applies them
+    (``_site.SITE_RULES`` for capitoltrades.com). The defaults retry nothing and let every
+    failure count toward the breaker."""
+
+    retryable: Callable[[FailureKind], bool] = _never  # worth another try in this run
+    trips_breaker: Callable[[FailureKind], bool] = _always  # counts toward the breaker
+    # Answers held back while they come in a row; a streak of `not_found_guard` stops the run
+    # and none of it is recorded (a whole site answering "not found" moved, items did not).
+    streak: Callable[[FailureKind], bool] = _never
+    streak_name: str = "not found"
+    # Nothing answered: while no request of the run ever got an answer, the run retries for
+    # `unreachable_grace` seconds and then stops, with no outcome for the item.
+    unreachable: Callable[[FailureKind], bool] = _never
 
 
 class FinishReason(enum.StrEnum):
@@ -113,6 +108,7 @@ class PipelineConfig:
     batch_size: int = 50  # the most outcomes in one commit
     batch_seconds: float = 1.0  # the longest an outcome waits for its commit
     tick_seconds: float = 1.0  # how often progress is told the time without an outcome
+    rules: FailureRules = field(default_factory=FailureRules)
     # How long a run that has never reached the site keeps trying before it stops: a wrong
     # address should fail in seconds, not after every item's retries and a breaker trip.
     unreachable_grace: float = 2.0
@@ -221,12 +217,13 @@ class _NoProgress:
 
 
 class Breaker:
-    """Trips after `max_failures` consecutive final failures of the kinds in BREAKER_KINDS."""
+    """Trips after `max_failures` consecutive final failures whose kind `trips` says count."""
 
-    def __init__(self, max_failures: int) -> None:
+    def __init__(self, max_failures: int, trips: Callable[[FailureKind], bool] = _always) -> None:
         if max_failures < 1:
             raise ValueError("max_failures must be at least 1")
         self.max_failures = max_failures
+        self.trips = trips
         self.consecutive = 0
         self.open = False
 
@@ -234,7 +231,7 @@ class Breaker:
         """Count an outcome (None for a success); True when this one trips the breaker."""
         if failure is None:
             self.consecutive = 0
-        elif failure in BREAKER_KINDS:
+        elif self.trips(failure):
             self.consecutive += 1
             if self.consecutive >= self.max_failures and not self.open:
                 self.open = True
@@ -367,7 +364,7 @@ class _Run(Generic[K, R]):
         self.rng = rng
         self.stats = RunStats(selected=len(ids) if isinstance(ids, Sized) else 0)
         self.gate = Gate(config.max_rps, self.stats)
-        self.breaker = Breaker(config.max_failures)
+        self.breaker = Breaker(config.max_failures, config.rules.trips_breaker)
         self.work_scope = trio.CancelScope()
         self.enough = trio.Event()
         self.reached = False  # some request of this run got an answer from the site
@@ -468,7 +465,7 @@ class _Run(Generic[K, R]):
             try:
                 result = await self.fetch(item_id)
             except FetchError as error:
-                if error.kind is FailureKind.UNREACHABLE and not self.reached:
+                if not self.reached and config.rules.unreachable(error.kind):
                     if self._never_reachable(error):
                         return None
                     self._note_retry(error)
@@ -478,7 +475,7 @@ class _Run(Generic[K, R]):
                 if error.retry_after is not None:
                     wait = min(error.retry_after, policy.max_retry_after)
                     self.gate.pause(wait, f"{_short(error)} Retry-After")
-                if error.kind in RETRYABLE_KINDS and attempt <= policy.max_retries:
+                if attempt <= policy.max_retries and config.rules.retryable(error.kind):
                     self._note_retry(error)
                     await trio.sleep(policy.backoff(attempt, self.rng))
                     continue
@@ -508,6 +505,7 @@ class _Run(Generic[K, R]):
     ) -> None:
         config = self.config
         stats = self.stats
+        streak = config.rules.streak
         batch: list[Outcome[K, R]] = []
         held_not_found: list[Outcome[K, R]] = []  # a streak, kept back until it ends
         flush_at = math.inf
@@ -521,7 +519,7 @@ class _Run(Generic[K, R]):
                             break
                         stats.last_done_at = trio.current_time()
                         stats.last_retry = ""
-                        if outcome.failure is FailureKind.NOT_FOUND:
+                        if outcome.failure is not None and streak(outcome.failure):
                             stats.not_found += 1
                             held_not_found.append(outcome)
                             if len(held_not_found) >= config.not_found_guard:
@@ -530,8 +528,8 @@ class _Run(Generic[K, R]):
                                 stats.not_found -= len(held_not_found)
                                 held_not_found.clear()
                                 self.progress.warn(
-                                    f"{config.not_found_guard} 'not found' answers in a row: "
-                                    "have the site's URLs changed? Stopping."
+                                    f"{config.not_found_guard} '{config.rules.streak_name}' "
+                                    "answers in a row: have the site's URLs changed? Stopping."
                                 )
                                 self.stop_work(FinishReason.NOT_FOUND_GUARD)
                                 break

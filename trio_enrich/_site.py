@@ -1,0 +1,44 @@
+"""What capitoltrades.com's failures mean to a run: the rules the generic core is given.
+
+The core (``_pipeline``) knows no failure kind; it asks these predicates. Kept apart, as a table
+of data, so a new job reuses them or states its own.
+"""
+
+from __future__ import annotations
+
+from ._model import FailureKind
+from ._pipeline import FailureRules
+
+__all__ = ["SITE_RULES"]
+
+#: Failures worth another try in the same run.
+_RETRYABLE = frozenset(
+    {
+        FailureKind.RATE_LIMITED,
+        FailureKind.SERVER_ERROR,
+        FailureKind.TIMEOUT,
+        FailureKind.TRANSPORT,
+        FailureKind.TRUNCATED,
+        FailureKind.UNREACHABLE,
+    }
+)
+
+#: Final failures that mean the site is unusable: they count toward the breaker. Per-item
+#: answers (not found, an error digest for one page) do not.
+_TRIPS_BREAKER = _RETRYABLE | {
+    FailureKind.BLOCKED,
+    FailureKind.HTTP_ERROR,
+    FailureKind.TOO_LARGE,
+    FailureKind.BAD_CONTENT,
+}
+
+SITE_RULES = FailureRules(
+    retryable=_RETRYABLE.__contains__,
+    trips_breaker=_TRIPS_BREAKER.__contains__,
+    # "Page Not Found" is permanent for an item, but a long streak of it means the site's
+    # addresses changed: the core holds such answers back and drops the streak.
+    streak=lambda kind: kind is FailureKind.NOT_FOUND,
+    streak_name="not found",
+    # Nothing answered at all: says nothing about the item.
+    unreachable=lambda kind: kind is FailureKind.UNREACHABLE,
+)
