@@ -96,3 +96,20 @@ def test_bad_database_paths(
 def test_help_of_each_command() -> None:
     for command in (["--help"], ["trades", "--help"], ["issuers", "--help"], ["sim", "--help"]):
         assert main(command) == 0
+
+
+def test_every_error_of_a_group_is_reported_on_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trio_enrich import DatabaseError, UsageError, cli
+
+    def failing_app(*args: object, **kwargs: object) -> int:
+        raise ExceptionGroup(
+            "two tasks failed",
+            [DatabaseError("database x.db is locked"), UsageError("--since is not a date")],
+        )
+
+    monkeypatch.setattr(cli, "app", failing_app)
+    assert main(["trades"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["trio-enrich: error: database x.db is locked; --since is not a date"]

@@ -166,15 +166,15 @@ class PageClient:
                 FailureKind.TIMEOUT, f"GET {path}: no complete answer in {self.deadline:g} s"
             ) from None
         except httpx.TimeoutException as error:
-            raise FetchError(FailureKind.TIMEOUT, f"GET {path}: {_describe(error)}") from None
+            raise FetchError(FailureKind.TIMEOUT, f"GET {path}: {_describe(error)}") from error
         except httpx.DecodingError as error:
-            raise FetchError(FailureKind.BAD_CONTENT, f"GET {path}: {_describe(error)}") from None
+            raise FetchError(FailureKind.BAD_CONTENT, f"GET {path}: {_describe(error)}") from error
         except httpx.ConnectError as error:
             # Refused, or the name does not resolve: nothing answered at all, so this says
             # nothing about the page, only that the site cannot be reached.
-            raise FetchError(FailureKind.UNREACHABLE, f"GET {path}: {_describe(error)}") from None
+            raise FetchError(FailureKind.UNREACHABLE, f"GET {path}: {_describe(error)}") from error
         except (httpx.TransportError, httpx.StreamError) as error:
-            raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from None
+            raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from error
 
     async def _get(self, path: str) -> bytes:
         # No per-phase timeouts for httpcore: the total deadline in get() covers connect, write

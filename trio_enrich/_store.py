@@ -575,7 +575,7 @@ class Store:
         try:
             return Walk.from_json(str(row[0]))
         except ValueError as error:
-            raise DatabaseError(f"database {self.path}: unreadable sync walk: {error}") from None
+            raise DatabaseError(f"database {self.path}: unreadable sync walk: {error}") from error
 
     def finish_sync(self, newest: str | None, *, advance_cutoff: bool) -> None:
         """A walk is complete: recompute the stats, forget the walk, note the time, and (when

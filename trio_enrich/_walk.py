@@ -130,7 +130,7 @@ class Walk:
                 pages_read=int(data["pages_read"]),
             )
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"not a stored walk: {error}") from None
+            raise ValueError(f"not a stored walk: {error}") from error
         for low, high in covered:
             if low > high or low < 1:
                 raise ValueError(f"not a stored walk: interval {low}..{high}")

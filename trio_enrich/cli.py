@@ -698,17 +698,22 @@ def entry() -> None:
 
 
 def _invoke(args: list[str]) -> int:
-    # Errors raised inside a nursery arrive grouped; unwrap ours so they print as one line.
+    # Errors raised inside a nursery arrive grouped; unwrap ours so they print as one line,
+    # every one of them (two tasks can fail at once: say both).
     try:
         result = app(args, result_action="return_value", exit_on_error=False, print_error=False)
     except* TrioEnrichError as group:
-        raise _first_leaf(group) from None
+        errors = _leaves(group)
+        if len(errors) == 1:
+            raise errors[0] from None
+        joined = "; ".join(dict.fromkeys(str(error) for error in errors))
+        raise TrioEnrichError(joined) from group
     except* KeyboardInterrupt:
         raise KeyboardInterrupt from None
     return result if isinstance(result, int) else EXIT_OK
 
 
-def _first_leaf(error: BaseException) -> BaseException:
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
