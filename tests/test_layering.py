@@ -17,6 +17,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_flight": set(),
     "_walk": set(),
     "_site": set(),
+    "_jobs": set(),
     "_entry": set(),
     "_store": set(),
     "_pipeline": {"trio"},

@@ -8,16 +8,13 @@ This is the library entry point the CLI and the examples use::
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import trio
 
-from ._errors import FetchError
-from ._http import PageClient
-from ._model import IssuerDetail, PageFailure, TradeDetail
-from ._parse import parse_issuer_detail, parse_trade_detail
+from ._jobs import JOBS, Job, open_page_client, read_page
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._site import SITE_RULES
 from ._store import ItemFailure, Store
@@ -56,76 +53,51 @@ class EnrichOptions:
         )
 
 
-def pending_ids(store: Store, job: JobName, options: EnrichOptions) -> list[int]:
-    """The ids a run would fetch, in order (trades or issuers not yet enriched)."""
-    pending = store.pending_trade_ids if job == "trades" else store.pending_issuer_ids
-    return pending(limit=options.limit, include_not_found=options.retry_failed)
+def _job(job: JobName | Job[Any]) -> Job[Any]:
+    return JOBS[job] if isinstance(job, str) else job
+
+
+def pending_ids(store: Store, job: JobName | Job[Any], options: EnrichOptions) -> list[int]:
+    """The ids a run would fetch, in order (items not yet enriched)."""
+    return _job(job).pending(store, options.limit, options.retry_failed)
 
 
 async def enrich(
     store: Store,
-    job: JobName,
+    job: JobName | Job[Any],
     options: EnrichOptions,
     *,
     ids: Sequence[int] | None = None,
     progress: ProgressSink | None = None,
     stop: trio.Event | None = None,
 ) -> RunStats:
-    """Fetch, parse and store the detail page of every pending trade or issuer (or of `ids`)."""
+    """Fetch, parse and store the detail page of every pending item of `job` (or of `ids`).
+
+    `job` is a job value (``_jobs.TRADES``, ``_jobs.ISSUERS``, ...) or its name.
+    """
+    spec = _job(job)
     # One connection, one thread at a time: sqlite3 objects must not be used concurrently.
     limiter = trio.CapacityLimiter(1)
     if ids is None:
-        ids = await trio.to_thread.run_sync(pending_ids, store, job, options, limiter=limiter)
-    client = PageClient(
-        options.base_url, concurrency=options.concurrency, deadline=options.deadline
-    )
-    async with client:
-        return await run_pipeline(
-            ids,
-            _fetcher(client, job),
-            _committer(store, job, limiter),
-            options.pipeline(),
-            progress=progress,
-            stop=stop,
-        )
+        ids = await trio.to_thread.run_sync(pending_ids, store, spec, options, limiter=limiter)
+    client = open_page_client(options.base_url, options.concurrency, options.deadline)
 
+    async def fetch(item_id: int) -> Any:
+        return await read_page(client, spec.path(item_id), lambda body: spec.read(body, item_id))
 
-Detail = TradeDetail | IssuerDetail
-
-
-def _fetcher(client: PageClient, job: JobName) -> Callable[[int], Awaitable[Detail]]:
-    async def fetch(item_id: int) -> Detail:
-        path = f"/{job}/{item_id}"
-        body = await client.get(path)
-        result: Detail | PageFailure = (
-            parse_trade_detail(body, item_id)
-            if job == "trades"
-            else parse_issuer_detail(body, item_id)
-        )
-        if isinstance(result, PageFailure):
-            raise FetchError(result.kind, f"GET {path}: {result.reason}")
-        return result
-
-    return fetch
-
-
-def _committer(
-    store: Store, job: JobName, limiter: trio.CapacityLimiter
-) -> Callable[[list[Outcome[int, Detail]]], Awaitable[None]]:
-    def write(outcomes: list[Outcome[int, Detail]]) -> None:
+    def write(outcomes: list[Outcome[int, Any]]) -> None:
         # An unreachable site says nothing about the item: it stays pending, unblamed.
         failures = [
             ItemFailure(o.item_id, o.failure, o.message, o.attempts)
             for o in outcomes
             if o.failure is not None and not SITE_RULES.unreachable(o.failure)
         ]
-        results = [o.result for o in outcomes]
-        if job == "trades":
-            store.write_trade_batch([r for r in results if isinstance(r, TradeDetail)], failures)
-        else:
-            store.write_issuer_batch([r for r in results if isinstance(r, IssuerDetail)], failures)
+        spec.write(store, [o.result for o in outcomes if o.result is not None], failures)
 
-    async def commit(outcomes: list[Outcome[int, Detail]]) -> None:
+    async def commit(outcomes: list[Outcome[int, Any]]) -> None:
         await trio.to_thread.run_sync(write, outcomes, limiter=limiter)
 
-    return commit
+    async with client:
+        return await run_pipeline(
+            ids, fetch, commit, options.pipeline(), progress=progress, stop=stop
+        )

@@ -25,8 +25,8 @@ import trio
 
 from ._enrich import EnrichOptions
 from ._errors import FetchError
-from ._http import PageClient
-from ._model import FailureKind, ListingPage, ListingTrade, PageFailure
+from ._jobs import open_page_client, read_page
+from ._model import FailureKind, ListingPage, ListingTrade
 from ._parse import parse_trades_page
 from ._pipeline import FinishReason, Outcome, ProgressSink, RunStats, run_pipeline
 from ._store import Store, utc_now
@@ -128,10 +128,8 @@ class _SyncRun:
         self.notify = notify
         # One connection, one thread at a time: sqlite3 objects must not be used concurrently.
         self.limiter = trio.CapacityLimiter(1)
-        self.client = PageClient(
-            options.enrich.base_url,
-            concurrency=options.enrich.concurrency,
-            deadline=options.enrich.deadline,
+        self.client = open_page_client(
+            options.enrich.base_url, options.enrich.concurrency, options.enrich.deadline
         )
         self.result = SyncResult(stats=RunStats(selected=0))
         self.walk: Walk | None = None  # the full walk being read, saved with every batch
@@ -189,9 +187,11 @@ class _SyncRun:
         size = self.options.page_size
         path = _page_path(page, size)
         # The reader checks the page against its own totalCount: no silent hole.
-        parsed = parse_trades_page(await self.client.get(path), page_number=page, page_size=size)
-        if isinstance(parsed, PageFailure):
-            raise FetchError(parsed.kind, f"GET {path}: {parsed.reason}")
+        parsed = await read_page(
+            self.client,
+            path,
+            lambda body: parse_trades_page(body, page_number=page, page_size=size),
+        )
         if parsed.total_count is None and self.walk is not None:
             raise FetchError(FailureKind.BLOCKED, f"GET {path}: no totalCount on the page")
         if parsed.total_pages is not None:

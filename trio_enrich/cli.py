@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import cyclopts
@@ -25,9 +25,10 @@ import trio
 from cyclopts import Parameter, validators
 
 from . import __version__
-from ._enrich import DEFAULT_BASE_URL, EnrichOptions, JobName, enrich, pending_ids
+from ._enrich import DEFAULT_BASE_URL, EnrichOptions, enrich, pending_ids
 from ._errors import TrioEnrichError, UsageError
 from ._http import check_base_url
+from ._jobs import ISSUERS, LISTING, TRADES, Job, Words
 from ._model import FailureKind
 from ._pipeline import FinishReason, ProgressSink, RetryPolicy, RunStats
 from ._progress import ProgressMode, open_progress
@@ -214,7 +215,7 @@ async def trades(flags: EnrichFlags | None = None) -> int:
     Adds asset type, filing URL and id, share counts, price, capital gains, committees and
     labels. Safe to stop and re-run: committed trades are never fetched again.
     """
-    return await _run_job("trades", flags or EnrichFlags())
+    return await _run_job(TRADES, flags or EnrichFlags())
 
 
 @app.command
@@ -223,28 +224,29 @@ async def issuers(flags: EnrichFlags | None = None) -> int:
 
     Adds stats, market performance and end-of-day price history. Safe to stop and re-run.
     """
-    return await _run_job("issuers", flags or EnrichFlags())
+    return await _run_job(ISSUERS, flags or EnrichFlags())
 
 
-async def _run_job(job: JobName, flags: EnrichFlags) -> int:
+async def _run_job(job: Job[Any], flags: EnrichFlags) -> int:
     options = flags.options()  # validates the base URL before anything is opened
     if flags.dry_run:
         return await _dry_run(job, flags, options)
     _require_database(flags.db)
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=False))
     try:
-        rows = await trio.to_thread.run_sync(store.query, f"SELECT COUNT(*) FROM {job}")
+        rows = await trio.to_thread.run_sync(store.query, f"SELECT COUNT(*) FROM {job.table}")
         if rows[0][0] == 0:
             raise UsageError(
-                f"no {job} in the database {flags.db}: run `trio-enrich sync --db {flags.db}` first"
+                f"no {job.words.noun} in the database {flags.db}: run "
+                f"`trio-enrich sync --db {flags.db}` first"
             )
         selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
 
         async def work(stop: trio.Event) -> RunStats:
-            with open_progress(flags.progress, job, len(selected)) as progress:
+            with open_progress(flags.progress, job.name, len(selected)) as progress:
                 return await enrich(store, job, options, ids=selected, progress=progress, stop=stop)
 
-        stats, received = await _with_signals(job, work)
+        stats, received = await _with_signals(job.name, work)
     finally:
         store.close()
     if stats is None:
@@ -253,7 +255,7 @@ async def _run_job(job: JobName, flags: EnrichFlags) -> int:
     return _exit_code(stats, received)
 
 
-async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> int:
+async def _dry_run(job: Job[Any], flags: EnrichFlags, options: EnrichOptions) -> int:
     _require_database(flags.db)
 
     def count() -> int:
@@ -266,10 +268,10 @@ async def _dry_run(job: JobName, flags: EnrichFlags, options: EnrichOptions) -> 
     if options.max_rps:
         estimate = max(estimate, selected / options.max_rps)
     if flags.json:
-        print(json.dumps({"job": job, "dry_run": True, "selected": selected,
+        print(json.dumps({"job": job.name, "dry_run": True, "selected": selected,
                           "estimated_seconds": round(estimate, 1)}))  # fmt: skip
     else:
-        print(f"{job}: {selected} pending; would send at least {selected} requests "
+        print(f"{job.name}: {selected} pending; would send at least {selected} requests "
               f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
               "nothing was sent")  # fmt: skip
     return EXIT_OK
@@ -336,16 +338,16 @@ def _exit_code(stats: RunStats, received: list[int]) -> int:
     return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
 
 
-def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, noun: str) -> list[str]:
+def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, words: Words) -> list[str]:
     """The text summary: short lines, each wrapped to 80 columns, failure kinds in words."""
     summary = stats.as_dict()
-    done_word = "fetched" if noun == "pages" else "enriched"
+    noun, done_word = words.noun, words.done
     failed = ", ".join(
         f"{FailureKind(kind).words} {count}" for kind, count in sorted(stats.failed.items())
     )
     lines = [
         f"{label}: {stats.finish_reason.value} in {summary['elapsed_seconds']} s "
-        f"({summary['items_per_second']} {noun if noun == 'pages' else 'items'}/s)",
+        f"({summary['items_per_second']} {words.rate}/s)",
         f"selected {stats.selected}: {done_word} {stats.enriched}, not found {stats.not_found}, "
         f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
         f"requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
@@ -384,11 +386,11 @@ def _wrap(lines: Sequence[str]) -> list[str]:
     return out
 
 
-def _print_summary(job: JobName, stats: RunStats, flags: EnrichFlags) -> None:
+def _print_summary(job: Job[Any], stats: RunStats, flags: EnrichFlags) -> None:
     if flags.json:
-        print(json.dumps({"job": job, **stats.as_dict()}), flush=True)
+        print(json.dumps({"job": job.name, **stats.as_dict()}), flush=True)
     else:
-        print("\n".join(_summary_lines(job, stats, flags, job)), flush=True)
+        print("\n".join(_summary_lines(job.name, stats, flags, job.words)), flush=True)
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -410,7 +412,7 @@ async def sync(flags: SyncFlags | None = None) -> int:
     try:
 
         def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
-            return open_progress(flags.progress, "sync", total, noun="pages")
+            return open_progress(flags.progress, "sync", total, noun=LISTING.noun)
 
         def notify(message: str) -> None:
             print(f"sync: {message}", file=sys.stderr, flush=True)
@@ -429,7 +431,7 @@ async def sync(flags: SyncFlags | None = None) -> int:
     if flags.json:
         print(json.dumps({"job": "sync", **result.as_dict(), **stats.as_dict()}), flush=True)
     else:
-        lines = _summary_lines("sync", stats, flags, "pages")
+        lines = _summary_lines("sync", stats, flags, LISTING)
         walk = _wrap(["", *_walk_lines(result)])[1:]
         print("\n".join([lines[0], *walk, *lines[1:]]), flush=True)
     code = _exit_code(stats, received)

@@ -1,0 +1,94 @@
+"""A job is a value: what one kind of fetch needs to know, in one description.
+
+The generic core (``_pipeline``) runs ids through workers; a :class:`Job` says which ids are
+pending, where an id's page is, how to read it and how to store what it gave, and the words a
+person reads about it. Adding a job (committee memberships, say) is a new value here, a reader
+and a writer: no dispatch on names anywhere else.
+
+This module also holds the two steps every job shares: building the page client from the
+options, and turning a page that yields no data into the :class:`FetchError` the core retries
+or counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ._errors import FetchError
+from ._http import PageClient
+from ._model import IssuerDetail, PageFailure, TradeDetail
+from ._parse import parse_issuer_detail, parse_trade_detail
+from ._store import ItemFailure, Store
+
+__all__ = ["ISSUERS", "JOBS", "LISTING", "TRADES", "Job", "Words", "open_page_client", "read_page"]
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """How a person is told about a job's items."""
+
+    noun: str  # what the items are, plural: "trades", "pages"
+    done: str  # what happened to one that succeeded: "enriched", "fetched"
+    rate: str  # the unit of the rate in summaries: "items", "pages"
+
+
+@dataclass(frozen=True, slots=True)
+class Job(Generic[R]):
+    """One kind of item to fetch: its pending ids, its page, its reader and its writer."""
+
+    name: str
+    table: str  # the table of its items
+    words: Words
+    path: Callable[[int], str]
+    read: Callable[[bytes, int], R | PageFailure]
+    # (store, limit, include_not_found) -> the pending ids, in order
+    pending: Callable[[Store, int | None, bool], list[int]]
+    # (store, results, failures): one transaction
+    write: Callable[[Store, Sequence[R], Sequence[ItemFailure]], Any]
+
+
+TRADES: Job[TradeDetail] = Job(
+    name="trades",
+    table="trades",
+    words=Words(noun="trades", done="enriched", rate="items"),
+    path=lambda tx_id: f"/trades/{tx_id}",
+    read=parse_trade_detail,
+    pending=lambda store, limit, retry: store.pending_trade_ids(
+        limit=limit, include_not_found=retry
+    ),
+    write=lambda store, results, failures: store.write_trade_batch(results, failures),
+)
+
+ISSUERS: Job[IssuerDetail] = Job(
+    name="issuers",
+    table="issuers",
+    words=Words(noun="issuers", done="enriched", rate="items"),
+    path=lambda issuer_id: f"/issuers/{issuer_id}",
+    read=parse_issuer_detail,
+    pending=lambda store, limit, retry: store.pending_issuer_ids(
+        limit=limit, include_not_found=retry
+    ),
+    write=lambda store, results, failures: store.write_issuer_batch(results, failures),
+)
+
+#: The words of `sync`, which walks listing pages (its walk is in ``_sync``).
+LISTING = Words(noun="pages", done="fetched", rate="pages")
+
+JOBS: dict[str, Job[Any]] = {job.name: job for job in (TRADES, ISSUERS)}
+
+
+def open_page_client(base_url: str, concurrency: int, deadline: float) -> PageClient:
+    """The one place a page client is built for a run."""
+    return PageClient(base_url, concurrency=concurrency, deadline=deadline)
+
+
+async def read_page(client: PageClient, path: str, read: Callable[[bytes], R | PageFailure]) -> R:
+    """Fetch `path` and read it; a page that yields no data is a FetchError of its kind."""
+    result = read(await client.get(path))
+    if isinstance(result, PageFailure):
+        raise FetchError(result.kind, f"GET {path}: {result.reason}")
+    return result
