@@ -29,7 +29,7 @@ async def main() -> int:
             async with open_simulator(dataset, seed=7) as site:
                 options = EnrichOptions(base_url=site.base_url, concurrency=2, delay=0.05)
                 stats = await enrich(store, "trades", options, ids=chosen)
-        print(f"enriched {stats.enriched} of {len(chosen)} chosen trades "
+        print(f"enriched {stats.done} of {len(chosen)} chosen trades "
               f"with {stats.requests} requests in {stats.elapsed:.2f} s")  # fmt: skip
         connection = sqlite3.connect(path)
         placeholders = ",".join("?" * len(chosen))
@@ -47,7 +47,7 @@ async def main() -> int:
         shares = f"{low}-{high} shares" if low is not None else "shares N/A"
         print(f"  trade {tx_id}: {asset_type}, {shares}, filing {filing_id or '-'} ({url})")
     print(f"{still_pending} other trades were left pending, as asked")
-    ok = stats.enriched == len(chosen) and all(row[1] != "unknown" for row in rows)
+    ok = stats.done == len(chosen) and all(row[1] != "unknown" for row in rows)
     return 0 if ok else 1
 
 

@@ -169,7 +169,7 @@ async def test_refusals_after_the_site_answered_are_an_outage_not_a_wrong_addres
     )  # fmt: skip
     stats = await run_pipeline(range(10), fetch, commit, config)
     assert stats.finish_reason is FinishReason.BREAKER  # retried, then the breaker
-    assert stats.enriched == 3
+    assert stats.done == 3
     assert stats.failed == {"unreachable": 3}
 
 

@@ -91,7 +91,7 @@ async def test_every_item_is_fetched_once_and_committed_in_batches(
     assert sorted(item for _, item in site.calls) == list(range(500))
     assert sorted(o.item_id for o in recorder.outcomes) == list(range(500))
     assert all(len(batch) <= 50 for _, batch in recorder.batches)
-    assert stats.enriched == 500
+    assert stats.done == 500
     assert stats.finish_reason is FinishReason.COMPLETED
     assert site.max_in_flight == 7
 
@@ -201,7 +201,7 @@ async def test_retry_after_pauses_every_worker(autojump_clock: trio.testing.Mock
     assert during == []  # no worker sent anything during the pause
     assert stats.rate_limit_pauses == 1
     assert stats.seconds_paused == pytest.approx(5.0)
-    assert stats.enriched == 100
+    assert stats.done == 100
 
 
 async def test_a_longer_retry_after_extends_the_pause_a_shorter_one_does_not_cut_it(
@@ -322,7 +322,7 @@ async def test_a_success_resets_the_breaker(autojump_clock: trio.testing.MockClo
     stats = await run(list(range(40)), site, recorder, concurrency=1, max_failures=4,
                       retry=RetryPolicy(max_retries=0))  # fmt: skip
     assert stats.finish_reason is FinishReason.COMPLETED
-    assert stats.enriched == 10
+    assert stats.done == 10
     assert stats.failed_total == 30
 
 
@@ -343,7 +343,7 @@ async def test_not_found_guard_stops_and_records_none_of_the_streak(
     stats = await run(list(range(100)), site, recorder, concurrency=1, not_found_guard=25)
     assert stats.finish_reason is FinishReason.NOT_FOUND_GUARD
     assert recorder.outcomes == []
-    assert stats.not_found == 0
+    assert stats.skipped == 0
     assert 25 <= len(site.calls) <= 25 + 1  # the streak, plus at most one already in flight
 
 
@@ -356,7 +356,7 @@ async def test_a_short_not_found_streak_is_recorded(
     site, recorder = FakeSite(answer=answer), Recorder()
     stats = await run(list(range(30)), site, recorder, concurrency=1, not_found_guard=25)
     assert stats.finish_reason is FinishReason.COMPLETED
-    assert stats.not_found == 24
+    assert stats.skipped == 24
     assert sum(o.failure is FailureKind.NOT_FOUND for o in recorder.outcomes) == 24
 
 
@@ -377,7 +377,7 @@ async def test_stop_commits_what_was_received_and_sends_nothing_more(
     assert stats.finish_reason is FinishReason.INTERRUPTED
     assert 15 <= len(recorder.outcomes) <= 22
     assert all(t <= 1.05 for t, _ in site.calls)
-    assert stats.enriched == len(recorder.outcomes)
+    assert stats.done == len(recorder.outcomes)
 
 
 async def test_a_commit_error_stops_the_run(autojump_clock: trio.testing.MockClock) -> None:
@@ -407,5 +407,5 @@ async def test_the_core_applies_the_rules_it_is_given(
     assert plain.finish_reason is FinishReason.COMPLETED
     site = await run(list(range(5)), FakeSite(answer=limited_once), Recorder(),
                      rules=SITE_RULES, max_failures=2)  # fmt: skip
-    assert site.enriched == 5
+    assert site.done == 5
     assert site.retries == 5

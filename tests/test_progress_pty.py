@@ -204,7 +204,7 @@ async def test_the_bar_says_retrying_when_nothing_finishes_for_a_few_seconds(
         pass
 
     stats = await run_pipeline(range(2), fetch, commit, config, progress=Watch())
-    assert stats.enriched == 2
+    assert stats.done == 2
     quiet = [text for moment, text in texts if 5 < moment < 29]
     assert quiet
     assert all(text.startswith("enriched 1, failed 0, retries ") for text in quiet)

@@ -316,3 +316,30 @@ def test_sigint_full_sync_then_sync_then_full_sync_stores_every_trade(tmp_path: 
     with Store.open(db, read_only=True) as store:
         assert store.full_walk() is None
         assert store.get_meta("last_trade_pub_date") is not None
+
+
+async def test_sync_reports_in_its_own_words_and_keeps_the_breaker_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=58, trades=600)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(latency_ms=5), seed=58) as sim:
+
+        async def outage_after_page_one() -> None:
+            while len(sim.log) < 1:  # noqa: ASYNC110 - polling a counter, no event
+                await trio.sleep(0.002)
+            sim.inject("503", 200)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(outage_after_page_one)
+            code = await cli("sync", "--full", "--db", str(db), "--base-url", sim.base_url,
+                             "--progress", "none", "--json", "--max-failures", "2",
+                             "--retry-max", "0", "--concurrency", "1", *FAST)  # fmt: skip
+    assert code == 3
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["fetched"] == 1  # page 1, before the outage
+    assert "enriched" not in summary
+    assert summary["breaker"] == "open"  # the state of the round that tripped
+    assert summary["finish_reason"] == "breaker"
+    assert "HTTP 503" in summary["last_failure"]
+    assert summary["complete"] is False

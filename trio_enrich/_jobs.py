@@ -20,6 +20,7 @@ from ._errors import FetchError
 from ._http import PageClient
 from ._model import IssuerDetail, PageFailure, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
+from ._pipeline import RunStats
 from ._store import ItemFailure, Store
 
 __all__ = ["ISSUERS", "JOBS", "LISTING", "TRADES", "Job", "Words", "open_page_client", "read_page"]
@@ -34,6 +35,11 @@ class Words:
     noun: str  # what the items are, plural: "trades", "pages"
     done: str  # what happened to one that succeeded: "enriched", "fetched"
     rate: str  # the unit of the rate in summaries: "items", "pages"
+    skipped: str = "not found"  # what a skipped one was (the site's rules' streak kind)
+
+    def counters(self, stats: RunStats) -> dict[str, object]:
+        """The run's counters for JSON, keyed in these words ("enriched", "not_found")."""
+        return stats.as_dict(done=self.done, skipped=self.skipped.replace(" ", "_"))
 
 
 @dataclass(frozen=True, slots=True)

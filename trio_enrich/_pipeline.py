@@ -127,11 +127,16 @@ class Outcome(Generic[K, R]):
 
 @dataclass(slots=True)
 class RunStats:
-    """Counters of one run, kept by the collector (and the gate for pauses)."""
+    """Counters of one run, kept by the collector (and the gate for pauses).
+
+    The counters are neutral: `done` items gave their data, `skipped` ones were answered with
+    the rules' streak kind and recorded as such (for capitoltrades.com: "not found"), `failed`
+    ones count by kind. A job gives them its own words (``_jobs.Words``).
+    """
 
     selected: int
-    enriched: int = 0
-    not_found: int = 0
+    done: int = 0
+    skipped: int = 0
     failed: dict[str, int] = field(default_factory=dict)
     retries: int = 0
     requests: int = 0
@@ -164,8 +169,9 @@ class RunStats:
         return ""
 
     @property
-    def done(self) -> int:
-        return self.enriched + self.not_found + self.failed_total
+    def handled(self) -> int:
+        """Items with an outcome: done, skipped or failed."""
+        return self.done + self.skipped + self.failed_total
 
     @property
     def failed_total(self) -> int:
@@ -176,12 +182,13 @@ class RunStats:
         end = self.finished or trio.current_time()
         return max(0.0, end - self.started)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, done: str = "done", skipped: str = "skipped") -> dict[str, object]:
+        """The counters for JSON; `done` and `skipped` name those two keys in a job's words."""
         elapsed = self.elapsed
         return {
             "selected": self.selected,
-            "enriched": self.enriched,
-            "not_found": self.not_found,
+            done: self.done,
+            skipped: self.skipped,
             "failed": self.failed_total,
             "failed_by_kind": dict(sorted(self.failed.items())),
             "retries": self.retries,
@@ -190,8 +197,9 @@ class RunStats:
             "seconds_paused": round(self.seconds_paused, 3),
             "breaker": "open" if self.breaker_open else "closed",
             "finish_reason": self.finish_reason.value,
+            "last_failure": self.last_failure or None,
             "elapsed_seconds": round(elapsed, 3),
-            "items_per_second": round(self.done / elapsed, 3) if elapsed > 0 else 0.0,
+            "items_per_second": round(self.handled / elapsed, 3) if elapsed > 0 else 0.0,
         }
 
 
@@ -520,12 +528,12 @@ class _Run(Generic[K, R]):
                         stats.last_done_at = trio.current_time()
                         stats.last_retry = ""
                         if outcome.failure is not None and streak(outcome.failure):
-                            stats.not_found += 1
+                            stats.skipped += 1
                             held_not_found.append(outcome)
                             if len(held_not_found) >= config.not_found_guard:
                                 # A whole site answering "not found" means its URLs changed,
                                 # not that the items vanished: record none of this streak.
-                                stats.not_found -= len(held_not_found)
+                                stats.skipped -= len(held_not_found)
                                 held_not_found.clear()
                                 self.progress.warn(
                                     f"{config.not_found_guard} '{config.rules.streak_name}' "
@@ -560,7 +568,7 @@ class _Run(Generic[K, R]):
     def _count(self, outcome: Outcome[K, R]) -> None:
         stats = self.stats
         if outcome.failure is None:
-            stats.enriched += 1
+            stats.done += 1
         else:
             kind = outcome.failure.value
             stats.failed[kind] = stats.failed.get(kind, 0) + 1

@@ -50,9 +50,9 @@ def counts(stats: RunStats, noun: str = "enriched") -> str:
 
     Done and failed always show; not found and retries only once there are some.
     """
-    text = f"{noun} {stats.enriched}"
-    if stats.not_found:
-        text += f", not found {stats.not_found}"
+    text = f"{noun} {stats.done}"
+    if stats.skipped:
+        text += f", not found {stats.skipped}"
     text += f", failed {stats.failed_total}"
     if stats.retries:
         text += f", retries {stats.retries}"
@@ -61,7 +61,7 @@ def counts(stats: RunStats, noun: str = "enriched") -> str:
 
 def describe(stats: RunStats, noun: str = "enriched") -> str:
     """One line: position, rate, ETA, the outcome counts and what the run waits for."""
-    done = stats.done
+    done = stats.handled
     total = stats.selected
     elapsed = stats.elapsed
     rate = done / elapsed if elapsed > 0 else 0.0
@@ -138,7 +138,7 @@ class BarProgress:
         self._noun = noun
 
     def update(self, stats: RunStats) -> None:
-        done = stats.done
+        done = stats.handled
         if done > self._shown:
             self._bar(done - self._shown)
             self._shown = done

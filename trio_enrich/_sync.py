@@ -238,7 +238,7 @@ class _SyncRun:
                 _count_up(limit), self._fetch, self._commit, replace(config, concurrency=1),
                 progress=sink, stop=self.stop, enough=self.reached,
             )  # fmt: skip
-        stats.selected = stats.done
+        stats.selected = stats.handled
         self.result.stats = stats
         self.result.complete = (
             stats.finish_reason is FinishReason.COMPLETED
@@ -316,12 +316,12 @@ def combine(first: RunStats, rest: RunStats, *, copy: bool = False) -> RunStats:
     Counters add up; the state (breaker, finish reason, last failure) is the later run's, or
     the earlier one's where the later run has none; the time spans both.
     """
-    if first.started == 0.0 and not first.done and not first.requests:
+    if first.started == 0.0 and not first.handled and not first.requests:
         return replace(rest) if copy else rest  # nothing ran before
     out = replace(rest, failed=dict(rest.failed)) if copy else rest
     out.selected += first.selected
-    out.enriched += first.enriched
-    out.not_found += first.not_found
+    out.done += first.done
+    out.skipped += first.skipped
     for kind, count in first.failed.items():
         out.failed[kind] = out.failed.get(kind, 0) + count
     out.retries += first.retries

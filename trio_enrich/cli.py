@@ -348,7 +348,7 @@ def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, words: Words) 
     lines = [
         f"{label}: {stats.finish_reason.value} in {summary['elapsed_seconds']} s "
         f"({summary['items_per_second']} {words.rate}/s)",
-        f"selected {stats.selected}: {done_word} {stats.enriched}, not found {stats.not_found}, "
+        f"selected {stats.selected}: {done_word} {stats.done}, {words.skipped} {stats.skipped}, "
         f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
         f"requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
         f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s)",
@@ -388,7 +388,7 @@ def _wrap(lines: Sequence[str]) -> list[str]:
 
 def _print_summary(job: Job[Any], stats: RunStats, flags: EnrichFlags) -> None:
     if flags.json:
-        print(json.dumps({"job": job.name, **stats.as_dict()}), flush=True)
+        print(json.dumps({"job": job.name, **job.words.counters(stats)}), flush=True)
     else:
         print("\n".join(_summary_lines(job.name, stats, flags, job.words)), flush=True)
 
@@ -429,7 +429,8 @@ async def sync(flags: SyncFlags | None = None) -> int:
         return _signal_exit(received)
     stats = result.stats
     if flags.json:
-        print(json.dumps({"job": "sync", **result.as_dict(), **stats.as_dict()}), flush=True)
+        print(json.dumps({"job": "sync", **result.as_dict(), **LISTING.counters(stats)}),
+              flush=True)  # fmt: skip
     else:
         lines = _summary_lines("sync", stats, flags, LISTING)
         walk = _wrap(["", *_walk_lines(result)])[1:]
