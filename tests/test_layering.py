@@ -20,6 +20,8 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_jobs": set(),
     "_entry": set(),
     "_store": set(),
+    "_schema": set(),
+    "_writes": set(),
     "_pipeline": {"trio"},
     "_http": {"httpx", "trio"},
     "_progress": {"alive_progress"},
@@ -48,7 +50,7 @@ def test_core_modules_import_no_foreign_library(module: str) -> None:
 
 def test_only_the_store_imports_sqlite3() -> None:
     users = {p.stem for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
-    assert users <= {"_store"}
+    assert users <= {"_store", "_schema", "_writes"}
 
 
 @pytest.mark.parametrize("module", ["_parse", "_flight", "_walk"])

@@ -1,0 +1,328 @@
+"""The SQL that writes listing rows, enrichment results and failures, one statement group per
+item. Called by :class:`~trio_enrich._store.Store` inside its transactions; never commits.
+
+The write rules (shared with the earlier Rust tool, so both can keep using one file): a new
+non-null value wins and a null never erases; ``asset_type`` is only upgraded from
+``'unknown'``; ``filing_id`` is only written when > 0, ``filing_url`` only when non-empty;
+committees and labels are replaced only by a non-empty list; ``enriched_at`` is set in the same
+transaction as the item's data.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from ._model import PERFORMANCE_FIELDS, IssuerDetail, ListingTrade, TradeDetail
+
+if TYPE_CHECKING:
+    from ._store import ItemFailure
+
+__all__ = [
+    "recompute_stats",
+    "record_failures",
+    "set_meta",
+    "set_our_meta",
+    "upsert_listing_trade",
+    "write_issuer_detail",
+    "write_trade_detail",
+]
+
+Entity = Literal["trade", "issuer"]
+
+
+def recompute_stats(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM politician_stats")
+    db.execute(
+        """INSERT INTO politician_stats (politician_id, date_last_traded, count_trades,
+               count_issuers, volume)
+           SELECT politician_id, MAX(tx_date), COUNT(*), COUNT(DISTINCT issuer_id),
+                  SUM(value)
+           FROM trades GROUP BY politician_id"""
+    )
+    db.execute("DELETE FROM issuer_stats")
+    db.execute(
+        """INSERT INTO issuer_stats (issuer_id, count_trades, count_politicians, volume,
+               date_last_traded)
+           SELECT issuer_id, COUNT(*), COUNT(DISTINCT politician_id), SUM(value),
+                  MAX(tx_date)
+           FROM trades GROUP BY issuer_id"""
+    )
+
+
+def set_our_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO trio_enrich_meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO ingest_meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def upsert_listing_trade(db: sqlite3.Connection, trade: ListingTrade) -> None:
+    politician = trade.politician
+    issuer = trade.issuer
+    db.execute(
+        """INSERT INTO politicians (politician_id, state_id, party, first_name, last_name,
+               nickname, dob, gender, chamber)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(politician_id) DO UPDATE SET
+               state_id = CASE WHEN excluded.state_id <> ''
+                               THEN excluded.state_id ELSE state_id END,
+               party = CASE WHEN excluded.party <> '' THEN excluded.party ELSE party END,
+               first_name = CASE WHEN excluded.first_name <> ''
+                                 THEN excluded.first_name ELSE first_name END,
+               last_name = CASE WHEN excluded.last_name <> ''
+                                THEN excluded.last_name ELSE last_name END,
+               nickname = COALESCE(excluded.nickname, nickname),
+               dob = CASE WHEN excluded.dob <> '' THEN excluded.dob ELSE dob END,
+               gender = CASE WHEN excluded.gender <> '' THEN excluded.gender ELSE gender END,
+               chamber = CASE WHEN excluded.chamber <> '' THEN excluded.chamber ELSE chamber END""",
+        (
+            politician.politician_id,
+            politician.state_id or "",
+            politician.party or "",
+            politician.first_name or "",
+            politician.last_name or "",
+            politician.nickname,
+            politician.dob or "",
+            politician.gender or "",
+            politician.chamber or trade.chamber,
+        ),
+    )
+    db.execute(
+        """INSERT INTO issuers (issuer_id, state_id, c2iq, country, issuer_name, issuer_ticker,
+               sector)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(issuer_id) DO UPDATE SET
+               state_id = COALESCE(excluded.state_id, state_id),
+               c2iq = COALESCE(excluded.c2iq, c2iq),
+               country = COALESCE(excluded.country, country),
+               issuer_name = excluded.issuer_name,
+               issuer_ticker = COALESCE(excluded.issuer_ticker, issuer_ticker),
+               sector = COALESCE(excluded.sector, sector)""",
+        (
+            issuer.issuer_id,
+            issuer.state_id,
+            issuer.c2iq,
+            issuer.country,
+            issuer.issuer_name,
+            issuer.issuer_ticker,
+            issuer.sector,
+        ),
+    )
+    # As capitoltraders does: one asset per trade, asset_id = tx_id, type unknown until enriched.
+    db.execute(
+        "INSERT INTO assets (asset_id, asset_type) VALUES (?, 'unknown') "
+        "ON CONFLICT(asset_id) DO NOTHING",
+        (trade.tx_id,),
+    )
+    db.execute(
+        """INSERT INTO trades (tx_id, politician_id, asset_id, issuer_id, pub_date, filing_date,
+               tx_date, tx_type, tx_type_extended, has_capital_gains, owner, chamber, price,
+               value, filing_id, filing_url, reporting_gap, comment)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, 0, '', ?, ?)
+           ON CONFLICT(tx_id) DO UPDATE SET
+               politician_id = excluded.politician_id,
+               issuer_id = excluded.issuer_id,
+               pub_date = excluded.pub_date,
+               tx_date = excluded.tx_date,
+               tx_type = excluded.tx_type,
+               tx_type_extended = COALESCE(excluded.tx_type_extended, tx_type_extended),
+               owner = excluded.owner,
+               chamber = excluded.chamber,
+               price = CASE WHEN enriched_at IS NULL THEN COALESCE(excluded.price, price)
+                            ELSE COALESCE(price, excluded.price) END,
+               value = excluded.value,
+               reporting_gap = excluded.reporting_gap,
+               comment = COALESCE(excluded.comment, comment)""",
+        (
+            trade.tx_id,
+            politician.politician_id,
+            trade.tx_id,
+            issuer.issuer_id,
+            trade.pub_date,
+            trade.pub_date[:10],
+            trade.tx_date,
+            trade.tx_type,
+            trade.tx_type_extended,
+            trade.owner or "",
+            trade.chamber,
+            trade.price,
+            trade.value,
+            trade.reporting_gap if trade.reporting_gap is not None else 0,
+            trade.comment,
+        ),
+    )
+
+
+def write_trade_detail(db: sqlite3.Connection, detail: TradeDetail, stamp: str) -> bool:
+    cursor = db.execute(
+        """UPDATE trades SET
+               price = CASE
+                   WHEN :price IS NULL THEN price
+                   -- A rounded price that agrees with the stored one keeps its precision.
+                   WHEN price IS NOT NULL AND :tolerance IS NOT NULL
+                        AND abs(price - :price) <= :tolerance THEN price
+                   ELSE :price END,
+               size = COALESCE(:size, size),
+               size_range_low = COALESCE(:size_range_low, size_range_low),
+               size_range_high = COALESCE(:size_range_high, size_range_high),
+               filing_id = CASE WHEN :filing_id > 0 THEN :filing_id ELSE filing_id END,
+               filing_url = CASE WHEN :filing_url <> '' THEN :filing_url ELSE filing_url END,
+               has_capital_gains = COALESCE(:has_capital_gains, has_capital_gains),
+               reporting_gap = COALESCE(:reporting_gap, reporting_gap),
+               enriched_at = :stamp
+           WHERE tx_id = :tx_id""",
+        {
+            "tx_id": detail.tx_id,
+            "price": detail.price,
+            "tolerance": (
+                None if detail.price_decimals is None else 0.5 * 10.0**-detail.price_decimals + 1e-9
+            ),
+            "size": detail.size,
+            "size_range_low": detail.size_range_low,
+            "size_range_high": detail.size_range_high,
+            "filing_id": detail.filing_id,
+            "filing_url": detail.filing_url,
+            "has_capital_gains": (
+                None if detail.has_capital_gains is None else int(detail.has_capital_gains)
+            ),
+            "reporting_gap": detail.reporting_gap,
+            "stamp": stamp,
+        },
+    )
+    if cursor.rowcount == 0:
+        return False
+    db.execute(
+        """UPDATE assets SET
+               asset_type = CASE WHEN asset_type = 'unknown' AND :asset_type IS NOT NULL
+                                 THEN :asset_type ELSE asset_type END,
+               asset_ticker = COALESCE(:asset_ticker, asset_ticker),
+               instrument = COALESCE(:instrument, instrument)
+           WHERE asset_id = (SELECT asset_id FROM trades WHERE tx_id = :tx_id)""",
+        {
+            "tx_id": detail.tx_id,
+            "asset_type": detail.asset_type,
+            "asset_ticker": detail.asset_ticker,
+            "instrument": detail.instrument,
+        },
+    )
+    replace_list(db, "trade_committees", "committee", detail.tx_id, detail.committees)
+    replace_list(db, "trade_labels", "label", detail.tx_id, detail.labels)
+    if detail.has_capital_gains is not None:
+        db.execute(
+            "INSERT OR IGNORE INTO trio_enrich_capital_gains_shown (tx_id) VALUES (?)",
+            (detail.tx_id,),
+        )
+    db.execute(
+        "DELETE FROM trio_enrich_failures WHERE entity = 'trade' AND item_id = ?",
+        (detail.tx_id,),
+    )
+    return True
+
+
+def replace_list(
+    db: sqlite3.Connection, table: str, column: str, tx_id: int, values: tuple[str, ...]
+) -> None:
+    if not values:
+        return  # an empty list never erases what an earlier run stored
+    db.execute(f"DELETE FROM {table} WHERE tx_id = ?", (tx_id,))
+    db.executemany(
+        f"INSERT OR IGNORE INTO {table} (tx_id, {column}) VALUES (?, ?)",
+        [(tx_id, value) for value in values],
+    )
+
+
+_PERFORMANCE_COLUMNS = tuple(name.replace("Change", "_change") for name in PERFORMANCE_FIELDS)
+
+
+def write_issuer_detail(db: sqlite3.Connection, detail: IssuerDetail, stamp: str) -> None:
+    db.execute(
+        """INSERT INTO issuers (issuer_id, state_id, c2iq, country, issuer_name, issuer_ticker,
+               sector, enriched_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(issuer_id) DO UPDATE SET
+               state_id = COALESCE(excluded.state_id, state_id),
+               c2iq = COALESCE(excluded.c2iq, c2iq),
+               country = COALESCE(excluded.country, country),
+               issuer_name = excluded.issuer_name,
+               issuer_ticker = COALESCE(excluded.issuer_ticker, issuer_ticker),
+               sector = COALESCE(excluded.sector, sector),
+               enriched_at = excluded.enriched_at""",
+        (
+            detail.issuer_id,
+            detail.state_id,
+            detail.c2iq,
+            detail.country,
+            detail.issuer_name,
+            detail.issuer_ticker,
+            detail.sector,
+            stamp,
+        ),
+    )
+    stats = detail.stats
+    if stats is not None and stats.date_last_traded:
+        db.execute(
+            """INSERT INTO issuer_stats (issuer_id, count_trades, count_politicians, volume,
+                   date_last_traded) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT(issuer_id) DO UPDATE SET
+                   count_trades = excluded.count_trades,
+                   count_politicians = excluded.count_politicians,
+                   volume = excluded.volume,
+                   date_last_traded = excluded.date_last_traded""",
+            (
+                detail.issuer_id,
+                stats.count_trades,
+                stats.count_politicians,
+                stats.volume,
+                stats.date_last_traded,
+            ),
+        )
+    performance = detail.performance
+    if performance is not None:  # a page without performance never erases stored performance
+        columns = ", ".join(("issuer_id", "mcap", *_PERFORMANCE_COLUMNS))
+        marks = ", ".join("?" * (2 + len(_PERFORMANCE_COLUMNS)))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in ("mcap", *_PERFORMANCE_COLUMNS))
+        db.execute(
+            f"INSERT INTO issuer_performance ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT(issuer_id) DO UPDATE SET {updates}",
+            (detail.issuer_id, performance.mcap, *performance.numbers),
+        )
+        if performance.eod_prices:
+            db.execute("DELETE FROM issuer_eod_prices WHERE issuer_id = ?", (detail.issuer_id,))
+            db.executemany(
+                "INSERT OR REPLACE INTO issuer_eod_prices (issuer_id, price_date, price) "
+                "VALUES (?, ?, ?)",
+                [(detail.issuer_id, day, price) for day, price in performance.eod_prices],
+            )
+    db.execute(
+        "DELETE FROM trio_enrich_failures WHERE entity = 'issuer' AND item_id = ?",
+        (detail.issuer_id,),
+    )
+
+
+def record_failures(
+    db: sqlite3.Connection, entity: Entity, failures: Sequence[ItemFailure], stamp: str
+) -> None:
+    db.executemany(
+        """INSERT INTO trio_enrich_failures (entity, item_id, kind, message, attempts, last_at)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(entity, item_id) DO UPDATE SET
+               kind = excluded.kind,
+               message = excluded.message,
+               attempts = attempts + excluded.attempts,
+               last_at = excluded.last_at""",
+        [
+            (entity, failure.item_id, failure.kind.value, failure.message, failure.attempts, stamp)
+            for failure in failures
+        ],
+    )
