@@ -12,13 +12,11 @@ import json
 import signal
 import sys
 import tempfile
-import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 import cyclopts
 import trio
@@ -29,9 +27,9 @@ from ._enrich import DEFAULT_BASE_URL, EnrichOptions, enrich, pending_ids
 from ._errors import TrioEnrichError, UsageError
 from ._http import check_base_url
 from ._jobs import ISSUERS, LISTING, TRADES, Job, Words
-from ._model import FailureKind
 from ._pipeline import FinishReason, ProgressSink, RetryPolicy, RunStats
 from ._progress import ProgressMode, open_progress
+from ._report import status_lines, summary_lines, walk_lines, wrap
 from ._store import Store
 from ._sync import SyncOptions, SyncResult, sync_listing
 
@@ -277,14 +275,6 @@ async def _dry_run(job: Job[Any], flags: EnrichFlags, options: EnrichOptions) ->
     return EXIT_OK
 
 
-_NOT_SHOWN_WORDS = {
-    "asset_type": "asset type",
-    "filing_id": "filing id",
-    "filing_url": "filing URL",
-    "has_capital_gains": "capital gains",
-}
-
-
 def _require_database(path: Path) -> None:
     """A missing database is the user's first step not taken yet: say which step."""
     if not path.exists():
@@ -338,59 +328,17 @@ def _exit_code(stats: RunStats, received: list[int]) -> int:
     return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
 
 
-def _summary_lines(label: str, stats: RunStats, flags: SiteFlags, words: Words) -> list[str]:
-    """The text summary: short lines, each wrapped to 80 columns, failure kinds in words."""
-    summary = stats.as_dict()
-    noun, done_word = words.noun, words.done
-    failed = ", ".join(
-        f"{FailureKind(kind).words} {count}" for kind, count in sorted(stats.failed.items())
+def _summary(label: str, stats: RunStats, flags: SiteFlags, words: Words) -> list[str]:
+    return summary_lines(
+        label, stats, words, max_failures=flags.max_failures, base_url=flags.base_url
     )
-    lines = [
-        f"{label}: {stats.finish_reason.value} in {summary['elapsed_seconds']} s "
-        f"({summary['items_per_second']} {words.rate}/s)",
-        f"selected {stats.selected}: {done_word} {stats.done}, {words.skipped} {stats.skipped}, "
-        f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
-        f"requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
-        f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s)",
-    ]
-    if stats.failed_total and stats.finish_reason is not FinishReason.BREAKER:
-        lines.append(f"last failure: {stats.last_failure}")
-    if stats.finish_reason is FinishReason.BREAKER:
-        lines.append(
-            f"stopped by the circuit breaker after {flags.max_failures} consecutive failures "
-            f"(last: {stats.last_failure}). The site may be down, blocking or rate-limiting. "
-            f"Run the same command later to resume: committed {noun} are not fetched again."
-        )
-    elif stats.finish_reason is FinishReason.NOT_FOUND_GUARD:
-        lines.append(
-            "stopped after too many 'not found' answers in a row: the site's addresses may "
-            "have changed (check --base-url). None of them was recorded."
-        )
-    elif stats.finish_reason is FinishReason.UNREACHABLE:
-        host = urlsplit(flags.base_url).netloc or flags.base_url
-        lines.append(
-            f"cannot reach {host}: {stats.last_failure}. Check --base-url and the network; "
-            f"nothing was recorded against the {noun}: run the same command once the site "
-            "answers."
-        )
-    elif stats.finish_reason is FinishReason.INTERRUPTED:
-        lines.append(f"interrupted; run the same command to finish the remaining {noun}")
-    return _wrap(lines)
-
-
-def _wrap(lines: Sequence[str]) -> list[str]:
-    """The first line as it is, the others indented; every line at most 80 columns."""
-    out = [lines[0]]
-    for line in lines[1:]:
-        out.extend(textwrap.wrap(line, 80, initial_indent="  ", subsequent_indent="    "))
-    return out
 
 
 def _print_summary(job: Job[Any], stats: RunStats, flags: EnrichFlags) -> None:
     if flags.json:
         print(json.dumps({"job": job.name, **job.words.counters(stats)}), flush=True)
     else:
-        print("\n".join(_summary_lines(job.name, stats, flags, job.words)), flush=True)
+        print("\n".join(_summary(job.name, stats, flags, job.words)), flush=True)
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -432,34 +380,13 @@ async def sync(flags: SyncFlags | None = None) -> int:
         print(json.dumps({"job": "sync", **result.as_dict(), **LISTING.counters(stats)}),
               flush=True)  # fmt: skip
     else:
-        lines = _summary_lines("sync", stats, flags, LISTING)
-        walk = _wrap(["", *_walk_lines(result)])[1:]
+        lines = _summary("sync", stats, flags, LISTING)
+        walk = wrap(["", *walk_lines(result)])[1:]
         print("\n".join([lines[0], *walk, *lines[1:]]), flush=True)
     code = _exit_code(stats, received)
     if code == EXIT_OK and not result.complete and options.max_pages is None:
         return EXIT_ITEM_FAILURES  # the walk did not reach its end: not everything is stored
     return code
-
-
-def _walk_lines(result: SyncResult) -> list[str]:
-    """What the walk read and whether it reached its end (logical lines, wrapped later)."""
-    site = f"; the site has {result.total_pages} pages" if result.total_pages else ""
-    lines = [f"pages {result.pages}, trades {result.trades_seen} ({result.new_trades} new){site}"]
-    if result.mode == "full":
-        walk = "full walk" + (" (resumed)" if result.resumed else "")
-        if result.complete:
-            lines.append(f"{walk} complete: every listing page is stored")
-        else:
-            unread = (
-                "the listing's size is not known yet"
-                if result.unread_trades is None
-                else f"{result.unread_trades} trades still unread"
-            )
-            lines.append(f"{walk} unfinished: {unread}; run `trio-enrich sync` to read the rest")
-    else:
-        reached = "reached" if result.complete else "not reached: run `trio-enrich sync` again"
-        lines.append(f"read back to {result.cutoff}: {reached}")
-    return lines
 
 
 # --- status ---------------------------------------------------------------------------------------
@@ -486,37 +413,7 @@ async def status(
     if json:
         print(_json.dumps(report), flush=True)
         return EXIT_OK
-    lines = [f"database {db}"]
-    for name in ("trades", "issuers"):
-        entity = report[name]
-        assert isinstance(entity, dict)
-        lines.append(
-            f"{name}: {entity['total']} in all, {entity['enriched']} enriched, "
-            f"{entity['pending']} pending, {entity['not_found']} not found, "
-            f"{entity['failed']} failed"
-        )
-        kinds = entity["failed_by_kind"]
-        if kinds:
-            words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
-            lines.append(f"  failed: {words} (retried by the next run)")
-        lines.append(f"  last enriched {entity['last_enriched_at'] or 'never'}")
-        hidden = report["not_shown"]
-        if name == "trades" and isinstance(hidden, dict) and any(hidden.values()):
-            lines.append(
-                "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
-                + ", ".join(f"{_NOT_SHOWN_WORDS[key]} {n}" for key, n in hidden.items() if n)
-            )
-    lines.append(
-        f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
-        f"{report['last_trade_pub_date'] or '-'}"
-    )
-    walk = report["unfinished_full_walk"]
-    if isinstance(walk, dict):
-        lines.append(
-            f"unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
-            f"of {walk['total']} trades unread; `trio-enrich sync` finishes it"
-        )
-    print("\n".join(_wrap(lines)), flush=True)
+    print("\n".join(status_lines(report, db)), flush=True)
     return EXIT_OK
 
 
@@ -620,29 +517,12 @@ async def sim(
     log
         Write the request log (JSON lines) to this file when stopping.
     """
-    from .sim import make_dataset, open_simulator
-    from .sim import profile as fault_profile
+    from .sim import serve_until_signal
 
-    faults = fault_profile(profile).with_(detail_shape=shape)
-    if latency_ms is not None:
-        faults = faults.with_(latency_ms=latency_ms, latency_median_ms=None, latency_p99_ms=None)
-    if retry_after is not None:
-        faults = faults.with_(retry_after=retry_after)
-    dataset = make_dataset(seed, trades)
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with open_simulator(dataset, faults, seed=seed, port=port) as simulator:
-            print(
-                f"serving {simulator.base_url} ({len(dataset.trades)} trades, "
-                f"{len(dataset.issuers)} issuers, profile {profile}); Ctrl-C stops",
-                file=sys.stderr,
-                flush=True,
-            )
-            async for _ in signals:
-                break
-    if log is not None:
-        await trio.Path(log).write_text(simulator.log.json_lines())
-    print(f"stopped after {len(simulator.log)} requests", file=sys.stderr)
-    return EXIT_OK
+    return await serve_until_signal(
+        port=port, seed=seed, profile=profile, trades=trades, latency_ms=latency_ms,
+        shape=shape, retry_after=retry_after, log=log,
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ faults by rate, schedule or id, and a request log to check politeness against.
 
 from __future__ import annotations
 
+from ._command import serve_until_signal
 from ._dataset import Dataset, SimIssuer, SimTrade, make_dataset
 from ._faults import FAULT_NAMES, PROFILES, Faults, profile
 from ._server import RequestLog, RequestRecord, Simulator, open_simulator
@@ -26,4 +27,5 @@ __all__ = [
     "make_dataset",
     "open_simulator",
     "profile",
+    "serve_until_signal",
 ]

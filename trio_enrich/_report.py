@@ -1,0 +1,131 @@
+"""What a person reads: run summaries and the status report as text within 80 columns.
+
+Apart from the command line, which only decides what to print; failure kinds appear in words
+(``FailureKind.words``), JSON keeps their names.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from ._jobs import Words
+from ._model import FailureKind
+from ._pipeline import FinishReason, RunStats
+from ._sync import SyncResult
+
+__all__ = ["status_lines", "summary_lines", "walk_lines", "wrap"]
+
+NOT_SHOWN_WORDS = {
+    "asset_type": "asset type",
+    "filing_id": "filing id",
+    "filing_url": "filing URL",
+    "has_capital_gains": "capital gains",
+}
+
+
+def summary_lines(
+    label: str, stats: RunStats, words: Words, *, max_failures: int, base_url: str
+) -> list[str]:
+    """The text summary: short lines, each wrapped to 80 columns, failure kinds in words."""
+    summary = stats.as_dict()
+    noun, done_word = words.noun, words.done
+    failed = ", ".join(
+        f"{FailureKind(kind).words} {count}" for kind, count in sorted(stats.failed.items())
+    )
+    lines = [
+        f"{label}: {stats.finish_reason.value} in {summary['elapsed_seconds']} s "
+        f"({summary['items_per_second']} {words.rate}/s)",
+        f"selected {stats.selected}: {done_word} {stats.done}, {words.skipped} {stats.skipped}, "
+        f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
+        f"requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
+        f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s)",
+    ]
+    if stats.failed_total and stats.finish_reason is not FinishReason.BREAKER:
+        lines.append(f"last failure: {stats.last_failure}")
+    if stats.finish_reason is FinishReason.BREAKER:
+        lines.append(
+            f"stopped by the circuit breaker after {max_failures} consecutive failures "
+            f"(last: {stats.last_failure}). The site may be down, blocking or rate-limiting. "
+            f"Run the same command later to resume: committed {noun} are not fetched again."
+        )
+    elif stats.finish_reason is FinishReason.NOT_FOUND_GUARD:
+        lines.append(
+            "stopped after too many 'not found' answers in a row: the site's addresses may "
+            "have changed (check --base-url). None of them was recorded."
+        )
+    elif stats.finish_reason is FinishReason.UNREACHABLE:
+        host = urlsplit(base_url).netloc or base_url
+        lines.append(
+            f"cannot reach {host}: {stats.last_failure}. Check --base-url and the network; "
+            f"nothing was recorded against the {noun}: run the same command once the site "
+            "answers."
+        )
+    elif stats.finish_reason is FinishReason.INTERRUPTED:
+        lines.append(f"interrupted; run the same command to finish the remaining {noun}")
+    return wrap(lines)
+
+
+def wrap(lines: Sequence[str]) -> list[str]:
+    """The first line as it is, the others indented; every line at most 80 columns."""
+    out = [lines[0]]
+    for line in lines[1:]:
+        out.extend(textwrap.wrap(line, 80, initial_indent="  ", subsequent_indent="    "))
+    return out
+
+
+def walk_lines(result: SyncResult) -> list[str]:
+    """What the walk read and whether it reached its end (logical lines, wrapped later)."""
+    site = f"; the site has {result.total_pages} pages" if result.total_pages else ""
+    lines = [f"pages {result.pages}, trades {result.trades_seen} ({result.new_trades} new){site}"]
+    if result.mode == "full":
+        walk = "full walk" + (" (resumed)" if result.resumed else "")
+        if result.complete:
+            lines.append(f"{walk} complete: every listing page is stored")
+        else:
+            unread = (
+                "the listing's size is not known yet"
+                if result.unread_trades is None
+                else f"{result.unread_trades} trades still unread"
+            )
+            lines.append(f"{walk} unfinished: {unread}; run `trio-enrich sync` to read the rest")
+    else:
+        reached = "reached" if result.complete else "not reached: run `trio-enrich sync` again"
+        lines.append(f"read back to {result.cutoff}: {reached}")
+    return lines
+
+
+def status_lines(report: dict[str, object], db: object) -> list[str]:
+    """`status` in text: per entity, the walk, the values that mean "not shown"."""
+    lines = [f"database {db}"]
+    for name in ("trades", "issuers"):
+        entity = report[name]
+        assert isinstance(entity, dict)
+        lines.append(
+            f"{name}: {entity['total']} in all, {entity['enriched']} enriched, "
+            f"{entity['pending']} pending, {entity['not_found']} not found, "
+            f"{entity['failed']} failed"
+        )
+        kinds = entity["failed_by_kind"]
+        if kinds:
+            words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
+            lines.append(f"  failed: {words} (retried by the next run)")
+        lines.append(f"  last enriched {entity['last_enriched_at'] or 'never'}")
+        hidden = report["not_shown"]
+        if name == "trades" and isinstance(hidden, dict) and any(hidden.values()):
+            lines.append(
+                "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
+                + ", ".join(f"{NOT_SHOWN_WORDS[key]} {n}" for key, n in hidden.items() if n)
+            )
+    lines.append(
+        f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
+        f"{report['last_trade_pub_date'] or '-'}"
+    )
+    walk = report["unfinished_full_walk"]
+    if isinstance(walk, dict):
+        lines.append(
+            f"unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
+            f"of {walk['total']} trades unread; `trio-enrich sync` finishes it"
+        )
+    return wrap(lines)
