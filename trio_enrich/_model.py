@@ -13,10 +13,8 @@ __all__ = [
     "PERFORMANCE_FIELDS",
     "FailureKind",
     "IssuerDetail",
-    "IssuerPage",
     "IssuerPerformance",
     "IssuerStats",
-    "IssuerSummary",
     "ListingIssuer",
     "ListingPage",
     "ListingPolitician",
@@ -227,27 +225,6 @@ class IssuerDetail:
     sector: str | None
     stats: IssuerStats | None
     performance: IssuerPerformance | None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerSummary:
-    """One row of the issuers listing."""
-
-    issuer_id: int
-    issuer_name: str
-    issuer_ticker: str | None
-    sector: str | None
-    stats: IssuerStats | None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerPage:
-    issuers: tuple[IssuerSummary, ...]
-    total_count: int | None
-    total_pages: int | None
-
-
-# --- politicians listing --------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

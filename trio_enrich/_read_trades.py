@@ -1,0 +1,399 @@
+"""Readers of the trades listing (``/trades?page=N``) and of a trade's detail page, in both its
+shapes (live value/label spans, and a full trade object). Sans-io, on the resolved flight tree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ._flight import is_element
+from ._model import (
+    FailureKind,
+    ListingIssuer,
+    ListingPage,
+    ListingPolitician,
+    ListingTrade,
+    PageFailure,
+    TradeDetail,
+)
+from ._page import (
+    Page,
+    classify_missing,
+    get_bool,
+    get_float,
+    get_int,
+    get_nonempty_str,
+    get_str,
+    get_str_list,
+    json_text,
+    kebab,
+    open_page,
+    unreadable,
+)
+
+_HOUSE_FILING_ID = re.compile(r"/ptr-pdfs/\d{4}/(\d+)\.pdf(?:$|[?#])")
+_SHARES_RANGE = re.compile(r"^\s*([\d,]+)\s*[-\u2013\u2014]\s*([\d,]+)\s*$")
+_NUMBER = re.compile(r"^\s*\$?\s*(-?[\d,]*\.?\d+)\s*$")
+_DAYS = re.compile(r"^\s*(\d+)\s*days?\s*$", re.IGNORECASE)
+# Real pages carry data-dgst="BAILOUT_TO_CLIENT_SIDE_RENDERING" on a normal client boundary;
+# any other digest is a server error rendered in place of content.
+_ERROR_DIGEST_ATTRIBUTE = re.compile(r'data-dgst="(?!BAILOUT_TO_CLIENT_SIDE_RENDERING")')
+_NOT_FOUND_HEADING = re.compile(r"<h1[^>]*>\s*Page Not Found\s*</h1>")
+
+_CHALLENGE_MARKERS = (
+    "Vercel Security Checkpoint",
+    "Enable JavaScript to continue",
+    "cf-challenge",
+    "challenge-platform",
+    "Just a moment...",
+    "Attention Required!",
+)
+
+# Object-shaped trade detail pages carry a full trade object; these keys tell it from the small
+# live-shape props object {"filingUrl", "tradeId"} and from links to sibling trades.
+_TRADE_OBJECT_KEYS = frozenset(
+    {"asset", "filingId", "hasCapitalGains", "size", "sizeRangeLow", "sizeRangeHigh", "committees"}
+)
+
+
+# --- trades listing ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Table:
+    rows: list[Any]
+    total_count: int | None
+    total_pages: int | None
+
+
+def _find_table(opened: Page, row_key: str, *, unless: str = "") -> _Table | None:
+    """The listing table whose rows all carry `row_key` (and not `unless`), with its totals.
+
+    Another array on a page may look alike (the trades page's issuer filter has `_issuerId`
+    too): the row key tells them apart. An empty table (a page past the end) is an element
+    whose ``data`` prop is an empty list, on a page with a ``totalCount``.
+    """
+    rows: list[Any] | None = None
+    empty_table = False
+    total_count: int | None = None
+    total_pages: int | None = None
+    for node in opened.walk():
+        if not isinstance(node, dict):
+            if is_element(node) and isinstance(node[3], dict) and node[3].get("data") == []:
+                empty_table = True  # a table component given no rows
+            continue
+        data = node.get("data")
+        if (
+            rows is None
+            and isinstance(data, list)
+            and data
+            and all(isinstance(row, dict) and row_key in row and unless not in row for row in data)
+        ):
+            rows = data
+        if total_count is None and "totalCount" in node:
+            total_count = get_int(node, "totalCount")
+            total_pages = get_int(node, "totalPages")
+        if rows is not None and total_count is not None:
+            break  # the rest of the page is layout
+    if rows is None and empty_table and total_count is not None:
+        rows = []
+    return None if rows is None else _Table(rows, total_count, total_pages)
+
+
+def parse_trades_page(
+    page: bytes | str, *, page_number: int | None = None, page_size: int | None = None
+) -> ListingPage | PageFailure:
+    """The trade rows of a ``/trades?page=N`` page with its totals.
+
+    Every row must be read: a row that cannot be is a failure of the page, not a gap. With
+    `page_number` and `page_size` (what was asked for), a page with fewer or more rows than its
+    own ``totalCount`` implies is a failure too (a layout change, or a page size the site does
+    not honour), so a listing never yields a silent hole.
+    """
+    opened = open_page(page, "the trades listing", ('"data":', '"totalCount":'))
+    if isinstance(opened, PageFailure):
+        return opened
+    table = _find_table(opened, "_txId")
+    if table is None:
+        return classify_missing(opened.html, opened.flight, "the trades listing")
+    failure = unreadable(table.rows, "the trades listing")
+    if failure is not None:
+        return failure
+    trades: list[ListingTrade] = []
+    for index, row in enumerate(table.rows):
+        trade = _listing_trade(row)
+        if trade is None:
+            shown = row.get("_txId") if isinstance(row, dict) else None
+            return PageFailure(
+                FailureKind.BLOCKED,
+                f"row {index + 1} of the trades listing (trade {shown}) cannot be read: "
+                "has the site's layout changed?",
+            )
+        trades.append(trade)
+    total = table.total_count
+    if page_number is not None and page_size is not None and total is not None:
+        expected = max(0, min(page_size, total - (page_number - 1) * page_size))
+        if len(trades) != expected:
+            return PageFailure(
+                FailureKind.BLOCKED,
+                f"{len(trades)} rows where totalCount {total} implies {expected} on page "
+                f"{page_number} of size {page_size}: has the listing changed?",
+            )
+    return ListingPage(trades=tuple(trades), total_count=total, total_pages=table.total_pages)
+
+
+def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
+    tx_id = get_int(row, "_txId")
+    issuer_id = get_int(row, "_issuerId")
+    politician_id = get_str(row, "_politicianId")
+    pub_date = get_str(row, "pubDate")
+    tx_date = get_str(row, "txDate")
+    tx_type = get_str(row, "txType")
+    value = get_int(row, "value")
+    issuer = row.get("issuer")
+    politician = row.get("politician")
+    if (
+        tx_id is None
+        or issuer_id is None
+        or not politician_id
+        or pub_date is None
+        or tx_date is None
+        or tx_type is None
+        or value is None
+        or not isinstance(issuer, dict)
+        or not isinstance(politician, dict)
+    ):
+        return None
+    issuer_name = get_str(issuer, "issuerName")
+    if issuer_name is None:
+        return None
+    extended = row.get("txTypeExtended")
+    return ListingTrade(
+        tx_id=tx_id,
+        chamber=get_str(row, "chamber") or get_str(politician, "chamber") or "",
+        comment=get_str(row, "comment"),
+        owner=get_str(row, "owner"),
+        price=get_float(row, "price"),
+        pub_date=pub_date,
+        reporting_gap=get_int(row, "reportingGap"),
+        tx_date=tx_date,
+        tx_type=tx_type,
+        tx_type_extended=json_text(extended),
+        value=value,
+        issuer=ListingIssuer(
+            issuer_id=issuer_id,
+            state_id=get_str(issuer, "_stateId"),
+            c2iq=get_str(issuer, "c2iq"),
+            country=get_str(issuer, "country"),
+            issuer_name=issuer_name,
+            issuer_ticker=get_str(issuer, "issuerTicker"),
+            sector=get_str(issuer, "sector"),
+        ),
+        politician=ListingPolitician(
+            politician_id=politician_id,
+            state_id=get_str(politician, "_stateId"),
+            chamber=get_str(politician, "chamber"),
+            dob=get_str(politician, "dob"),
+            first_name=get_str(politician, "firstName"),
+            last_name=get_str(politician, "lastName"),
+            nickname=get_str(politician, "nickname"),
+            gender=get_str(politician, "gender"),
+            party=get_str(politician, "party"),
+        ),
+    )
+
+
+# --- trade detail -----------------------------------------------------------------------------
+
+
+def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailure:
+    """The detail of trade `tx_id`, from either the object shape or the live shape."""
+    what = f"trade {tx_id}"
+    # Every row: React may send the value and the label of a pair in rows of their own, which
+    # only their parent joins; a detail page is small.
+    opened = open_page(page, what)
+    if isinstance(opened, PageFailure):
+        return opened
+    trade_object: dict[str, Any] | None = None
+    live_props: dict[str, Any] | None = None
+    id_seen = False
+    other_ids: set[int] = set()
+    pairs: dict[str, str] = {}
+    grid: list[Any] = []  # the (value, label) lists, to check for unreadable values
+    for node in opened.walk():
+        if type(node) is list:
+            if len(node) == 2:  # only a two-span list can be a (value, label) pair
+                pair = _label_pair(node)
+                if pair is not None:
+                    label, value = pair
+                    grid.append(value)
+                    if isinstance(value, str):
+                        pairs.setdefault(label, value)
+            continue
+        if "tradeId" not in node and "_txId" not in node:
+            continue
+        node_id = get_int(node, "tradeId")
+        if node_id is None:
+            node_id = get_int(node, "_txId")
+        if node_id is None:
+            continue
+        if node_id != tx_id:
+            other_ids.add(node_id)
+            continue
+        id_seen = True
+        if trade_object is None and not _TRADE_OBJECT_KEYS.isdisjoint(node):
+            trade_object = node
+        elif live_props is None and _filing_url_of(node) is not None:
+            live_props = node
+    if trade_object is not None:
+        failure = unreadable(trade_object, what)
+        if failure is not None:
+            return failure
+        detail = trade_detail_from_object(trade_object, tx_id)
+    elif id_seen:
+        failure = unreadable([live_props, grid], what)
+        if failure is not None:
+            return failure
+        if pairs and "Asset Type" not in pairs:
+            # The grid is there but says no asset type: a layout we do not read, not a trade
+            # without one (the site shows "Asset Type" on every trade page).
+            return PageFailure(
+                FailureKind.BLOCKED,
+                f"the page of {what} shows its details but no asset type "
+                "(has the site's layout changed?)",
+            )
+        detail = _trade_detail_from_live(tx_id, live_props, pairs)
+    elif other_ids:
+        shown = ", ".join(str(i) for i in sorted(other_ids)[:3])
+        return PageFailure(FailureKind.BLOCKED, f"the page is about trade {shown}, not {tx_id}")
+    else:
+        return classify_missing(opened.html, opened.flight, what)
+    if not detail.has_enrichment():
+        return PageFailure(
+            FailureKind.BLOCKED,
+            f"the page of {what} yields none of its detail fields (has the site's layout changed?)",
+        )
+    return detail
+
+
+def _filing_url_of(mapping: dict[str, Any]) -> str | None:
+    url = get_str(mapping, "filingUrl") or get_str(mapping, "filingURL")
+    if url and url.startswith(("http://", "https://")):
+        return url
+    return None
+
+
+def _filing_id_from_url(url: str | None) -> int | None:
+    if not url:
+        return None
+    match = _HOUSE_FILING_ID.search(url)
+    return int(match.group(1)) if match else None
+
+
+def trade_detail_from_object(obj: dict[str, Any], tx_id: int | None = None) -> TradeDetail:
+    """A TradeDetail from a full trade object (object-shaped pages and the old JSON API)."""
+    if tx_id is None:
+        tx_id = get_int(obj, "tradeId") or get_int(obj, "_txId") or 0
+    asset = obj.get("asset")
+    asset = asset if isinstance(asset, dict) else {}
+    asset_type = get_nonempty_str(asset, "assetType")
+    filing_url = _filing_url_of(obj) or get_nonempty_str(obj, "filingUrl")
+    filing_id = get_int(obj, "filingId")
+    if filing_id is None or filing_id <= 0:
+        filing_id = _filing_id_from_url(filing_url)
+    return TradeDetail(
+        tx_id=tx_id,
+        asset_type=kebab(asset_type) if asset_type else None,
+        asset_ticker=get_nonempty_str(asset, "assetTicker"),
+        instrument=get_nonempty_str(asset, "instrument"),
+        filing_url=filing_url,
+        filing_id=filing_id,
+        price=get_float(obj, "price"),
+        size=get_int(obj, "size"),
+        size_range_low=get_int(obj, "sizeRangeLow"),
+        size_range_high=get_int(obj, "sizeRangeHigh"),
+        has_capital_gains=get_bool(obj, "hasCapitalGains"),
+        committees=get_str_list(obj, "committees"),
+        labels=get_str_list(obj, "labels"),
+        reporting_gap=get_int(obj, "reportingGap"),
+    )
+
+
+def _span_text(node: object) -> str | None:
+    """The text of a ``["$","span",key,{"children":"text"}]`` element, else None."""
+    if is_element(node) and node[1] == "span" and isinstance(node[3], dict):  # type: ignore[index]
+        text = node[3].get("children")  # type: ignore[index]
+        if isinstance(text, str):
+            return text
+    return None
+
+
+_LIVE_LABELS = frozenset(
+    {"Asset Type", "Owner", "Price", "Shares", "Reporting Gap", "Published", "Traded", "Filed on"}
+)
+
+
+def _label_pair(node: list[Any]) -> tuple[str, object] | None:
+    """A (label, value) from a two-span list rendered value first, label second; the value
+    is whatever the value span holds (a string, or something the reader must refuse)."""
+    if len(node) != 2:
+        return None
+    label = _span_text(node[1])
+    if label is None or label not in _LIVE_LABELS:
+        return None
+    value = node[0]
+    if is_element(value) and value[1] == "span" and isinstance(value[3], dict):
+        return label, value[3].get("children")
+    return None
+
+
+def _trade_detail_from_live(
+    tx_id: int, props: dict[str, Any] | None, pairs: dict[str, str]
+) -> TradeDetail:
+    filing_url = _filing_url_of(props) if props is not None else None
+    price, decimals = _parse_money(pairs.get("Price"))
+    asset_text = pairs.get("Asset Type")
+    shares = _parse_shares(pairs.get("Shares"))
+    gap = pairs.get("Reporting Gap")
+    gap_match = _DAYS.match(gap) if gap else None
+    return TradeDetail(
+        tx_id=tx_id,
+        asset_type=kebab(asset_text) if asset_text else None,
+        filing_url=filing_url,
+        filing_id=_filing_id_from_url(filing_url),
+        price=price,
+        price_decimals=decimals,
+        size_range_low=shares[0] if shares else None,
+        size_range_high=shares[1] if shares else None,
+        reporting_gap=int(gap_match.group(1)) if gap_match else None,
+    )
+
+
+def _parse_money(text: str | None) -> tuple[float | None, int | None]:
+    """An amount as shown (``$2.49``) and how many decimals it showed (it may be rounded)."""
+    if not text:
+        return None, None
+    match = _NUMBER.match(text)
+    if match is None:
+        return None, None  # "N/A" and anything else that is not a number
+    digits = match.group(1).replace(",", "")
+    try:
+        value = float(digits)
+    except ValueError:
+        return None, None
+    _, point, fraction = digits.partition(".")
+    return value, len(fraction) if point else 0
+
+
+def _parse_shares(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = _SHARES_RANGE.match(text)
+    if match:
+        return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
+    single = text.replace(",", "").strip()
+    if single.isdigit():
+        return int(single), int(single)
+    return None
