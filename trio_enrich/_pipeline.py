@@ -37,6 +37,7 @@ __all__ = [
     "FailureRules",
     "FinishReason",
     "Gate",
+    "NoProgress",
     "Outcome",
     "PipelineConfig",
     "ProgressSink",
@@ -213,7 +214,9 @@ class ProgressSink(Protocol):
     def warn(self, message: str) -> None: ...
 
 
-class _NoProgress:
+class NoProgress:
+    """A progress sink that shows nothing (a library run, or a step with no display)."""
+
     def update(self, stats: RunStats) -> None:
         pass
 
@@ -346,7 +349,7 @@ async def run_pipeline(
     (say, from `fetch` when it sees the data it needed) starts no new item but lets the ones under
     way finish: the run then counts as completed.
     """
-    run = _Run(ids, fetch, commit, config, progress or _NoProgress(), rng or random.Random())
+    run = _Run(ids, fetch, commit, config, progress or NoProgress(), rng or random.Random())
     if enough is not None:
         run.enough = enough
     return await run.run(stop)

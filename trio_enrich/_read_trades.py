@@ -5,7 +5,7 @@ shapes (live value/label spans, and a full trade object). Sans-io, on the resolv
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._flight import is_element
@@ -37,20 +37,6 @@ _HOUSE_FILING_ID = re.compile(r"/ptr-pdfs/\d{4}/(\d+)\.pdf(?:$|[?#])")
 _SHARES_RANGE = re.compile(r"^\s*([\d,]+)\s*[-\u2013\u2014]\s*([\d,]+)\s*$")
 _NUMBER = re.compile(r"^\s*\$?\s*(-?[\d,]*\.?\d+)\s*$")
 _DAYS = re.compile(r"^\s*(\d+)\s*days?\s*$", re.IGNORECASE)
-# Real pages carry data-dgst="BAILOUT_TO_CLIENT_SIDE_RENDERING" on a normal client boundary;
-# any other digest is a server error rendered in place of content.
-_ERROR_DIGEST_ATTRIBUTE = re.compile(r'data-dgst="(?!BAILOUT_TO_CLIENT_SIDE_RENDERING")')
-_NOT_FOUND_HEADING = re.compile(r"<h1[^>]*>\s*Page Not Found\s*</h1>")
-
-_CHALLENGE_MARKERS = (
-    "Vercel Security Checkpoint",
-    "Enable JavaScript to continue",
-    "cf-challenge",
-    "challenge-platform",
-    "Just a moment...",
-    "Attention Required!",
-)
-
 # Object-shaped trade detail pages carry a full trade object; these keys tell it from the small
 # live-shape props object {"filingUrl", "tradeId"} and from links to sibling trades.
 _TRADE_OBJECT_KEYS = frozenset(
@@ -208,29 +194,29 @@ def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
 # --- trade detail -----------------------------------------------------------------------------
 
 
-def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailure:
-    """The detail of trade `tx_id`, from either the object shape or the live shape."""
-    what = f"trade {tx_id}"
-    # Every row: React may send the value and the label of a pair in rows of their own, which
-    # only their parent joins; a detail page is small.
-    opened = open_page(page, what)
-    if isinstance(opened, PageFailure):
-        return opened
-    trade_object: dict[str, Any] | None = None
-    live_props: dict[str, Any] | None = None
-    id_seen = False
-    other_ids: set[int] = set()
-    pairs: dict[str, str] = {}
-    grid: list[Any] = []  # the (value, label) lists, to check for unreadable values
+@dataclass(slots=True)
+class _TradeNodes:
+    """What a trade detail page holds about one trade, gathered in one walk."""
+
+    trade_object: dict[str, Any] | None = None  # the object shape's full trade
+    live_props: dict[str, Any] | None = None  # the live shape's {"filingUrl", "tradeId"}
+    id_seen: bool = False
+    other_ids: set[int] = field(default_factory=set)  # trades of the same filing, listed
+    pairs: dict[str, str] = field(default_factory=dict)  # label -> value, live shape
+    grid: list[Any] = field(default_factory=list)  # every value span's content, for checks
+
+
+def _gather(opened: Page, tx_id: int) -> _TradeNodes:
+    found = _TradeNodes()
     for node in opened.walk():
         if type(node) is list:
             if len(node) == 2:  # only a two-span list can be a (value, label) pair
                 pair = _label_pair(node)
                 if pair is not None:
                     label, value = pair
-                    grid.append(value)
+                    found.grid.append(value)
                     if isinstance(value, str):
-                        pairs.setdefault(label, value)
+                        found.pairs.setdefault(label, value)
             continue
         if "tradeId" not in node and "_txId" not in node:
             continue
@@ -240,23 +226,35 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
         if node_id is None:
             continue
         if node_id != tx_id:
-            other_ids.add(node_id)
+            found.other_ids.add(node_id)
             continue
-        id_seen = True
-        if trade_object is None and not _TRADE_OBJECT_KEYS.isdisjoint(node):
-            trade_object = node
-        elif live_props is None and _filing_url_of(node) is not None:
-            live_props = node
-    if trade_object is not None:
-        failure = unreadable(trade_object, what)
+        found.id_seen = True
+        if found.trade_object is None and not _TRADE_OBJECT_KEYS.isdisjoint(node):
+            found.trade_object = node
+        elif found.live_props is None and _filing_url_of(node) is not None:
+            found.live_props = node
+    return found
+
+
+def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailure:
+    """The detail of trade `tx_id`, from either the object shape or the live shape."""
+    what = f"trade {tx_id}"
+    # Every row: React may send the value and the label of a pair in rows of their own, which
+    # only their parent joins; a detail page is small.
+    opened = open_page(page, what)
+    if isinstance(opened, PageFailure):
+        return opened
+    found = _gather(opened, tx_id)
+    if found.trade_object is not None:
+        failure = unreadable(found.trade_object, what)
         if failure is not None:
             return failure
-        detail = trade_detail_from_object(trade_object, tx_id)
-    elif id_seen:
-        failure = unreadable([live_props, grid], what)
+        detail = trade_detail_from_object(found.trade_object, tx_id)
+    elif found.id_seen:
+        failure = unreadable([found.live_props, found.grid], what)
         if failure is not None:
             return failure
-        if pairs and "Asset Type" not in pairs:
+        if found.pairs and "Asset Type" not in found.pairs:
             # The grid is there but says no asset type: a layout we do not read, not a trade
             # without one (the site shows "Asset Type" on every trade page).
             return PageFailure(
@@ -264,9 +262,9 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
                 f"the page of {what} shows its details but no asset type "
                 "(has the site's layout changed?)",
             )
-        detail = _trade_detail_from_live(tx_id, live_props, pairs)
-    elif other_ids:
-        shown = ", ".join(str(i) for i in sorted(other_ids)[:3])
+        detail = _trade_detail_from_live(tx_id, found.live_props, found.pairs)
+    elif found.other_ids:
+        shown = ", ".join(str(i) for i in sorted(found.other_ids)[:3])
         return PageFailure(FailureKind.BLOCKED, f"the page is about trade {shown}, not {tx_id}")
     else:
         return classify_missing(opened.html, opened.flight, what)

@@ -28,7 +28,7 @@ from ._errors import FetchError
 from ._jobs import open_page_client, read_page
 from ._model import FailureKind, ListingPage, ListingTrade
 from ._parse import parse_trades_page
-from ._pipeline import FinishReason, Outcome, ProgressSink, RunStats, run_pipeline
+from ._pipeline import FinishReason, NoProgress, Outcome, ProgressSink, RunStats, run_pipeline
 from ._store import Store, utc_now
 from ._walk import Walk
 
@@ -83,18 +83,7 @@ def _page_path(page: int, size: int) -> str:
 
 
 def _no_progress(total: int | None) -> AbstractContextManager[ProgressSink]:
-    return nullcontext(_Silent())
-
-
-class _Silent:
-    def update(self, stats: RunStats) -> None:
-        pass
-
-    def tick(self, stats: RunStats) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
+    return nullcontext(NoProgress())
 
 
 async def sync_listing(

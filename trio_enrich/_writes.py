@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from ._model import PERFORMANCE_FIELDS, IssuerDetail, ListingTrade, TradeDetail
+from ._model import PERFORMANCE_FIELDS, IssuerDetail, ListingIssuer, ListingTrade, TradeDetail
 
 if TYPE_CHECKING:
     from ._store import ItemFailure
@@ -68,8 +68,20 @@ def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def upsert_listing_trade(db: sqlite3.Connection, trade: ListingTrade) -> None:
+    """A listing row: its politician, issuer and asset, then the trade (enriched values kept)."""
+    _upsert_politician(db, trade)
+    _upsert_issuer(db, trade.issuer, None)
+    # As capitoltraders does: one asset per trade, asset_id = tx_id, type unknown until enriched.
+    db.execute(
+        "INSERT INTO assets (asset_id, asset_type) VALUES (?, 'unknown') "
+        "ON CONFLICT(asset_id) DO NOTHING",
+        (trade.tx_id,),
+    )
+    _upsert_trade_row(db, trade)
+
+
+def _upsert_politician(db: sqlite3.Connection, trade: ListingTrade) -> None:
     politician = trade.politician
-    issuer = trade.issuer
     db.execute(
         """INSERT INTO politicians (politician_id, state_id, party, first_name, last_name,
                nickname, dob, gender, chamber)
@@ -98,33 +110,10 @@ def upsert_listing_trade(db: sqlite3.Connection, trade: ListingTrade) -> None:
             politician.chamber or trade.chamber,
         ),
     )
-    db.execute(
-        """INSERT INTO issuers (issuer_id, state_id, c2iq, country, issuer_name, issuer_ticker,
-               sector)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT(issuer_id) DO UPDATE SET
-               state_id = COALESCE(excluded.state_id, state_id),
-               c2iq = COALESCE(excluded.c2iq, c2iq),
-               country = COALESCE(excluded.country, country),
-               issuer_name = excluded.issuer_name,
-               issuer_ticker = COALESCE(excluded.issuer_ticker, issuer_ticker),
-               sector = COALESCE(excluded.sector, sector)""",
-        (
-            issuer.issuer_id,
-            issuer.state_id,
-            issuer.c2iq,
-            issuer.country,
-            issuer.issuer_name,
-            issuer.issuer_ticker,
-            issuer.sector,
-        ),
-    )
-    # As capitoltraders does: one asset per trade, asset_id = tx_id, type unknown until enriched.
-    db.execute(
-        "INSERT INTO assets (asset_id, asset_type) VALUES (?, 'unknown') "
-        "ON CONFLICT(asset_id) DO NOTHING",
-        (trade.tx_id,),
-    )
+
+
+def _upsert_trade_row(db: sqlite3.Connection, trade: ListingTrade) -> None:
+    issuer = trade.issuer
     db.execute(
         """INSERT INTO trades (tx_id, politician_id, asset_id, issuer_id, pub_date, filing_date,
                tx_date, tx_type, tx_type_extended, has_capital_gains, owner, chamber, price,
@@ -146,7 +135,7 @@ def upsert_listing_trade(db: sqlite3.Connection, trade: ListingTrade) -> None:
                comment = COALESCE(excluded.comment, comment)""",
         (
             trade.tx_id,
-            politician.politician_id,
+            trade.politician.politician_id,
             trade.tx_id,
             issuer.issuer_id,
             trade.pub_date,
@@ -242,10 +231,11 @@ def replace_list(
     )
 
 
-_PERFORMANCE_COLUMNS = tuple(name.replace("Change", "_change") for name in PERFORMANCE_FIELDS)
-
-
-def write_issuer_detail(db: sqlite3.Connection, detail: IssuerDetail, stamp: str) -> None:
+def _upsert_issuer(
+    db: sqlite3.Connection, issuer: ListingIssuer | IssuerDetail, enriched_at: str | None
+) -> None:
+    """The issuer row from a listing (no `enriched_at`: an enriched one stays so) or from its
+    detail page (with the time it was enriched)."""
     db.execute(
         """INSERT INTO issuers (issuer_id, state_id, c2iq, country, issuer_name, issuer_ticker,
                sector, enriched_at)
@@ -257,18 +247,25 @@ def write_issuer_detail(db: sqlite3.Connection, detail: IssuerDetail, stamp: str
                issuer_name = excluded.issuer_name,
                issuer_ticker = COALESCE(excluded.issuer_ticker, issuer_ticker),
                sector = COALESCE(excluded.sector, sector),
-               enriched_at = excluded.enriched_at""",
+               enriched_at = COALESCE(excluded.enriched_at, enriched_at)""",
         (
-            detail.issuer_id,
-            detail.state_id,
-            detail.c2iq,
-            detail.country,
-            detail.issuer_name,
-            detail.issuer_ticker,
-            detail.sector,
-            stamp,
+            issuer.issuer_id,
+            issuer.state_id,
+            issuer.c2iq,
+            issuer.country,
+            issuer.issuer_name,
+            issuer.issuer_ticker,
+            issuer.sector,
+            enriched_at,
         ),
     )
+
+
+_PERFORMANCE_COLUMNS = tuple(name.replace("Change", "_change") for name in PERFORMANCE_FIELDS)
+
+
+def write_issuer_detail(db: sqlite3.Connection, detail: IssuerDetail, stamp: str) -> None:
+    _upsert_issuer(db, detail, stamp)
     stats = detail.stats
     if stats is not None and stats.date_last_traded:
         db.execute(

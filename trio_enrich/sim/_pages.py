@@ -14,7 +14,7 @@ import random
 from typing import Any
 
 from .._model import PERFORMANCE_FIELDS, ListingTrade
-from ._dataset import Dataset, SimIssuer, SimTrade
+from ._dataset import OWNER_LABELS, Dataset, SimIssuer, SimTrade
 
 __all__ = [
     "challenge_page",
@@ -286,7 +286,7 @@ def _live_trade_body(dataset: Dataset, trade: SimTrade) -> list[Any]:
     gap = listing.reporting_gap or 0
     pairs = [
         _pair(trade.asset_label, "Asset Type"),
-        _pair(_OWNER_LABELS.get(listing.owner or "", "Undisclosed"), "Owner"),
+        _pair(OWNER_LABELS.get(listing.owner or "", "Undisclosed"), "Owner"),
         _pair(price, "Price"),
         _pair(shares, "Shares"),
         _pair(f"{gap} day" if gap == 1 else f"{gap} days", "Reporting Gap"),
@@ -319,15 +319,6 @@ def _live_trade_body(dataset: Dataset, trade: SimTrade) -> list[Any]:
             ],
         },
     )
-
-
-_OWNER_LABELS = {
-    "self": "Self",
-    "spouse": "Spouse",
-    "joint": "Joint",
-    "child": "Child",
-    "not-disclosed": "Undisclosed",
-}
 
 
 def _trade_object(trade: SimTrade) -> dict[str, Any]:

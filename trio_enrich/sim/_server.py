@@ -250,6 +250,8 @@ class Simulator:
             log.in_flight -= 1
             record.end = trio.current_time()
 
+    # One function on purpose (~75 lines): the answer is built before the latency wait and
+    # sent right after it, each fault a branch of that one timeline.
     async def _send(
         self,
         stream: trio.SocketStream,
