@@ -18,12 +18,12 @@ from trio_enrich import (
     ListingPage,
     PageFailure,
     TradeDetail,
-    flight_text,
     parse_issuer_detail,
     parse_trade_detail,
     parse_trades_page,
 )
 from trio_enrich._flight import FlightModule, FlightSymbol, Unreadable, read_flight
+from trio_enrich._parse import flight_text
 
 from .conftest import fixture_bytes
 

@@ -12,13 +12,12 @@ from trio_enrich import (
     ListingPage,
     PageFailure,
     TradeDetail,
-    flight_text,
     parse_issuer_detail,
     parse_politicians_page,
     parse_trade_detail,
     parse_trades_page,
-    trade_detail_from_object,
 )
+from trio_enrich._parse import flight_text, trade_detail_from_object
 
 from .conftest import fixture_bytes
 

@@ -14,12 +14,12 @@ from trio_enrich import (
     PageFailure,
     PoliticianPage,
     TradeDetail,
-    flight_text,
     parse_issuer_detail,
     parse_politicians_page,
     parse_trade_detail,
     parse_trades_page,
 )
+from trio_enrich._parse import flight_text
 
 from .conftest import fixture_bytes
 

@@ -37,12 +37,10 @@ if TYPE_CHECKING:
         TradeDetail,
     )
     from ._parse import (
-        flight_text,
         parse_issuer_detail,
         parse_politicians_page,
         parse_trade_detail,
         parse_trades_page,
-        trade_detail_from_object,
     )
     from ._pipeline import (
         FinishReason,
@@ -91,13 +89,11 @@ _LAZY = {
     "TrioEnrichError": "._errors",
     "UsageError": "._errors",
     "enrich": "._enrich",
-    "flight_text": "._parse",
     "parse_issuer_detail": "._parse",
     "parse_politicians_page": "._parse",
     "parse_trade_detail": "._parse",
     "parse_trades_page": "._parse",
     "sync_listing": "._sync",
-    "trade_detail_from_object": "._parse",
 }
 
 
@@ -143,11 +139,9 @@ __all__ = [
     "UsageError",
     "__version__",
     "enrich",
-    "flight_text",
     "parse_issuer_detail",
     "parse_politicians_page",
     "parse_trade_detail",
     "parse_trades_page",
     "sync_listing",
-    "trade_detail_from_object",
 ]
