@@ -53,21 +53,21 @@ class EnrichOptions:
         )
 
 
-def _job(job: JobName | Job[Any]) -> Job[Any]:
+def _job(job: JobName | Job[Any, Any]) -> Job[Any, Any]:
     return JOBS[job] if isinstance(job, str) else job
 
 
-def pending_ids(store: Store, job: JobName | Job[Any], options: EnrichOptions) -> list[int]:
+def pending_ids(store: Store, job: JobName | Job[Any, Any], options: EnrichOptions) -> list[Any]:
     """The ids a run would fetch, in order (items not yet enriched)."""
     return _job(job).pending(store, options.limit, options.retry_failed)
 
 
 async def enrich(
     store: Store,
-    job: JobName | Job[Any],
+    job: JobName | Job[Any, Any],
     options: EnrichOptions,
     *,
-    ids: Sequence[int] | None = None,
+    ids: Sequence[Any] | None = None,
     progress: ProgressSink | None = None,
     stop: trio.Event | None = None,
 ) -> RunStats:
@@ -82,10 +82,10 @@ async def enrich(
         ids = await trio.to_thread.run_sync(pending_ids, store, spec, options, limiter=limiter)
     client = open_page_client(options.base_url, options.concurrency, options.deadline)
 
-    async def fetch(item_id: int) -> Any:
+    async def fetch(item_id: Any) -> Any:
         return await read_page(client, spec.path(item_id), lambda body: spec.read(body, item_id))
 
-    def write(outcomes: list[Outcome[int, Any]]) -> None:
+    def write(outcomes: list[Outcome[Any, Any]]) -> None:
         # An unreachable site says nothing about the item: it stays pending, unblamed.
         failures = [
             ItemFailure(o.item_id, o.failure, o.message, o.attempts)
@@ -94,7 +94,7 @@ async def enrich(
         ]
         spec.write(store, [o.result for o in outcomes if o.result is not None], failures)
 
-    async def commit(outcomes: list[Outcome[int, Any]]) -> None:
+    async def commit(outcomes: list[Outcome[Any, Any]]) -> None:
         await trio.to_thread.run_sync(write, outcomes, limiter=limiter)
 
     async with client:

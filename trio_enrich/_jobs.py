@@ -25,7 +25,8 @@ from ._store import ItemFailure, Store
 
 __all__ = ["ISSUERS", "JOBS", "LISTING", "TRADES", "Job", "Words", "open_page_client", "read_page"]
 
-R = TypeVar("R")
+K = TypeVar("K")  # an item's id: a trade's or issuer's number, a committee's code
+R = TypeVar("R")  # what a page gives
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +44,21 @@ class Words:
 
 
 @dataclass(frozen=True, slots=True)
-class Job(Generic[R]):
+class Job(Generic[K, R]):
     """One kind of item to fetch: its pending ids, its page, its reader and its writer."""
 
     name: str
     table: str  # the table of its items
     words: Words
-    path: Callable[[int], str]
-    read: Callable[[bytes, int], R | PageFailure]
+    path: Callable[[K], str]
+    read: Callable[[bytes, K], R | PageFailure]
     # (store, limit, include_not_found) -> the pending ids, in order
-    pending: Callable[[Store, int | None, bool], list[int]]
+    pending: Callable[[Store, int | None, bool], list[K]]
     # (store, results, failures): one transaction
     write: Callable[[Store, Sequence[R], Sequence[ItemFailure]], Any]
 
 
-TRADES: Job[TradeDetail] = Job(
+TRADES: Job[int, TradeDetail] = Job(
     name="trades",
     table="trades",
     words=Words(noun="trades", done="enriched", rate="items"),
@@ -69,7 +70,7 @@ TRADES: Job[TradeDetail] = Job(
     write=lambda store, results, failures: store.write_trade_batch(results, failures),
 )
 
-ISSUERS: Job[IssuerDetail] = Job(
+ISSUERS: Job[int, IssuerDetail] = Job(
     name="issuers",
     table="issuers",
     words=Words(noun="issuers", done="enriched", rate="items"),
@@ -84,7 +85,7 @@ ISSUERS: Job[IssuerDetail] = Job(
 #: The words of `sync`, which walks listing pages (its walk is in ``_sync``).
 LISTING = Words(noun="pages", done="fetched", rate="pages")
 
-JOBS: dict[str, Job[Any]] = {job.name: job for job in (TRADES, ISSUERS)}
+JOBS: dict[str, Job[Any, Any]] = {job.name: job for job in (TRADES, ISSUERS)}
 
 
 def open_page_client(base_url: str, concurrency: int, deadline: float) -> PageClient:

@@ -153,6 +153,8 @@ def _upsert_trade_row(db: sqlite3.Connection, trade: ListingTrade) -> None:
     )
 
 
+# Two statements (the trade, its asset) and the lists, each with its never-erase rule: one
+# function so that a detail is written whole or not at all, in the caller's transaction.
 def write_trade_detail(db: sqlite3.Connection, detail: TradeDetail, stamp: str) -> bool:
     cursor = db.execute(
         """UPDATE trades SET

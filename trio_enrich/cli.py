@@ -225,7 +225,7 @@ async def issuers(flags: EnrichFlags | None = None) -> int:
     return await _run_job(ISSUERS, flags or EnrichFlags())
 
 
-async def _run_job(job: Job[Any], flags: EnrichFlags) -> int:
+async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
     options = flags.options()  # validates the base URL before anything is opened
     if flags.dry_run:
         return await _dry_run(job, flags, options)
@@ -253,7 +253,7 @@ async def _run_job(job: Job[Any], flags: EnrichFlags) -> int:
     return _exit_code(stats, received)
 
 
-async def _dry_run(job: Job[Any], flags: EnrichFlags, options: EnrichOptions) -> int:
+async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOptions) -> int:
     _require_database(flags.db)
 
     def count() -> int:
@@ -334,7 +334,7 @@ def _summary(label: str, stats: RunStats, flags: SiteFlags, words: Words) -> lis
     )
 
 
-def _print_summary(job: Job[Any], stats: RunStats, flags: EnrichFlags) -> None:
+def _print_summary(job: Job[Any, Any], stats: RunStats, flags: EnrichFlags) -> None:
     if flags.json:
         print(json.dumps({"job": job.name, **job.words.counters(stats)}), flush=True)
     else:
