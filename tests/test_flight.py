@@ -3,7 +3,6 @@ and hostile data (cycles, dangling references, deep nesting, random bytes) class
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import time
@@ -26,20 +25,12 @@ from trio_enrich._flight import FlightModule, FlightSymbol, Unreadable, read_fli
 from trio_enrich._parse import flight_text
 
 from .conftest import fixture_bytes
+from .test_parse_properties import page_from_chunks
 
 
 def page(text: str, cuts: tuple[int, ...] = ()) -> str:
     """An HTML page whose flight text is `text`, one push per chunk between `cuts`."""
-    points = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
-    scripts = "".join(
-        "<script>self.__next_f.push(" + json.dumps([1, text[a:b]]) + ")</script>"
-        for a, b in itertools.pairwise(points)
-    )
-    return (
-        "<!DOCTYPE html><html><body><script>(self.__next_f=self.__next_f||[]).push([0])</script>"
-        + scripts
-        + '<div hidden id="S:0"></div></body></html>'
-    )
+    return page_from_chunks(text, list(cuts))
 
 
 def t_row(row_id: str, text: str) -> str:
