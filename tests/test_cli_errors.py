@@ -28,6 +28,7 @@ BAD_OPTIONS = [
     (["--retry-max", "many"], "--retry-max"),
     (["--not-found-guard", "0"], "--not-found-guard"),
     (["--json", "yes"], "yes"),
+    (["--wait", "later"], "later"),
     (["--dry-run", "please"], "please"),
     (["--retry-failed", "1"], "1"),
     (["--no-such-flag"], "--no-such-flag"),

@@ -23,6 +23,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_walk": set(),
     "_site": set(),
     "_jobs": set(),
+    "_lock": set(),
     "_entry": set(),
     "_store": set(),
     "_schema": set(),

@@ -18,6 +18,7 @@ worker threads; callers must serialise access (the pipeline uses a ``CapacityLim
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -68,6 +69,8 @@ Entity = Literal["trade", "issuer"]
 
 # trio_enrich_meta key of an unfinished full walk of the listing (JSON, see _walk.Walk).
 _WALK_KEY = "sync_walk"
+# trio_enrich_meta key of the run holding the run lock (JSON: pid, command, since).
+_RUN_KEY = "run"
 
 # Enriched trades whose stored value only stands for "not shown on the page" (see _not_shown).
 _NOT_SHOWN_SQL = """
@@ -266,6 +269,31 @@ class Store:
             if walk is not None:
                 set_our_meta(db, _WALK_KEY, walk.to_json())
         return ListingWrite(written, new)
+
+    def current_run(self) -> dict[str, object] | None:
+        """Who holds (or last held) the run lock: pid, command, since (see ``_lock``)."""
+        if not table_exists(self._db, "trio_enrich_meta"):
+            return None
+        row = self._db.execute(
+            "SELECT value FROM trio_enrich_meta WHERE key = ?", (_RUN_KEY,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            value = json.loads(str(row[0]))
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def record_run(self, command: str) -> None:
+        """Note this process as the holder of the run lock (call it once the lock is held)."""
+        holder = {"pid": os.getpid(), "command": command, "since": utc_now()}
+        with self.transaction() as db:
+            set_our_meta(db, _RUN_KEY, json.dumps(holder))
+
+    def clear_run(self) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM trio_enrich_meta WHERE key = ?", (_RUN_KEY,))
 
     def full_walk(self) -> Walk | None:
         """The unfinished full walk of the listing, if a run left one."""

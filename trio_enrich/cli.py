@@ -7,6 +7,7 @@ terminated (SIGTERM).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import signal
@@ -27,6 +28,7 @@ from ._enrich import DEFAULT_BASE_URL, EnrichOptions, enrich, pending_ids
 from ._errors import TrioEnrichError, UsageError
 from ._http import check_base_url
 from ._jobs import ISSUERS, LISTING, TRADES, Job, Words
+from ._lock import RunLock
 from ._pipeline import FinishReason, ProgressSink, RetryPolicy, RunStats
 from ._progress import ProgressMode, open_progress
 from ._report import status_lines, summary_lines, walk_lines, wrap
@@ -95,6 +97,10 @@ _HELP = {
     "retry_failed": "Also fetch items that earlier runs recorded as not found.",
     "progress": "auto: a bar on a terminal, log lines elsewhere; bar; log; none.",
     "json": "Print the final summary as one JSON object on stdout.",
+    "wait": (
+        "If another trio-enrich run is using the database, wait for it to finish instead of "
+        "stopping at once (exit 2)."
+    ),
     "sync_db": "SQLite database to fill (created if missing; an existing capitoltraders.db works).",
     "full": "Walk every listing page (concurrently) instead of stopping at the last sync.",
     "since": "Read back to this date (YYYY-MM-DD) instead of the last synced one.",
@@ -134,6 +140,7 @@ class SiteFlags:
     timeout: Annotated[float, _number(gt=0, lte=3600), Parameter(help=_HELP["timeout"])] = 30.0
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto"
     json: Annotated[bool, Parameter(help=_HELP["json"])] = False
+    wait: Annotated[bool, Parameter(help=_HELP["wait"])] = False
 
     def options(self) -> EnrichOptions:
         return EnrichOptions(
@@ -231,6 +238,7 @@ async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
         return await _dry_run(job, flags, options)
     _require_database(flags.db)
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=False))
+    lock = RunLock(flags.db)
     try:
         rows = await trio.to_thread.run_sync(store.query, f"SELECT COUNT(*) FROM {job.table}")
         if rows[0][0] == 0:
@@ -238,6 +246,8 @@ async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
                 f"no {job.words.noun} in the database {flags.db}: run "
                 f"`trio-enrich sync --db {flags.db}` first"
             )
+        # The lock before the pending list: a run that waited reads what the other left.
+        await _take_run_lock(lock, store, flags)
         selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
 
         async def work(stop: trio.Event) -> RunStats:
@@ -246,6 +256,7 @@ async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
 
         stats, received = await _with_signals(job.name, work)
     finally:
+        _release_run_lock(lock, store)
         store.close()
     if stats is None:
         return _signal_exit(received)
@@ -273,6 +284,34 @@ async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOption
               f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
               "nothing was sent")  # fmt: skip
     return EXIT_OK
+
+
+async def _take_run_lock(lock: RunLock, store: Store, flags: SiteFlags) -> None:
+    """One writer per database: another run's lock stops this one (exit 2), or with --wait
+    this one waits for it (Ctrl-C still stops the wait)."""
+    while not lock.try_acquire():
+        if not flags.wait:
+            holder = await trio.to_thread.run_sync(store.current_run)
+            raise UsageError(
+                f"database {flags.db} is in use by another trio-enrich run "
+                f"({_describe_run(holder)}); let it finish, or pass --wait to run after it"
+            )
+        await trio.sleep(0.2)
+    command = " ".join(["trio-enrich", *sys.argv[1:]])[:200]
+    await trio.to_thread.run_sync(store.record_run, command)
+
+
+def _release_run_lock(lock: RunLock, store: Store) -> None:
+    if lock.held:
+        with contextlib.suppress(TrioEnrichError):
+            store.clear_run()
+    lock.release()
+
+
+def _describe_run(holder: dict[str, object] | None) -> str:
+    if holder is None:
+        return "no details recorded"
+    return f"pid {holder.get('pid')}, `{holder.get('command')}`, since {holder.get('since')}"
 
 
 def _require_database(path: Path) -> None:
@@ -357,7 +396,9 @@ async def sync(flags: SyncFlags | None = None) -> int:
     flags = flags or SyncFlags()
     options = flags.sync_options()  # validates before anything is opened
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db))
+    lock = RunLock(flags.db)
     try:
+        await _take_run_lock(lock, store, flags)
 
         def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
             return open_progress(flags.progress, "sync", total, noun=LISTING.noun)
@@ -372,6 +413,7 @@ async def sync(flags: SyncFlags | None = None) -> int:
 
         result, received = await _with_signals("sync", work)
     finally:
+        _release_run_lock(lock, store)
         store.close()
     if result is None:
         return _signal_exit(received)
