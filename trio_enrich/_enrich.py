@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import trio
@@ -40,6 +41,7 @@ class EnrichOptions:
     deadline: float = 30.0  # seconds for a whole request, body included
     limit: int | None = None  # the most items this run
     retry_failed: bool = False  # include items recorded as not found
+    refresh_older_than: float | None = None  # seconds: refetch items enriched longer ago
 
     def pipeline(self) -> PipelineConfig:
         return PipelineConfig(
@@ -59,7 +61,11 @@ def _job(job: JobName | Job[Any, Any]) -> Job[Any, Any]:
 
 def pending_ids(store: Store, job: JobName | Job[Any, Any], options: EnrichOptions) -> list[Any]:
     """The ids a run would fetch, in order (items not yet enriched)."""
-    return _job(job).pending(store, options.limit, options.retry_failed)
+    refresh_before = None
+    if options.refresh_older_than is not None:
+        moment = datetime.now(UTC) - timedelta(seconds=options.refresh_older_than)
+        refresh_before = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _job(job).pending(store, options.limit, options.retry_failed, refresh_before)
 
 
 async def enrich(

@@ -52,8 +52,9 @@ class Job(Generic[K, R]):
     words: Words
     path: Callable[[K], str]
     read: Callable[[bytes, K], R | PageFailure]
-    # (store, limit, include_not_found) -> the pending ids, in order
-    pending: Callable[[Store, int | None, bool], list[K]]
+    # (store, limit, include_not_found, refresh_before) -> the pending ids, in order; items
+    # enriched before `refresh_before` (an enriched_at time) are pending again where it applies
+    pending: Callable[[Store, int | None, bool, str | None], list[K]]
     # (store, results, failures): one transaction
     write: Callable[[Store, Sequence[R], Sequence[ItemFailure]], Any]
 
@@ -64,7 +65,7 @@ TRADES: Job[int, TradeDetail] = Job(
     words=Words(noun="trades", done="enriched", rate="items"),
     path=lambda tx_id: f"/trades/{tx_id}",
     read=parse_trade_detail,
-    pending=lambda store, limit, retry: store.pending_trade_ids(
+    pending=lambda store, limit, retry, refresh_before: store.pending_trade_ids(
         limit=limit, include_not_found=retry
     ),
     write=lambda store, results, failures: store.write_trade_batch(results, failures),
@@ -76,8 +77,8 @@ ISSUERS: Job[int, IssuerDetail] = Job(
     words=Words(noun="issuers", done="enriched", rate="items"),
     path=lambda issuer_id: f"/issuers/{issuer_id}",
     read=parse_issuer_detail,
-    pending=lambda store, limit, retry: store.pending_issuer_ids(
-        limit=limit, include_not_found=retry
+    pending=lambda store, limit, retry, refresh_before: store.pending_issuer_ids(
+        limit=limit, include_not_found=retry, refresh_before=refresh_before
     ),
     write=lambda store, results, failures: store.write_issuer_batch(results, failures),
 )

@@ -111,7 +111,10 @@ def status_lines(report: dict[str, object], db: object) -> list[str]:
         if kinds:
             words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
             lines.append(f"  failed: {words} (retried by the next run)")
-        lines.append(f"  last enriched {entity['last_enriched_at'] or 'never'}")
+        lines.append(
+            f"  last enriched {entity['last_enriched_at'] or 'never'}"
+            + (f", oldest {entity['oldest_enriched_at']}" if entity["oldest_enriched_at"] else "")
+        )
         hidden = report["not_shown"]
         if name == "trades" and isinstance(hidden, dict) and any(hidden.values()):
             lines.append(

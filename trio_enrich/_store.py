@@ -199,16 +199,33 @@ class Store:
         return self._pending("trades", "tx_id", "trade", limit, include_not_found)
 
     def pending_issuer_ids(
-        self, *, limit: int | None = None, include_not_found: bool = False
+        self,
+        *,
+        limit: int | None = None,
+        include_not_found: bool = False,
+        refresh_before: str | None = None,
     ) -> list[int]:
-        """Issuers not yet enriched, by id, without those recorded as not found (unless asked)."""
-        return self._pending("issuers", "issuer_id", "issuer", limit, include_not_found)
+        """Issuers not yet enriched, by id, without those recorded as not found (unless asked);
+        with `refresh_before` (an ``enriched_at`` time), also those enriched before it."""
+        return self._pending(
+            "issuers", "issuer_id", "issuer", limit, include_not_found, refresh_before
+        )
 
     def _pending(
-        self, table: str, key: str, entity: Entity, limit: int | None, include_not_found: bool
+        self,
+        table: str,
+        key: str,
+        entity: Entity,
+        limit: int | None,
+        include_not_found: bool,
+        refresh_before: str | None = None,
     ) -> list[int]:
-        sql = f"SELECT {key} FROM {table} WHERE enriched_at IS NULL"
+        sql = f"SELECT {key} FROM {table} WHERE (enriched_at IS NULL"
         parameters: list[object] = []
+        if refresh_before is not None:
+            sql += " OR enriched_at <= ?"
+            parameters.append(refresh_before)
+        sql += ")"
         if not include_not_found and table_exists(self._db, "trio_enrich_failures"):
             sql += (
                 f" AND {key} NOT IN (SELECT item_id FROM trio_enrich_failures"
@@ -351,6 +368,7 @@ class Store:
                     )
                 }
             not_found = by_kind.pop(FailureKind.NOT_FOUND.value, 0)
+            oldest = self._db.execute(f"SELECT MIN(enriched_at) FROM {table}").fetchone()[0]
             report[table] = {
                 "total": total,
                 "enriched": enriched,
@@ -359,6 +377,7 @@ class Store:
                 "failed": sum(by_kind.values()),
                 "failed_by_kind": by_kind,
                 "last_enriched_at": last,
+                "oldest_enriched_at": oldest,
             }
         report["not_shown"] = self._not_shown()
         report["last_sync_at"] = self.get_meta("last_sync_at")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import re
 import signal
 import sys
 import tempfile
@@ -97,6 +98,10 @@ _HELP = {
     "retry_failed": "Also fetch items that earlier runs recorded as not found.",
     "progress": "auto: a bar on a terminal, log lines elsewhere; bar; log; none.",
     "json": "Print the final summary as one JSON object on stdout.",
+    "refresh": (
+        "Also fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d): "
+        "their performance and end-of-day prices are replaced."
+    ),
     "wait": (
         "If another trio-enrich run is using the database, wait for it to finish instead of "
         "stopping at once (exit 2)."
@@ -179,6 +184,34 @@ class EnrichFlags(SiteFlags):
 
 @Parameter(name="*")
 @dataclass(kw_only=True)
+class IssuerFlags(EnrichFlags):
+    """Options of `issuers`."""
+
+    refresh_older_than: Annotated[
+        str | None, Parameter(help=_HELP["refresh"], metavar="DURATION")
+    ] = None
+
+    def options(self) -> EnrichOptions:
+        refresh = None
+        if self.refresh_older_than is not None:
+            refresh = parse_duration(self.refresh_older_than, "--refresh-older-than")
+        return replace(super().options(), refresh_older_than=refresh)
+
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """Seconds of a duration such as `0s`, `30m`, `12h`, `7d`; a UsageError otherwise."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise UsageError(f"{flag} {text!r} is not a duration such as 0s, 30m, 12h or 7d")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+@Parameter(name="*")
+@dataclass(kw_only=True)
 class SyncFlags(SiteFlags):
     """Options of `sync`."""
 
@@ -224,12 +257,14 @@ async def trades(flags: EnrichFlags | None = None) -> int:
 
 
 @app.command
-async def issuers(flags: EnrichFlags | None = None) -> int:
+async def issuers(flags: IssuerFlags | None = None) -> int:
     """Fetch the detail page of every issuer not yet enriched and store what it adds.
 
     Adds stats, market performance and end-of-day price history. Safe to stop and re-run.
+    Performance and prices change every trading day: --refresh-older-than 1d fetches again
+    the issuers enriched more than a day ago (a page without performance keeps the stored one).
     """
-    return await _run_job(ISSUERS, flags or EnrichFlags())
+    return await _run_job(ISSUERS, flags or IssuerFlags())
 
 
 async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
@@ -535,7 +570,8 @@ async def sim(
     JSON: the ground truth to compare a database with), /_sim/stats (requests served, most in
     flight, server CPU), /_sim/log (every request as JSON lines) and /_sim/publish?count=N
     (publish N new trades at the top of the listing; answers their ids) and
-    /_sim/inject?fault=NAME&count=N (give the next N requests a fault: 429, 503, reset, ...).
+    /_sim/inject?fault=NAME&count=N (give the next N requests a fault: 429, 503, reset, ...)
+    and /_sim/reprice (a new trading day: every issuer's performance and prices change).
 
     Parameters
     ----------

@@ -204,6 +204,25 @@ class Dataset:
 
     # --- growth -------------------------------------------------------------------------------
 
+    def reprice(self) -> int:
+        """A new trading day: every issuer with performance gets new figures and a price for
+        the next day at the top of its end-of-day list. Returns how many changed."""
+        changed = 0
+        for issuer in self.issuers.values():
+            old = issuer.performance
+            if old is None:
+                continue
+            numbers = tuple(round(n * 1.01 + 0.5, 4) for n in old.numbers)
+            prices = old.eod_prices
+            if prices:
+                newest = dt.date.fromisoformat(prices[0][0]) + dt.timedelta(days=1)
+                prices = ((newest.isoformat(), round(prices[0][1] * 1.02, 4)), *prices)
+            issuer.performance = IssuerPerformance(
+                mcap=old.mcap + 1_000, numbers=numbers, eod_prices=prices
+            )
+            changed += 1
+        return changed
+
     def publish(self, count: int) -> list[SimTrade]:
         """Add `count` new trades, published after every existing one (newest first)."""
         rng = self._rng

@@ -402,6 +402,8 @@ class Simulator:
             count = _query_int(query, "count", 1)
             new = dataset.publish(count)
             return 200, json.dumps([trade.listing.tx_id for trade in new])
+        if parts == ["_sim", "reprice"]:
+            return 200, json.dumps({"repriced": dataset.reprice()})
         if parts == ["_sim", "inject"]:
             name = query.get("fault", [""])[0]
             if name not in FAULT_NAMES:
