@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from trio_enrich import Store
@@ -142,3 +148,26 @@ def wait_for_requests(url: str, count: int, timeout: float = 30.0) -> None:
                 return
         assert time.monotonic() < deadline, f"fewer than {count} requests in {timeout} s"
         time.sleep(0.02)
+
+
+def start_sim(*extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`trio-enrich sim` in a process of its own, on a free port: (the process, its URL)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trio_enrich", "sim", "--port", "0", *extra],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    line = process.stderr.readline()  # readiness: it prints its address once it listens
+    assert line.startswith("serving "), line
+    return process, line.split()[1]
+
+
+@contextmanager
+def sim_process(*extra: str) -> Iterator[str]:
+    """The URL of a simulator process that is stopped (Ctrl-C) on leaving."""
+    process, url = start_sim(*extra)
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)

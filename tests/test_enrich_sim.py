@@ -22,6 +22,7 @@ from .helpers import (
     assert_issuers_match_truth,
     assert_trades_match_truth,
     database_with_listing,
+    start_sim,
     trade_rows,
     wait_for_requests,
 )
@@ -217,16 +218,7 @@ async def test_dry_run_sends_nothing_and_changes_nothing(
 
 
 def _start_sim(*extra: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "trio_enrich", "sim", "--port", "0", *extra],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    assert line.startswith("serving "), line
-    return process, line.split()[1]
+    return start_sim(*extra)
 
 
 def _trades_command(db: Path, url: str, concurrency: int) -> list[str]:

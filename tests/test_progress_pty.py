@@ -14,8 +14,7 @@ import termios
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pyte
@@ -28,6 +27,8 @@ from trio_enrich._pipeline import PipelineConfig, RetryPolicy, RunStats, run_pip
 from trio_enrich._progress import BarProgress
 from trio_enrich._site import SITE_RULES
 from trio_enrich.cli import main
+
+from .helpers import sim_process
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="pty and TIOCSWINSZ")
 
@@ -84,29 +85,13 @@ class Terminal:
         return code
 
 
-@contextmanager
-def simulator(*extra: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "trio_enrich", "sim", "--port", "0", *extra],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    assert line.startswith("serving "), line
-    try:
-        yield line.split()[1]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-
-
 def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "trio_enrich", *args]
 
 
 def test_the_trades_bar_at_80_columns_shows_counts_and_a_pause(tmp_path: Path) -> None:
     db = tmp_path / "ct.db"
-    with simulator("--trades", "600", "--latency-ms", "20", "--retry-after", "4") as url:
+    with sim_process("--trades", "600", "--latency-ms", "20", "--retry-after", "4") as url:
         site = ["--db", str(db), "--base-url", url]
         assert main(["sync", "--full", *site, "--progress", "none"]) == 0
         terminal = Terminal(cli("trades", *site, "--concurrency", "2",
@@ -136,7 +121,7 @@ def test_the_sync_bar_counts_pages_with_a_total_and_ends_at_the_summary_count(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "ct.db"
-    with simulator("--trades", "600", "--latency-ms", "20") as url:
+    with sim_process("--trades", "600", "--latency-ms", "20") as url:
         terminal = Terminal(cli("sync", "--full", "--db", str(db), "--base-url", url,
                                 "--concurrency", "2", "--details-delay-ms", "150"))  # fmt: skip
         during = terminal.wait_for(

@@ -4,7 +4,6 @@ first, or waits with --wait; a killed run leaves no stale lock; readers are neve
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,26 +17,15 @@ import pytest
 
 from trio_enrich.sim import make_dataset
 
-from .helpers import database_with_listing, wait_for_requests
+from .helpers import database_with_listing, sim_process, wait_for_requests
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock")
 
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "trio_enrich", "sim", "--port", "0", "--seed", "71",
-         "--trades", "300", "--latency-ms", "30"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert server.stderr is not None
-    line = server.stderr.readline()
-    assert line.startswith("serving "), line
-    try:
-        yield line.split()[1]
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
+    with sim_process("--seed", "71", "--trades", "300", "--latency-ms", "30") as url:
+        yield url
 
 
 def _trades(db: Path, url: str, *extra: str) -> list[str]:

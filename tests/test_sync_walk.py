@@ -4,7 +4,6 @@ shift; the incremental cutoff moves only when a walk completes (issue 11, defect
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -22,7 +21,7 @@ from trio_enrich._walk import Walk
 from trio_enrich.cli import app
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import wait_for_requests
+from .helpers import start_sim, wait_for_requests
 
 FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
 
@@ -272,15 +271,7 @@ def _stored_pages(db: Path, size: int) -> set[int]:
 
 def test_sigint_full_sync_then_sync_then_full_sync_stores_every_trade(tmp_path: Path) -> None:
     db = tmp_path / "ct.db"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "trio_enrich", "sim", "--port", "0", "--seed", "57",
-         "--trades", "1200", "--latency-ms", "40"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert server.stderr is not None
-    line = server.stderr.readline()
-    assert line.startswith("serving "), line
-    url = line.split()[1]
+    server, url = start_sim("--seed", "57", "--trades", "1200", "--latency-ms", "40")
     sync = [sys.executable, "-m", "trio_enrich", "sync", "--db", str(db), "--base-url", url,
             "--concurrency", "2", "--progress", "none", *FAST]  # fmt: skip
     reads: list[list[int]] = []
