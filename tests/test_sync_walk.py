@@ -76,6 +76,19 @@ def test_a_walk_places_pages_by_their_own_total() -> None:
     assert walk.covered == [(1, 35)]
 
 
+def test_a_page_answered_before_a_publication_does_not_hide_the_new_top() -> None:
+    walk = Walk(started_at="t")
+    walk.add_page(3, 10, total=25, rows=5)  # asked after 5 trades were published
+    walk.add_page(1, 10, total=20, rows=10)  # answered before the publication, received later
+    walk.add_page(2, 10, total=20, rows=10)
+    # Positions 1..20 are read, but the five published at the top (21..25) are not: taking
+    # the last count seen (20) would call this walk complete and lose them.
+    assert walk.total == 25
+    assert not walk.complete
+    assert walk.gaps() == [(21, 25)]
+    assert walk.pages_to_read(10) == [1]
+
+
 def test_a_walk_survives_its_json_and_refuses_garbage() -> None:
     walk = Walk(started_at="2026-11-28T00:00:00Z")
     walk.add_page(2, 10, total=95, rows=10, newest="2026-01-02T00:00:00Z")

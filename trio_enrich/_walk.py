@@ -33,7 +33,7 @@ class Walk:
 
     started_at: str
     covered: list[Interval] = field(default_factory=list)  # sorted, disjoint, not adjacent
-    total: int | None = None  # the site's totalCount on the page received last
+    total: int | None = None  # the largest totalCount a page of this walk has shown
     newest: str | None = None  # the newest pubDate read in this walk
     pages_read: int = 0
 
@@ -45,7 +45,9 @@ class Walk:
         """Record that page `page` (of `page_size` rows) gave `rows` rows when the site had
         `total` trades."""
         self.pages_read += 1
-        self.total = total
+        # The largest count seen: pages read concurrently can arrive out of order, and one
+        # answered before a publication must not hide the positions published after it.
+        self.total = total if self.total is None else max(self.total, total)
         if newest is not None and (self.newest is None or newest > self.newest):
             self.newest = newest
         high = total - (page - 1) * page_size
