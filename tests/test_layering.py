@@ -21,6 +21,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_read_politicians": set(),
     "_report": set(),
     "_walk": set(),
+    "_roster": set(),
     "_site": set(),
     "_jobs": set(),
     "_lock": set(),
@@ -33,6 +34,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_progress": {"alive_progress"},
     "_enrich": {"trio"},
     "_sync": {"trio"},
+    "_committees": {"trio"},
 }
 FOREIGN = {"trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11"}
 
@@ -61,7 +63,7 @@ def test_only_the_store_imports_sqlite3() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["_parse", "_flight", "_walk", "_page", "_read_trades", "_read_issuers", "_read_politicians"],
+    ["_parse", "_flight", "_walk", "_roster", "_page", "_read_trades", "_read_issuers", "_read_politicians"],
 )
 def test_the_sans_io_modules_do_no_io(module: str) -> None:
     io = {"socket", "sqlite3", "os", "pathlib", "io"}

@@ -276,6 +276,7 @@ def test_real_politicians_page_gives_five_cards() -> None:
     assert first.name == "Sheldon Whitehouse"
     assert first.party == "Democrat"
     assert first.state == "Rhode Island"
+    assert (first.party_id, first.state_id) == ("democrat", "ri")
     assert (first.count_trades, first.count_issuers) == (73, 44)
     assert first.volume == "1.23M"
     assert first.date_last_traded == "2024-12-19"

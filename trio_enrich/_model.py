@@ -233,12 +233,14 @@ class PoliticianCard:
 
     politician_id: str
     name: str
-    party: str | None
-    state: str | None
+    party: str | None  # as shown: "Democrat"
+    state: str | None  # as shown: "Rhode Island"
     count_trades: int | None
     count_issuers: int | None
     volume: str | None  # as shown, e.g. "1.23M"
     date_last_traded: str | None
+    party_id: str | None = None  # from the card's class: "democrat"
+    state_id: str | None = None  # from the card's class: "ri"
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,8 @@ def _politician_card(opened: Page, politician_id: str, tree: object) -> Politici
     name: str | None = None
     party: str | None = None
     state: str | None = None
+    party_id: str | None = None
+    state_id: str | None = None
     cells: dict[str, str] = {}
     for node in opened.walk([tree]):
         if not is_element(node):
@@ -65,8 +67,10 @@ def _politician_card(opened: Page, politician_id: str, tree: object) -> Politici
             name = _text(props.get("children"))
         elif "q-field party" in class_name and party is None:
             party = _text(props.get("children"))
+            party_id = _modifier(class_name, "party--")
         elif "us-state-full " in class_name + " " and state is None:
             state = _text(props.get("children"))
+            state_id = _modifier(class_name, "us-state-full--")
         elif "q-cell cell--" in class_name:
             cell = class_name.split("cell--", 1)[1].split()[0]
             cells[cell] = _cell_value(opened, props.get("children"))
@@ -81,7 +85,17 @@ def _politician_card(opened: Page, politician_id: str, tree: object) -> Politici
         count_issuers=to_int(cells.get("count-issuers")),
         volume=cells.get("volume") or None,
         date_last_traded=cells.get("last-traded") or None,
+        party_id=party_id,
+        state_id=state_id,
     )
+
+
+def _modifier(class_name: str, prefix: str) -> str | None:
+    """The `x` of a `prefix--x` class ("party--democrat" -> "democrat")."""
+    for token in class_name.split():
+        if token.startswith(prefix) and len(token) > len(prefix):
+            return token[len(prefix) :].lower()
+    return None
 
 
 def _cell_value(opened: Page, tree: object) -> str:

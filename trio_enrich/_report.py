@@ -10,12 +10,21 @@ import textwrap
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from ._committees import CommitteesResult
 from ._jobs import Words
 from ._model import FailureKind
 from ._pipeline import FinishReason, RunStats
+from ._roster import COMMITTEES
 from ._sync import SyncResult
 
-__all__ = ["status_lines", "summary_lines", "walk_lines", "wrap"]
+__all__ = [
+    "committee_lines",
+    "status_lines",
+    "summary_lines",
+    "update_lines",
+    "walk_lines",
+    "wrap",
+]
 
 NOT_SHOWN_WORDS = {
     "asset_type": "asset type",
@@ -125,10 +134,51 @@ def status_lines(report: dict[str, object], db: object) -> list[str]:
         f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
         f"{report['last_trade_pub_date'] or '-'}"
     )
+    committees = report.get("committees")
+    if isinstance(committees, dict):
+        lines.append(
+            f"committees: {committees['memberships']} memberships of "
+            f"{committees['politicians']} politicians in {committees['committees']} committees; "
+            f"read {committees['read_at'] or 'never'}"
+        )
     walk = report["unfinished_full_walk"]
     if isinstance(walk, dict):
         lines.append(
             f"unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
             f"of {walk['total']} trades unread; `trio-enrich sync` finishes it"
+        )
+    return wrap(lines)
+
+
+def committee_lines(result: CommitteesResult) -> list[str]:
+    """What a committees run stored, or why it stored nothing (logical lines)."""
+    written = result.written
+    if written is not None:
+        return [
+            f"memberships {written.memberships} in {len(COMMITTEES)} committees "
+            f"({written.added} added, {written.removed} removed); politicians added from "
+            f"their cards {written.politicians_added}"
+        ]
+    problems = result.problems
+    named = "; ".join(f"{code}: {why}" for code, why in list(problems.items())[:3])
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    return [
+        f"memberships unchanged: {len(problems)} of {len(COMMITTEES)} committees not read "
+        f"completely ({named}{more}); run `trio-enrich committees` again"
+    ]
+
+
+def update_lines(stages: Sequence[tuple[str, int, str]], not_run: Sequence[str]) -> list[str]:
+    """The last lines of `update`: each stage's outcome, and the stages not run."""
+    worst = max((code for _, code, _ in stages), default=0)
+    parts = [
+        f"{name} {finish}" + (f" (exit {code})" if code else "") for name, code, finish in stages
+    ]
+    lines = ["update: " + ("done" if not worst and not not_run else "finished with problems")]
+    lines.append("stages: " + ", ".join(parts))
+    if not_run:
+        lines.append(
+            f"not run: {', '.join(not_run)} (an earlier stage stopped the run); run "
+            "`trio-enrich update` again later"
         )
     return wrap(lines)

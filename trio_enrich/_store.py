@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +34,7 @@ from ._model import (
     FailureKind,
     IssuerDetail,
     ListingTrade,
+    PoliticianCard,
     TradeDetail,
 )
 from ._schema import (
@@ -48,8 +49,10 @@ from ._schema import (
 )
 from ._walk import Walk
 from ._writes import (
+    MembershipWrite,
     recompute_stats,
     record_failures,
+    replace_memberships,
     set_meta,
     set_our_meta,
     upsert_listing_trade,
@@ -287,17 +290,22 @@ class Store:
                 set_our_meta(db, _WALK_KEY, walk.to_json())
         return ListingWrite(written, new)
 
-    def current_run(self) -> dict[str, object] | None:
-        """Who holds (or last held) the run lock: pid, command, since (see ``_lock``)."""
+    def get_our_meta(self, key: str) -> str | None:
+        """A value of our own meta table (None when absent, or before our tables exist)."""
         if not table_exists(self._db, "trio_enrich_meta"):
             return None
         row = self._db.execute(
-            "SELECT value FROM trio_enrich_meta WHERE key = ?", (_RUN_KEY,)
+            "SELECT value FROM trio_enrich_meta WHERE key = ?", (key,)
         ).fetchone()
-        if row is None:
+        return None if row is None else str(row[0])
+
+    def current_run(self) -> dict[str, object] | None:
+        """Who holds (or last held) the run lock: pid, command, since (see ``_lock``)."""
+        text = self.get_our_meta(_RUN_KEY)
+        if text is None:
             return None
         try:
-            value = json.loads(str(row[0]))
+            value = json.loads(text)
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
@@ -314,15 +322,11 @@ class Store:
 
     def full_walk(self) -> Walk | None:
         """The unfinished full walk of the listing, if a run left one."""
-        if not table_exists(self._db, "trio_enrich_meta"):
-            return None
-        row = self._db.execute(
-            "SELECT value FROM trio_enrich_meta WHERE key = ?", (_WALK_KEY,)
-        ).fetchone()
-        if row is None:
+        value = self.get_our_meta(_WALK_KEY)
+        if value is None:
             return None
         try:
-            return Walk.from_json(str(row[0]))
+            return Walk.from_json(value)
         except ValueError as error:
             raise DatabaseError(f"database {self.path}: unreadable sync walk: {error}") from error
 
@@ -344,6 +348,20 @@ class Store:
         """politician_stats and issuer_stats from the trades, in one transaction."""
         with self.transaction() as db:
             recompute_stats(db)
+
+    def replace_memberships(
+        self,
+        rosters: Mapping[str, Sequence[PoliticianCard]],
+        chambers: Mapping[str, str],
+        *,
+        now: str | None = None,
+    ) -> MembershipWrite:
+        """Make the committee memberships exactly `rosters`, in one transaction, and note when
+        (``trio_enrich_meta.committees_read_at``). Only for rosters read completely."""
+        with self.transaction() as db:
+            written = replace_memberships(db, rosters, chambers)
+            set_our_meta(db, "committees_read_at", now or utc_now())
+        return written
 
     def status(self) -> dict[str, object]:
         """Counts per entity and the last sync and enrichment times (read-only)."""
@@ -379,6 +397,7 @@ class Store:
                 "last_enriched_at": last,
                 "oldest_enriched_at": oldest,
             }
+        report["committees"] = self._committees_status()
         report["not_shown"] = self._not_shown()
         report["last_sync_at"] = self.get_meta("last_sync_at")
         walk = self.full_walk()
@@ -395,6 +414,18 @@ class Store:
         report["user_version"] = self.user_version()
         report["schema_version"] = self.schema_version()
         return report
+
+    def _committees_status(self) -> dict[str, object]:
+        memberships, committees, politicians = self._db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT committee), COUNT(DISTINCT politician_id)"
+            " FROM politician_committees"
+        ).fetchone()
+        return {
+            "memberships": memberships,
+            "committees": committees,
+            "politicians": politicians,
+            "read_at": self.get_our_meta("committees_read_at"),
+        }
 
     def _not_shown(self) -> dict[str, int]:
         """Enriched trades whose stored value only stands for "the site did not show it".

@@ -32,7 +32,15 @@ from ._pipeline import FinishReason, NoProgress, Outcome, ProgressSink, RunStats
 from ._store import Store, utc_now
 from ._walk import Walk
 
-__all__ = ["ProgressFactory", "SyncOptions", "SyncResult", "sync_listing"]
+__all__ = [
+    "CarriedProgress",
+    "ProgressFactory",
+    "SyncOptions",
+    "SyncResult",
+    "combine",
+    "no_progress",
+    "sync_listing",
+]
 
 #: Opens the progress display of a run of `total` pages (None: not known in advance).
 ProgressFactory = Callable[[int | None], AbstractContextManager[ProgressSink]]
@@ -82,7 +90,7 @@ def _page_path(page: int, size: int) -> str:
     return f"/trades?page={page}" if size == 12 else f"/trades?page={page}&pageSize={size}"
 
 
-def _no_progress(total: int | None) -> AbstractContextManager[ProgressSink]:
+def no_progress(total: int | None) -> AbstractContextManager[ProgressSink]:
     return nullcontext(NoProgress())
 
 
@@ -95,7 +103,7 @@ async def sync_listing(
     notify: Callable[[str], None] | None = None,
 ) -> SyncResult:
     """Fetch listing pages into `store`; see the module's docstring for the two walks."""
-    run = _SyncRun(store, options, progress or _no_progress, stop, notify or (lambda _: None))
+    run = _SyncRun(store, options, progress or no_progress, stop, notify or (lambda _: None))
     async with run.client:
         await run.run()
     return run.result
@@ -257,7 +265,7 @@ class _SyncRun:
                 with self.progress(result.pages + len(pages)) as sink:
                     stats = await run_pipeline(
                         pages, self._fetch, self._commit, config,
-                        progress=_Carried(sink, earlier), stop=self.stop,
+                        progress=CarriedProgress(sink, earlier), stop=self.stop,
                     )  # fmt: skip
             result.stats = combine(result.stats, stats)
             if stats.finish_reason is not FinishReason.COMPLETED or stats.failed_total:
@@ -274,7 +282,7 @@ class _SyncRun:
             await self._finish(walk.newest, advance=True)
 
 
-class _Carried:
+class CarriedProgress:
     """A progress sink that shows a round's statistics added to the rounds before it."""
 
     def __init__(self, sink: ProgressSink, earlier: RunStats) -> None:

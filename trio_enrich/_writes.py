@@ -11,17 +11,27 @@ transaction as the item's data.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ._model import PERFORMANCE_FIELDS, IssuerDetail, ListingIssuer, ListingTrade, TradeDetail
+from ._model import (
+    PERFORMANCE_FIELDS,
+    IssuerDetail,
+    ListingIssuer,
+    ListingTrade,
+    PoliticianCard,
+    TradeDetail,
+)
 
 if TYPE_CHECKING:
     from ._store import ItemFailure
 
 __all__ = [
+    "MembershipWrite",
     "recompute_stats",
     "record_failures",
+    "replace_memberships",
     "set_meta",
     "set_our_meta",
     "upsert_listing_trade",
@@ -324,4 +334,56 @@ def record_failures(
             (entity, failure.item_id, failure.kind.value, failure.message, failure.attempts, stamp)
             for failure in failures
         ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipWrite:
+    """What replacing the committee memberships changed."""
+
+    memberships: int  # rows now in politician_committees
+    added: int  # memberships that were not there before
+    removed: int  # memberships that are gone
+    politicians_added: int  # politicians stored from their cards (they had no trades)
+
+
+def replace_memberships(
+    db: sqlite3.Connection,
+    rosters: Mapping[str, Sequence[PoliticianCard]],
+    chambers: Mapping[str, str],
+) -> MembershipWrite:
+    """Make politician_committees exactly `rosters` (code -> member cards); a member absent
+    from politicians is added from the card, so no membership is lost to the foreign key."""
+    before = set(db.execute("SELECT politician_id, committee FROM politician_committees"))
+    added_politicians = 0
+    for code, cards in rosters.items():
+        for card in cards:
+            first, _, last = card.name.partition(" ")
+            cursor = db.execute(
+                """INSERT INTO politicians (politician_id, state_id, party, first_name,
+                       last_name, full_name, dob, gender, chamber)
+                   VALUES (?, ?, ?, ?, ?, ?, '', '', ?)
+                   ON CONFLICT(politician_id) DO NOTHING""",
+                (
+                    card.politician_id,
+                    card.state_id or "",
+                    card.party_id or (card.party or "").lower(),
+                    first,
+                    last,
+                    card.name,
+                    chambers[code],
+                ),
+            )
+            added_politicians += cursor.rowcount
+    after = {(card.politician_id, code) for code, cards in rosters.items() for card in cards}
+    db.execute("DELETE FROM politician_committees")
+    db.executemany(
+        "INSERT INTO politician_committees (politician_id, committee) VALUES (?, ?)",
+        sorted(after),
+    )
+    return MembershipWrite(
+        memberships=len(after),
+        added=len(after - before),
+        removed=len(before - after),
+        politicians_added=added_politicians,
     )

@@ -25,6 +25,7 @@ import trio
 from cyclopts import Parameter, validators
 
 from . import __version__
+from ._committees import COMMITTEE_WORDS, read_committees
 from ._enrich import DEFAULT_BASE_URL, EnrichOptions, enrich, pending_ids
 from ._errors import TrioEnrichError, UsageError
 from ._http import check_base_url
@@ -32,9 +33,10 @@ from ._jobs import ISSUERS, LISTING, TRADES, Job, Words
 from ._lock import RunLock
 from ._pipeline import FinishReason, ProgressSink, RetryPolicy, RunStats
 from ._progress import ProgressMode, open_progress
-from ._report import status_lines, summary_lines, walk_lines, wrap
+from ._report import committee_lines, status_lines, summary_lines, update_lines, walk_lines, wrap
+from ._roster import COMMITTEES
 from ._store import Store
-from ._sync import SyncOptions, SyncResult, sync_listing
+from ._sync import SyncOptions, sync_listing
 
 _json = json  # `status --json` shadows the module name inside that command
 T = TypeVar("T")
@@ -105,6 +107,10 @@ _HELP = {
     "wait": (
         "If another trio-enrich run is using the database, wait for it to finish instead of "
         "stopping at once (exit 2)."
+    ),
+    "update_refresh": (
+        "Fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d; never: "
+        "only new ones): their performance and end-of-day prices change every trading day."
     ),
     "sync_db": "SQLite database to fill (created if missing; an existing capitoltraders.db works).",
     "full": "Walk every listing page (concurrently) instead of stopping at the last sync.",
@@ -272,31 +278,19 @@ async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
     if flags.dry_run:
         return await _dry_run(job, flags, options)
     _require_database(flags.db)
-    store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=False))
-    lock = RunLock(flags.db)
-    try:
-        rows = await trio.to_thread.run_sync(store.query, f"SELECT COUNT(*) FROM {job.table}")
+
+    def require_items(store: Store) -> None:
+        rows = store.query(f"SELECT COUNT(*) FROM {job.table}")
         if rows[0][0] == 0:
             raise UsageError(
                 f"no {job.words.noun} in the database {flags.db}: run "
                 f"`trio-enrich sync --db {flags.db}` first"
             )
-        # The lock before the pending list: a run that waited reads what the other left.
-        await _take_run_lock(lock, store, flags)
-        selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
 
-        async def work(stop: trio.Event) -> RunStats:
-            with open_progress(flags.progress, job.name, len(selected)) as progress:
-                return await enrich(store, job, options, ids=selected, progress=progress, stop=stop)
+    async def work(store: Store, stop: trio.Event) -> list[Stage]:
+        return [await _job_stage(store, job, options, flags, stop)]
 
-        stats, received = await _with_signals(job.name, work)
-    finally:
-        _release_run_lock(lock, store)
-        store.close()
-    if stats is None:
-        return _signal_exit(received)
-    _print_summary(job, stats, flags)
-    return _exit_code(stats, received)
+    return await _run_locked(job.name, flags, work, create=False, check=require_items)
 
 
 async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOptions) -> int:
@@ -319,6 +313,140 @@ async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOption
               f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
               "nothing was sent")  # fmt: skip
     return EXIT_OK
+
+
+# --- stages: one job's run inside a locked database ------------------------------------------
+
+
+@dataclass(slots=True)
+class Stage:
+    """What one stage of a command did: its exit code, its JSON summary, its text summary."""
+
+    name: str
+    code: int
+    report: dict[str, object]
+    lines: list[str]
+    finish: FinishReason
+
+    @property
+    def stops_the_rest(self) -> bool:
+        """The site is unusable (breaker, not-found guard, unreachable) or the run was stopped:
+        later stages must not start."""
+        return self.finish is not FinishReason.COMPLETED
+
+
+async def _job_stage(
+    store: Store, job: Job[Any, Any], options: EnrichOptions, flags: SiteFlags, stop: trio.Event
+) -> Stage:
+    selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
+    with open_progress(flags.progress, job.name, len(selected)) as progress:
+        stats = await enrich(store, job, options, ids=selected, progress=progress, stop=stop)
+    return Stage(
+        name=job.name,
+        code=_stats_code(stats),
+        report={"job": job.name, **job.words.counters(stats)},
+        lines=_summary(job.name, stats, flags, job.words),
+        finish=stats.finish_reason,
+    )
+
+
+async def _sync_stage(
+    store: Store, options: SyncOptions, flags: SiteFlags, stop: trio.Event
+) -> Stage:
+    def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
+        return open_progress(flags.progress, "sync", total, noun=LISTING.noun)
+
+    def notify(message: str) -> None:
+        print(f"sync: {message}", file=sys.stderr, flush=True)
+
+    result = await sync_listing(store, options, progress=progress_for, stop=stop, notify=notify)
+    stats = result.stats
+    lines = _summary("sync", stats, flags, LISTING)
+    walk = wrap(["", *walk_lines(result)])[1:]
+    code = _stats_code(stats)
+    if code == EXIT_OK and not result.complete and options.max_pages is None:
+        code = EXIT_ITEM_FAILURES  # the walk did not reach its end: not everything is stored
+    return Stage(
+        name="sync",
+        code=code,
+        report={"job": "sync", **result.as_dict(), **LISTING.counters(stats)},
+        lines=[lines[0], *walk, *lines[1:]],
+        finish=stats.finish_reason,
+    )
+
+
+async def _committees_stage(
+    store: Store, options: EnrichOptions, flags: SiteFlags, stop: trio.Event
+) -> Stage:
+    def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
+        return open_progress(flags.progress, "committees", total, noun=COMMITTEE_WORDS.noun)
+
+    result = await read_committees(store, options, progress=progress_for, stop=stop)
+    stats = result.stats
+    lines = _summary("committees", stats, flags, COMMITTEE_WORDS)
+    code = _stats_code(stats)
+    if code == EXIT_OK and not result.complete:
+        code = EXIT_ITEM_FAILURES
+    return Stage(
+        name="committees",
+        code=code,
+        report={"job": "committees", **result.as_dict(), **COMMITTEE_WORDS.counters(stats)},
+        lines=[lines[0], *wrap(["", *committee_lines(result)])[1:], *lines[1:]],
+        finish=stats.finish_reason,
+    )
+
+
+async def _run_locked(
+    label: str,
+    flags: SiteFlags,
+    work: Callable[[Store, trio.Event], Awaitable[list[Stage]]],
+    *,
+    create: bool,
+    check: Callable[[Store], None] | None = None,
+    report: Callable[[list[Stage]], None] | None = None,
+) -> int:
+    """Open the database, take the run lock, run `work` under the signal handling, print the
+    stages' summaries (or `report` them) and return the exit code."""
+    store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=create))
+    lock = RunLock(flags.db)
+    try:
+        if check is not None:
+            await trio.to_thread.run_sync(check, store)
+        # The lock before the pending list: a run that waited reads what the other left.
+        await _take_run_lock(lock, store, flags)
+
+        async def guarded(stop: trio.Event) -> list[Stage]:
+            return await work(store, stop)
+
+        stages, received = await _with_signals(label, guarded)
+    finally:
+        _release_run_lock(lock, store)
+        store.close()
+    if stages is None:
+        return _signal_exit(received)
+    if report is not None:
+        report(stages)
+    else:
+        for stage in stages:
+            _print_stage(stage, flags)
+    if received:
+        return _signal_exit(received)
+    return _most_severe([stage.code for stage in stages])
+
+
+def _print_stage(stage: Stage, flags: SiteFlags) -> None:
+    if flags.json:
+        print(json.dumps(stage.report), flush=True)
+    else:
+        print("\n".join(stage.lines), flush=True)
+
+
+#: Exit codes from the least to the most severe.
+_SEVERITY = (EXIT_OK, EXIT_ITEM_FAILURES, EXIT_USAGE, EXIT_BREAKER)
+
+
+def _most_severe(codes: Sequence[int]) -> int:
+    return max(codes, key=_SEVERITY.index, default=EXIT_OK)
 
 
 async def _take_run_lock(lock: RunLock, store: Store, flags: SiteFlags) -> None:
@@ -390,9 +518,8 @@ def _signal_exit(received: list[int]) -> int:
     return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
 
 
-def _exit_code(stats: RunStats, received: list[int]) -> int:
-    if received:
-        return _signal_exit(received)
+def _stats_code(stats: RunStats) -> int:
+    """The exit code a run's statistics call for (signals aside)."""
     if stats.finish_reason in (
         FinishReason.BREAKER,
         FinishReason.NOT_FOUND_GUARD,
@@ -406,13 +533,6 @@ def _summary(label: str, stats: RunStats, flags: SiteFlags, words: Words) -> lis
     return summary_lines(
         label, stats, words, max_failures=flags.max_failures, base_url=flags.base_url
     )
-
-
-def _print_summary(job: Job[Any, Any], stats: RunStats, flags: EnrichFlags) -> None:
-    if flags.json:
-        print(json.dumps({"job": job.name, **job.words.counters(stats)}), flush=True)
-    else:
-        print("\n".join(_summary(job.name, stats, flags, job.words)), flush=True)
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -430,40 +550,162 @@ async def sync(flags: SyncFlags | None = None) -> int:
     """
     flags = flags or SyncFlags()
     options = flags.sync_options()  # validates before anything is opened
-    store = await trio.to_thread.run_sync(lambda: Store.open(flags.db))
-    lock = RunLock(flags.db)
-    try:
-        await _take_run_lock(lock, store, flags)
 
-        def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
-            return open_progress(flags.progress, "sync", total, noun=LISTING.noun)
+    async def work(store: Store, stop: trio.Event) -> list[Stage]:
+        return [await _sync_stage(store, options, flags, stop)]
 
-        def notify(message: str) -> None:
-            print(f"sync: {message}", file=sys.stderr, flush=True)
+    return await _run_locked("sync", flags, work, create=True)
 
-        async def work(stop: trio.Event) -> SyncResult:
-            return await sync_listing(
-                store, options, progress=progress_for, stop=stop, notify=notify
-            )
 
-        result, received = await _with_signals("sync", work)
-    finally:
-        _release_run_lock(lock, store)
-        store.close()
-    if result is None:
-        return _signal_exit(received)
-    stats = result.stats
+# --- committees -----------------------------------------------------------------------------
+
+
+@Parameter(name="*")
+@dataclass(kw_only=True)
+class CommitteeFlags(SiteFlags):
+    """Options of `committees`."""
+
+    dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
+
+
+@app.command
+async def committees(flags: CommitteeFlags | None = None) -> int:
+    """Read the members of every committee (48) and store them in politician_committees.
+
+    The site's only source of memberships is the politicians listing filtered by committee:
+    each committee's pages are read until its member count is reached. The memberships are
+    replaced only when every committee was read completely, in one transaction; a run cut
+    short changes nothing (exit 1 or 3). Members not yet in the database are added from
+    their cards (name, party, state).
+    """
+    flags = flags or CommitteeFlags()
+    options = flags.options()
+    _require_database(flags.db)
+    if flags.dry_run:
+        return await _update_dry_run(flags, options, stages=("committees",))
+
+    async def work(store: Store, stop: trio.Event) -> list[Stage]:
+        return [await _committees_stage(store, options, flags, stop)]
+
+    return await _run_locked("committees", flags, work, create=False)
+
+
+# --- update -----------------------------------------------------------------------------------
+
+#: How old issuer data may be before `update` fetches it again.
+DEFAULT_REFRESH = "1d"
+UPDATE_STAGES = ("sync", "trades", "issuers", "committees")
+
+
+@Parameter(name="*")
+@dataclass(kw_only=True)
+class UpdateFlags(SiteFlags):
+    """Options of `update`."""
+
+    db: Annotated[Path, Parameter(help=_HELP["sync_db"])] = Path("capitoltraders.db")
+    full: Annotated[bool, Parameter(help=_HELP["full"])] = False
+    refresh_older_than: Annotated[
+        str, Parameter(help=_HELP["update_refresh"], metavar="DURATION")
+    ] = DEFAULT_REFRESH
+    not_found_guard: Annotated[int, _number(gte=1), Parameter(help=_HELP["guard"])] = 25
+    dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
+
+    def options(self) -> EnrichOptions:
+        refresh = None
+        if self.refresh_older_than.strip() != "never":
+            refresh = parse_duration(self.refresh_older_than, "--refresh-older-than")
+        return replace(super().options(), not_found_guard=self.not_found_guard,
+                       refresh_older_than=refresh)  # fmt: skip
+
+
+@app.command
+async def update(flags: UpdateFlags | None = None) -> int:
+    """Bring the whole copy up to date in one command (made for cron): sync, then trades,
+    issuers and committees.
+
+    sync is incremental (or --full; the first update of a new database walks every page);
+    trades and issuers fetch what is pending, and issuers enriched longer ago than
+    --refresh-older-than (default 1d) are fetched again; committees reads every committee's
+    members. One progress display per stage, one summary per stage and a last line (or one
+    JSON object with --json). Exit code: the most severe of the stages; a stage stopped by the
+    circuit breaker, the not-found guard or an unreachable site stops the stages after it.
+    """
+    flags = flags or UpdateFlags()
+    options = flags.options()  # validates before anything is opened
+    sync_options = SyncOptions(enrich=options, full=flags.full)
+    if flags.dry_run:
+        _require_database(flags.db)
+        return await _update_dry_run(flags, options, stages=UPDATE_STAGES)
+    if not flags.db.absolute().parent.is_dir():
+        raise UsageError(f"cannot create --db {flags.db}: folder {flags.db.parent} does not exist")
+
+    async def work(store: Store, stop: trio.Event) -> list[Stage]:
+        stages: list[Stage] = []
+        for number, name in enumerate(UPDATE_STAGES, start=1):
+            if stop.is_set():
+                break
+            if not flags.json:
+                print(f"\nupdate: {name} ({number} of {len(UPDATE_STAGES)})", flush=True)
+            if name == "sync":
+                stage = await _sync_stage(store, sync_options, flags, stop)
+            elif name == "committees":
+                stage = await _committees_stage(store, options, flags, stop)
+            else:
+                job = TRADES if name == "trades" else ISSUERS
+                stage = await _job_stage(store, job, options, flags, stop)
+            stages.append(stage)
+            if not flags.json:
+                print("\n".join(stage.lines), flush=True)
+            if stage.stops_the_rest:
+                break
+        return stages
+
+    def report(stages: list[Stage]) -> None:
+        code = _most_severe([stage.code for stage in stages])
+        not_run = list(UPDATE_STAGES[len(stages) :])
+        if flags.json:
+            print(json.dumps({"job": "update", "exit_code": code, "not_run": not_run,
+                              "stages": [stage.report for stage in stages]}),
+                  flush=True)  # fmt: skip
+            return
+        print("\n".join(update_lines(
+            [(stage.name, stage.code, stage.finish.value) for stage in stages], not_run,
+        )), flush=True)  # fmt: skip
+
+    return await _run_locked("update", flags, work, create=True, report=report)
+
+
+async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequence[str]) -> int:
+    """What each stage would fetch from the database as it is now; nothing is sent."""
+
+    def count() -> dict[str, int]:
+        with Store.open(flags.db, read_only=True) as store:
+            return {
+                "trades": len(pending_ids(store, TRADES, options)),
+                "issuers": len(pending_ids(store, ISSUERS, options)),
+            }
+
+    pending = await trio.to_thread.run_sync(count)
+    plan: dict[str, object] = {}
+    lines: list[str] = []
+    for name in stages:
+        if name == "sync":
+            plan["sync"] = "listing pages from page 1 back to the last synced trade"
+            lines.append("sync: listing pages from page 1 back to the last synced trade "
+                         "(every page the first time, or with --full)")  # fmt: skip
+        elif name == "committees":
+            plan["committees"] = len(COMMITTEES)
+            lines.append(f"committees: page 1 of each of the {len(COMMITTEES)} committees, then "
+                         "the further pages of the large ones")  # fmt: skip
+        else:
+            plan[name] = pending[name]
+            lines.append(f"{name}: {pending[name]} pending now (more after sync adds rows)"
+                         if "sync" in stages else f"{name}: {pending[name]} pending")  # fmt: skip
     if flags.json:
-        print(json.dumps({"job": "sync", **result.as_dict(), **LISTING.counters(stats)}),
-              flush=True)  # fmt: skip
+        print(json.dumps({"job": "+".join(stages), "dry_run": True, "plan": plan}))
     else:
-        lines = _summary("sync", stats, flags, LISTING)
-        walk = wrap(["", *walk_lines(result)])[1:]
-        print("\n".join([lines[0], *walk, *lines[1:]]), flush=True)
-    code = _exit_code(stats, received)
-    if code == EXIT_OK and not result.complete and options.max_pages is None:
-        return EXIT_ITEM_FAILURES  # the walk did not reach its end: not everything is stored
-    return code
+        print("\n".join(wrap(["dry run: nothing was sent", *lines])), flush=True)
+    return EXIT_OK
 
 
 # --- status ---------------------------------------------------------------------------------------

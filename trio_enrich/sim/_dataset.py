@@ -24,8 +24,9 @@ from .._model import (
     ListingTrade,
     TradeDetail,
 )
+from .._roster import COMMITTEES, chamber_of
 
-__all__ = ["Dataset", "SimIssuer", "SimTrade", "make_dataset"]
+__all__ = ["STATE_NAMES", "Dataset", "SimIssuer", "SimTrade", "make_dataset"]
 
 # The disclosed dollar brackets and the midpoint the listing shows as `value`.
 _BRACKETS: tuple[tuple[int, int, int], ...] = (
@@ -73,6 +74,11 @@ _SECTORS = (
     "real-estate",
 )
 _STATES = ("ca", "ny", "tx", "fl", "il", "pa", "oh", "ga", "nc", "mi", "va", "wa", "az", "de")
+STATE_NAMES = {
+    "ca": "California", "ny": "New York", "tx": "Texas", "fl": "Florida", "il": "Illinois",
+    "pa": "Pennsylvania", "oh": "Ohio", "ga": "Georgia", "nc": "North Carolina",
+    "mi": "Michigan", "va": "Virginia", "wa": "Washington", "az": "Arizona", "de": "Delaware",
+}  # fmt: skip
 _FIRST = ("Ann", "Bob", "Carla", "Dan", "Eve", "Frank", "Gina", "Hal", "Ida", "Jon", "Kim", "Lou")
 _LAST = ("Adams", "Baker", "Clark", "Diaz", "Evans", "Ford", "Gray", "Hill", "Irwin", "Jones")
 _WORDS = ("Atlas", "Beacon", "Cobalt", "Delta", "Ember", "Falcon", "Granite", "Harbor", "Iris")
@@ -170,6 +176,8 @@ class Dataset:
     _next_house: int = 20_003_700_000
     _next_senate: int = 10_000_060_000
     _next_issuer: int = 429_000
+    _roster_cache: tuple[int, dict[str, list[ListingPolitician]]] | None = None
+    _roster_only: list[ListingPolitician] = field(default_factory=list)
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -184,10 +192,63 @@ class Dataset:
         others = [t for t in self.filings.get(trade.filing_key, ()) if t is not trade]
         return sorted([trade, *others[:14]], key=lambda t: t.listing.tx_id)
 
+    def rosters(self) -> dict[str, list[ListingPolitician]]:
+        """Committee code -> its members, in listing order (some committees have none).
+
+        Members are the politicians who trade and a few who never do (they appear on committee
+        listings only). Drawn from their own random streams, so the trades stay as they were.
+        """
+        key = len(self.politicians)
+        if self._roster_cache is not None and self._roster_cache[0] == key:
+            return self._roster_cache[1]
+        if not self._roster_only:
+            self._roster_only = _roster_only_politicians(self.seed)
+        rosters: dict[str, list[ListingPolitician]] = {code: [] for code in COMMITTEES}
+        for politician in [*self.politicians.values(), *self._roster_only]:
+            rng = random.Random(f"{self.seed}:committees:{politician.politician_id}")
+            chamber = politician.chamber or "house"
+            choices = [
+                code
+                for code in COMMITTEES
+                if chamber_of(code) == chamber and code not in _DEFUNCT_COMMITTEES
+            ]
+            for code in rng.sample(choices, rng.choice((0, 1, 2, 2, 3))):
+                rosters[code].append(politician)
+        for members in rosters.values():
+            members.sort(key=lambda p: (p.last_name or "", p.first_name or "", p.politician_id))
+        self._roster_cache = (key, rosters)
+        return rosters
+
+    def rosters_only(self) -> list[ListingPolitician]:
+        """The politicians who appear on committee listings only."""
+        self.rosters()
+        return list(self._roster_only)
+
+    def politician_stats(self) -> dict[str, tuple[int, int, int, str]]:
+        """Politician id -> (trades, issuers, volume, last traded), as the cards show them."""
+        trades: dict[str, list[ListingTrade]] = {}
+        for trade in self.trades:
+            trades.setdefault(trade.listing.politician.politician_id, []).append(trade.listing)
+        return {
+            pid: (
+                len(rows),
+                len({t.issuer.issuer_id for t in rows}),
+                sum(t.value for t in rows),
+                max(t.tx_date for t in rows),
+            )
+            for pid, rows in trades.items()
+        }
+
     def to_json(self) -> str:
-        """The ground truth as JSON: listing rows, trade details (both shapes) and issuers."""
+        """The ground truth as JSON: listing rows, trade details (both shapes), issuers, and
+        committee rosters with the politicians that appear on rosters only."""
+        rosters = self.rosters()
         return json.dumps(
             {
+                "committees": {
+                    code: [p.politician_id for p in members] for code, members in rosters.items()
+                },
+                "roster_only_politicians": [dataclasses.asdict(p) for p in self._roster_only],
                 "seed": self.seed,
                 "trades": [
                     {
@@ -421,6 +482,33 @@ class Dataset:
             numbers=tuple(numbers),
             eod_prices=tuple(prices),
         )
+
+
+#: Committees that no longer sit: their listings are legitimately empty.
+_DEFUNCT_COMMITTEES = frozenset({"hscn", "hsvc", "hsmh", "hsig"})
+
+
+def _roster_only_politicians(seed: int, count: int = 12) -> list[ListingPolitician]:
+    """Politicians who sit on committees but never traded (ids start with V: the trading
+    politicians' ids never do)."""
+    rng = random.Random(f"{seed}:roster-only")
+    made = []
+    for number in range(count):
+        first = rng.choice(_FIRST)
+        made.append(
+            ListingPolitician(
+                politician_id=f"V{number + 1:06d}",
+                state_id=rng.choice(_STATES),
+                chamber="senate" if rng.random() < 0.3 else "house",
+                dob=None,
+                first_name=first,
+                last_name=rng.choice(_LAST),
+                nickname=None,
+                gender=None,
+                party=rng.choice(("democrat", "republican", "other")),
+            )
+        )
+    return made
 
 
 def make_dataset(seed: int = 1, trades: int = 5_000) -> Dataset:

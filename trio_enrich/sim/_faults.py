@@ -72,6 +72,8 @@ class Faults:
     detail_shape: str = "live"  # "live" or "object"
     # A site that ignores the pageSize asked for and serves this many listing rows a page.
     listing_page_size: int | None = None
+    # Cards per page of the politicians listings (the real site's number is not known).
+    politician_page_size: int = 12
 
     def latency(self, rng: random.Random) -> float:
         """One request's latency in seconds."""

@@ -13,14 +13,15 @@ import json
 import random
 from typing import Any
 
-from .._model import PERFORMANCE_FIELDS, ListingTrade
-from ._dataset import OWNER_LABELS, Dataset, SimIssuer, SimTrade
+from .._model import PERFORMANCE_FIELDS, ListingPolitician, ListingTrade
+from ._dataset import OWNER_LABELS, STATE_NAMES, Dataset, SimIssuer, SimTrade
 
 __all__ = [
     "challenge_page",
     "error_digest_page",
     "issuers_page",
     "not_found_page",
+    "politicians_page",
     "trade_detail_page",
     "trades_page",
 ]
@@ -232,6 +233,95 @@ def issuers_page(dataset: Dataset, page: int, page_size: int = 12) -> str:
         "1b:" + _dumps(_element("section", {"children": [table, pagination]})),
     ]
     return _document("Issuers", rows, _page_rng(dataset.seed, f"/issuers?page={page}"))
+
+
+def politicians_page(dataset: Dataset, committee: str | None, page: int, page_size: int) -> str:
+    """``/politicians?committee=<code>&page=N``: rendered cards only, as the real capture; a
+    ``totalCount`` and no page count. Without a committee: every politician."""
+    if committee is None:
+        members = sorted(
+            [*dataset.politicians.values(), *dataset.rosters_only()],
+            key=lambda p: p.politician_id,
+        )
+    else:
+        members = dataset.rosters().get(committee, [])
+    chosen = members[(page - 1) * page_size : page * page_size] if page >= 1 else []
+    stats = dataset.politician_stats()
+    cards = [_politician_card(p, stats.get(p.politician_id)) for p in chosen]
+    search = {"committee": committee} if committee is not None else {}
+    grid = _element("div", {"className": "q-grid politicians-grid", "children": cards})
+    pagination = _element("$L1d", {"totalCount": len(members), "searchParams": search})
+    rows = [
+        *_layout_rows(),
+        "1b:" + _dumps(_element("section", {"children": [grid, False, pagination]})),
+    ]
+    key = f"/politicians?committee={committee}&page={page}&size={page_size}&n={len(members)}"
+    return _document("Politicians | Capitol Trades", rows, _page_rng(dataset.seed, key))
+
+
+def _politician_card(
+    politician: ListingPolitician, stats: tuple[int, int, int, str] | None
+) -> list[Any]:
+    """One card, cell for cell as the real listing renders it."""
+    pid = politician.politician_id
+    party = politician.party or "other"
+    state = politician.state_id or ""
+    trades, issuers, volume, last = stats or (0, 0, 0, "")
+
+    def cell(name: str, label: str, value: Any) -> list[Any]:
+        pair = [
+            _element("div", {"className": "q-label leading-snug", "children": label}),
+            _element("div", {"className": "q-value leading-snug", "children": value}),
+        ]
+        return _element("div", {"className": f"q-cell cell--{name} flavour--lv",
+                                "children": [" ", pair]})  # fmt: skip
+
+    name = f"{politician.first_name} {politician.last_name}"
+    body = [
+        _element("div", {"className": "q-cell cell--name", "children": [
+            " ", _element("h2", {"className": "font-medium leading-snug", "children": name}),
+        ]}),
+        _element("div", {"className": "q-cell cell--affiliation", "children": [
+            " ", _element("h3", {"children": [
+                _element("span", {"className": f"q-field party party--{party}",
+                                  "children": party.capitalize()}),
+                _element("span", {"className": f"q-field us-state-full us-state-full--{state}",
+                                  "children": STATE_NAMES.get(state, state.upper())}),
+            ]}),
+        ]}),
+        cell("count-trades", "Trade" if trades == 1 else "Trades", str(trades)),
+        cell("count-issuers", "Issuer" if issuers == 1 else "Issuers", str(issuers)),
+        cell("volume", "Volume", _short_money(volume)),
+        cell("last-traded", "Last Traded", _element("span", {
+            "className": "q-field format--date-iso ",
+            "children": _element("span", {"className": "time", "children": last}),
+        })),
+    ]  # fmt: skip
+    article = _element(
+        "article",
+        {
+            "className": "q-widget q-index-card politician-index-card entity--politician "
+            f"id--{pid} party--{party} flavour--compact",
+            "children": [
+                None,
+                _element("section", {"className": "index-card-body", "children": body}),
+                None,
+            ],
+        },
+    )
+    return _element(
+        "$L1a",
+        {"href": f"/politicians/{pid}", "prefetch": False, "className": "index-card-link",
+         "children": article},
+        key=pid,
+    )  # fmt: skip
+
+
+def _short_money(value: int) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if value >= size:
+            return f"{value / size:.2f}{unit}"
+    return str(value)
 
 
 # --- trade detail ---------------------------------------------------------------------------------

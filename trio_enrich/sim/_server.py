@@ -35,6 +35,7 @@ from ._pages import (
     issuer_detail_page,
     issuers_page,
     not_found_page,
+    politicians_page,
     trade_detail_page,
     trades_page,
 )
@@ -381,6 +382,11 @@ class Simulator:
         if parts == ["trades"]:
             size = self.faults.listing_page_size or _page_size(query)
             return 200, trades_page(dataset, _query_int(query, "page", 1), size)
+        if parts == ["politicians"]:
+            committee = query.get("committee", [None])[0]
+            page = _query_int(query, "page", 1)
+            size = self.faults.politician_page_size
+            return 200, politicians_page(dataset, committee, page, size)
         if parts == ["issuers"]:
             return 200, issuers_page(dataset, _query_int(query, "page", 1), _page_size(query))
         if len(parts) == 2 and parts[0] in ("trades", "issuers") and parts[1].isdigit():

@@ -1,0 +1,111 @@
+"""Committee memberships: read every committee's politicians listing through the pipeline and
+replace ``politician_committees`` only when all of them were read completely.
+
+Items are (committee code, page number). A first round reads page 1 of each of the 48
+committees (the count of members, and the cards per page the site serves); the next round reads
+the rest of their pages concurrently. A committee whose pages disagree (its roster changed while
+it was read) is read again once. Nothing is written until every committee is complete: then one
+transaction replaces the memberships and adds the members not yet in ``politicians`` from their
+cards. A run cut short in any way (breaker, outage, interrupt, a page that fails) leaves the
+stored memberships exactly as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import trio
+
+from ._enrich import EnrichOptions
+from ._errors import FetchError
+from ._jobs import Words, open_page_client, read_page
+from ._model import FailureKind, PoliticianPage
+from ._parse import parse_politicians_page
+from ._pipeline import FinishReason, Outcome, RunStats, run_pipeline
+from ._roster import COMMITTEES, Roll, chamber_of, committees_path
+from ._store import Store
+from ._sync import CarriedProgress, ProgressFactory, combine, no_progress
+from ._writes import MembershipWrite
+
+__all__ = ["COMMITTEE_WORDS", "CommitteesResult", "read_committees"]
+
+#: How committee pages are spoken of.
+COMMITTEE_WORDS = Words(noun="pages", done="fetched", rate="pages")
+
+#: Rounds in one run: page 1 of each; the other pages; one more for rosters that changed.
+MAX_ROUNDS = 3
+
+
+@dataclass(slots=True)
+class CommitteesResult:
+    stats: RunStats
+    complete: bool = False  # every committee read completely and the memberships replaced
+    written: MembershipWrite | None = None
+    problems: dict[str, str] = field(default_factory=dict)  # code -> why it is incomplete
+
+    def as_dict(self) -> dict[str, object]:
+        written = self.written
+        return {
+            "complete": self.complete,
+            "committees": len(COMMITTEES),
+            "memberships": written.memberships if written else None,
+            "memberships_added": written.added if written else None,
+            "memberships_removed": written.removed if written else None,
+            "politicians_added": written.politicians_added if written else None,
+            "incomplete": self.problems,
+        }
+
+
+async def read_committees(
+    store: Store,
+    options: EnrichOptions,
+    *,
+    progress: ProgressFactory | None = None,
+    stop: trio.Event | None = None,
+) -> CommitteesResult:
+    """Read every committee's listing; replace the memberships if all were read completely."""
+    open_progress = progress or no_progress
+    roll = Roll()
+    result = CommitteesResult(stats=RunStats(selected=0))
+    client = open_page_client(options.base_url, options.concurrency, options.deadline)
+
+    async def fetch(item: tuple[str, int]) -> PoliticianPage:
+        code, page_number = item
+        path = committees_path(code, page_number)
+        page = await read_page(client, path, parse_politicians_page)
+        if page.total_count is None:
+            raise FetchError(FailureKind.BLOCKED, f"GET {path}: no totalCount on the page")
+        return page
+
+    async def commit(outcomes: list[Outcome[tuple[str, int], PoliticianPage]]) -> None:
+        for outcome in outcomes:
+            if outcome.result is not None:
+                roll.add(*outcome.item_id, outcome.result)
+
+    config = options.pipeline()
+    async with client:
+        for round_number in range(1, MAX_ROUNDS + 1):
+            items = roll.pages_to_read()
+            if not items:
+                break
+            earlier = result.stats
+            with open_progress(earlier.handled + len(items)) as sink:
+                stats = await run_pipeline(
+                    items, fetch, commit, config, progress=CarriedProgress(sink, earlier), stop=stop
+                )
+            result.stats = combine(earlier, stats)
+            if stats.finish_reason is not FinishReason.COMPLETED or stats.handled < len(items):
+                break
+            if stats.failed_total or stats.skipped:
+                break  # a page that fails leaves its committee unread: no replacing
+            if not roll.pages_to_read() and round_number < MAX_ROUNDS:
+                roll.start_over_inconsistent()
+    result.stats.selected = result.stats.handled
+    result.problems = roll.problems()
+    if roll.complete and result.stats.finish_reason is FinishReason.COMPLETED:
+        chambers = {code: chamber_of(code) for code in COMMITTEES}
+        result.written = await trio.to_thread.run_sync(
+            store.replace_memberships, roll.rosters(), chambers
+        )
+        result.complete = True
+    return result
