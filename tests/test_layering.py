@@ -63,7 +63,16 @@ def test_only_the_store_imports_sqlite3() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["_parse", "_flight", "_walk", "_roster", "_page", "_read_trades", "_read_issuers", "_read_politicians"],
+    [
+        "_parse",
+        "_flight",
+        "_walk",
+        "_roster",
+        "_page",
+        "_read_trades",
+        "_read_issuers",
+        "_read_politicians",
+    ],
 )
 def test_the_sans_io_modules_do_no_io(module: str) -> None:
     io = {"socket", "sqlite3", "os", "pathlib", "io"}

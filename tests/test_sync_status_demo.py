@@ -182,7 +182,12 @@ def test_demo_runs_to_the_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["demo", "--db", str(db), "--trades", "150", "--progress", "none"]) == 0
     out = capsys.readouterr().out
     assert "trades: 150 in all, 150 enriched, 0 pending" in out
+    assert "update: done" in out
+    assert "committees: completed" in out
+    assert "memberships" in out
     assert str(db) in out
+    # readable at 80 columns, apart from lines that hold the database's path
+    assert [line for line in out.splitlines() if len(line) > 80 and str(db) not in line] == []
 
 
 def test_demo_never_writes_into_an_existing_database(

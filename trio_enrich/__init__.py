@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._committees import CommitteesResult, read_committees
     from ._enrich import (
         DEFAULT_BASE_URL,
         EnrichOptions,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         RetryPolicy,
         RunStats,
     )
+    from ._roster import COMMITTEES
     from ._store import (
         SCHEMA_VERSION,
         ItemFailure,
@@ -62,6 +64,8 @@ __version__ = "0.1.0.dev0"
 
 # public name -> the module that defines it
 _LAZY = {
+    "COMMITTEES": "._roster",
+    "CommitteesResult": "._committees",
     "DEFAULT_BASE_URL": "._enrich",
     "DatabaseError": "._errors",
     "EnrichOptions": "._enrich",
@@ -93,6 +97,7 @@ _LAZY = {
     "parse_politicians_page": "._parse",
     "parse_trade_detail": "._parse",
     "parse_trades_page": "._parse",
+    "read_committees": "._committees",
     "sync_listing": "._sync",
 }
 
@@ -111,8 +116,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "COMMITTEES",
     "DEFAULT_BASE_URL",
     "SCHEMA_VERSION",
+    "CommitteesResult",
     "DatabaseError",
     "EnrichOptions",
     "FailureKind",
@@ -143,5 +150,6 @@ __all__ = [
     "parse_politicians_page",
     "parse_trade_detail",
     "parse_trades_page",
+    "read_committees",
     "sync_listing",
 ]

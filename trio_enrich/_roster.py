@@ -87,16 +87,23 @@ class CommitteeRead:
 
     code: str
     pages: dict[int, tuple[PoliticianCard, ...]] = field(default_factory=dict)
-    totals: set[int] = field(default_factory=set)  # every page's totalCount
+    counts: dict[int, int] = field(default_factory=dict)  # page number -> its totalCount
 
     def add(self, page_number: int, page: PoliticianPage) -> None:
+        """A page read (again: a page read twice counts as last read)."""
         self.pages[page_number] = page.politicians
-        if page.total_count is not None:
-            self.totals.add(page.total_count)
+        if page.total_count is None:
+            self.counts.pop(page_number, None)
+        else:
+            self.counts[page_number] = page.total_count
+
+    @property
+    def totals(self) -> set[int]:
+        return set(self.counts.values())
 
     @property
     def total(self) -> int | None:
-        return max(self.totals) if self.totals else None
+        return max(self.totals) if self.counts else None
 
     @property
     def page_count(self) -> int | None:
@@ -143,7 +150,7 @@ class CommitteeRead:
 
     def reset(self) -> None:
         self.pages.clear()
-        self.totals.clear()
+        self.counts.clear()
 
 
 @dataclass(slots=True)

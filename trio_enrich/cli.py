@@ -668,7 +668,7 @@ async def update(flags: UpdateFlags | None = None) -> int:
                               "stages": [stage.report for stage in stages]}),
                   flush=True)  # fmt: skip
             return
-        print("\n".join(update_lines(
+        print("\n" + "\n".join(update_lines(
             [(stage.name, stage.code, stage.finish.value) for stage in stages], not_run,
         )), flush=True)  # fmt: skip
 
@@ -749,11 +749,12 @@ async def demo(
     seed: Annotated[int, Parameter(help="Seed of the simulated site's data.")] = 1,
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto",
 ) -> int:
-    """Try the whole tool offline: sync, enrich trades, enrich issuers against a simulated site.
+    """Try the whole tool offline: `update` (sync, trades, issuers, committees) against a
+    simulated site.
 
     Starts a simulated capitoltrades.com on a free loopback port (the realistic profile: ~20 ms
-    latency, occasional 5xx and 429 with Retry-After), runs sync -> trades -> issuers into a
-    fresh database with progress bars, then prints the status and the database's path.
+    latency, occasional 5xx and 429 with Retry-After), runs `update` into a fresh database
+    with a progress bar per stage, then prints the status and the database's path.
     """
     from .sim import make_dataset, open_simulator
     from .sim import profile as fault_profile
@@ -770,23 +771,23 @@ async def demo(
     )
     dataset = make_dataset(seed, trades)
     async with open_simulator(dataset, faults, seed=seed) as site:
-        print(f"demo: simulated site at {site.base_url} with {trades} trades; database {path}",
-              flush=True)  # fmt: skip
+        print(f"demo: a simulated site at {site.base_url} with {trades} trades\n"
+              f"demo: database {path}", flush=True)  # fmt: skip
         common = ["--db", str(path), "--base-url", site.base_url, "--concurrency", "8",
                   "--details-delay-ms", "0", "--retry-base-ms", "200", "--retry-max-ms", "2000",
                   "--progress", progress]  # fmt: skip
-        for step in (["sync", "--full"], ["trades"], ["issuers"]):
-            print(f"\n$ trio-enrich {' '.join(step)} ...", flush=True)
-            code = await app.run_async(
-                [*step, *common], result_action="return_value", exit_on_error=False,
-                print_error=False,
-            )  # fmt: skip
-            if code not in (EXIT_OK, EXIT_ITEM_FAILURES):
-                print(f"demo: {step[0]} stopped with exit code {code}", file=sys.stderr)
-                return int(code)
+        print("\n$ trio-enrich update ...", flush=True)
+        code = await app.run_async(
+            ["update", *common], result_action="return_value", exit_on_error=False,
+            print_error=False,
+        )  # fmt: skip
+        if code not in (EXIT_OK, EXIT_ITEM_FAILURES):
+            print(f"demo: update stopped with exit code {code}", file=sys.stderr)
+            return int(code)
         print()
         await app.run_async(["status", "--db", str(path)], result_action="return_value")
-    print(f"\ndemo: done. Look inside with: sqlite3 {path} 'SELECT * FROM trades LIMIT 5'")
+    print(f"\ndemo: done. Look inside with sqlite3, for example:\n  sqlite3 {path} \\\n"
+          "    'SELECT committee, COUNT(*) FROM politician_committees GROUP BY 1'")  # fmt: skip
     return EXIT_OK
 
 
@@ -808,12 +809,14 @@ async def sim(
     faults (latency, 429 with Retry-After, 5xx bursts, resets, hangs, truncated and oversized
     bodies, not-found and error pages). Point trio-enrich at it with --base-url. Ctrl-C stops it.
 
-    Control endpoints (no faults, no latency, not logged): GET /_sim/truth (the dataset as
-    JSON: the ground truth to compare a database with), /_sim/stats (requests served, most in
-    flight, server CPU), /_sim/log (every request as JSON lines) and /_sim/publish?count=N
-    (publish N new trades at the top of the listing; answers their ids) and
-    /_sim/inject?fault=NAME&count=N (give the next N requests a fault: 429, 503, reset, ...)
-    and /_sim/reprice (a new trading day: every issuer's performance and prices change).
+    It serves the committee listings too (/politicians?committee=CODE&page=N, 12 cards a
+    page). Control endpoints (no faults, no latency, not logged): GET /_sim/truth (the dataset
+    as JSON, committee rosters included: the ground truth to compare a database with),
+    /_sim/stats (requests served, most in flight, server CPU), /_sim/log (every request as
+    JSON lines) and /_sim/publish?count=N (publish N new trades at the top of the listing;
+    answers their ids) and /_sim/inject?fault=NAME&count=N (give the next N requests a
+    fault: 429, 503, reset, ...) and /_sim/reprice (a new trading day: every issuer's
+    performance and prices change).
 
     Parameters
     ----------

@@ -1,0 +1,301 @@
+"""Committee memberships (issue 14): the 48 codes, reading every committee's listing page by
+page, and replacing `politician_committees` only when every committee was read completely."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from trio_enrich._model import PoliticianCard, PoliticianPage
+from trio_enrich._page import open_page
+from trio_enrich._roster import COMMITTEES, Roll, chamber_of
+from trio_enrich.cli import app, main
+from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
+
+from .helpers import database_with_listing
+from .test_parse_fixtures import fixture_bytes
+
+
+async def cli(*args: str) -> int:
+    result = await app.run_async(
+        list(args), result_action="return_value", exit_on_error=False, print_error=False
+    )
+    assert isinstance(result, int)
+    return result
+
+
+def memberships(db: Path) -> set[tuple[str, str]]:
+    connection = sqlite3.connect(db)
+    try:
+        return set(connection.execute("SELECT politician_id, committee FROM politician_committees"))
+    finally:
+        connection.close()
+
+
+def dump(db: Path, table: str) -> list[tuple[object, ...]]:
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+    finally:
+        connection.close()
+
+
+def truth(dataset: Dataset) -> set[tuple[str, str]]:
+    return {(p.politician_id, code) for code, members in dataset.rosters().items() for p in members}
+
+
+# --- the codes ------------------------------------------------------------------------------------
+
+
+def test_the_codes_are_the_committee_filter_of_the_real_page() -> None:
+    page = open_page(fixture_bytes("real/politicians_committee_ssfi_2026-02-08.html"), "x")
+    assert not isinstance(page, type(None))
+    options = {
+        node["id"]: " ".join(str(node["label"]).split())
+        for node in page.walk()  # type: ignore[union-attr]
+        if isinstance(node, dict)
+        and set(node) == {"id", "label"}
+        and str(node["label"]).startswith(("House", "Senate"))
+    }
+    assert len(options) == 48
+    assert options == COMMITTEES
+    assert chamber_of("hlig") == "senate"  # by its label, not its first letter
+    assert chamber_of("hsag") == "house"
+
+
+# --- the roll (sans-io) ---------------------------------------------------------------------------
+
+
+def cards(*ids: str) -> tuple[PoliticianCard, ...]:
+    return tuple(
+        PoliticianCard(pid, f"First {pid}", "Democrat", "Ohio", 1, 1, "1K", "2026-01-01")
+        for pid in ids
+    )
+
+
+def ids(start: int, count: int) -> list[str]:
+    return [f"A{n:06d}" for n in range(start, start + count)]
+
+
+def test_pages_after_the_first_follow_from_its_cards_and_the_count() -> None:
+    roll = Roll()
+    assert len(roll.pages_to_read()) == 48
+    assert all(page == 1 for _, page in roll.pages_to_read())
+    for code in COMMITTEES:
+        roll.add(code, 1, PoliticianPage(politicians=(), total_count=0))
+    roll.add("hsap", 1, PoliticianPage(cards(*ids(0, 12)), total_count=30))
+    assert roll.pages_to_read() == [("hsap", 2), ("hsap", 3)]
+    roll.add("hsap", 2, PoliticianPage(cards(*ids(12, 12)), total_count=30))
+    assert not roll.complete
+    assert roll.problems() == {"hsap": "1 of 3 pages not read"}
+    roll.add("hsap", 3, PoliticianPage(cards(*ids(24, 6)), total_count=30))
+    assert roll.complete  # empty committees (count 0) are complete too
+    rosters = roll.rosters()
+    assert [c.politician_id for c in rosters["hsap"]] == ids(0, 30)
+    assert rosters["ssfi"] == ()
+
+
+def test_a_roster_that_changes_while_read_is_incomplete_and_read_again() -> None:
+    roll = Roll()
+    for code in COMMITTEES:
+        roll.add(code, 1, PoliticianPage(politicians=(), total_count=0))
+    roll.add("hsap", 1, PoliticianPage(cards(*ids(0, 12)), total_count=13))
+    # a member joined: page 2 counts 14, and the first page's last card moved to page 2
+    roll.add("hsap", 2, PoliticianPage(cards(*ids(11, 2)), total_count=14))
+    assert "changed while it was read (13, 14)" in roll.problems()["hsap"]
+    assert roll.start_over_inconsistent() == ["hsap"]
+    assert roll.pages_to_read() == [("hsap", 1)]
+
+
+@pytest.mark.parametrize(
+    ("pages", "problem"),
+    [
+        ({1: (ids(0, 0), 5)}, "0 members on its pages, 5 counted"),
+        ({1: (ids(0, 3), 5), 2: (ids(2, 2), 5)}, "4 members on its pages, 5 counted"),
+    ],
+)
+def test_members_missing_from_the_pages_make_a_committee_incomplete(
+    pages: dict[int, tuple[list[str], int]], problem: str
+) -> None:
+    roll = Roll()
+    for code in COMMITTEES:
+        roll.add(code, 1, PoliticianPage(politicians=(), total_count=0))
+    for number, (members, total) in pages.items():
+        roll.add("ssfi", number, PoliticianPage(cards(*members), total_count=total))
+    assert roll.problems() == {"ssfi": problem}
+
+
+# --- against the simulator -----------------------------------------------------------------------
+
+
+async def test_memberships_equal_the_sites_rosters_for_all_48(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=91, trades=600)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    rosters = dataset.rosters()
+    faults = Faults(politician_page_size=5)  # many committees span several pages
+    assert sum(len(members) > 5 for members in rosters.values()) >= 5
+    assert any(not members for members in rosters.values())  # some committees are empty
+    async with open_simulator(dataset, faults, seed=91) as sim:
+        code = await cli("committees", "--db", str(db), "--base-url", sim.base_url,
+                         "--progress", "none", "--details-delay-ms", "0", "--json")  # fmt: skip
+        paths = sim.log.paths()
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["complete"] is True
+    assert memberships(db) == truth(dataset)
+    # every page of every committee, once
+    pages = sum(max(1, -(-len(m) // 5)) for m in rosters.values())
+    assert len(paths) == len(set(paths)) == pages == summary["fetched"]
+    # members who never traded were added from their cards: name, party, state, chamber
+    only = {p.politician_id: p for p in dataset.rosters_only()}
+    listed = {pid for pid, _ in truth(dataset)} & set(only)
+    assert listed
+    assert summary["politicians_added"] == len(listed)
+    connection = sqlite3.connect(db)
+    stored = {
+        row[0]: row[1:]
+        for row in connection.execute(
+            "SELECT politician_id, first_name, last_name, full_name, party, state_id, chamber"
+            " FROM politicians"
+        )
+    }
+    connection.close()
+    for pid in listed:
+        p = only[pid]
+        name = f"{p.first_name} {p.last_name}"
+        assert stored[pid] == (p.first_name, p.last_name, name, p.party, p.state_id, p.chamber)
+
+
+@pytest.mark.parametrize(
+    ("trouble", "expected_code"),
+    [("a page that fails", 1), ("an outage (the breaker opens)", 3)],
+)
+async def test_a_run_cut_short_leaves_the_memberships_exactly_as_they_were(
+    tmp_path: Path, trouble: str, expected_code: int
+) -> None:
+    dataset = make_dataset(seed=92, trades=600)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    faults = Faults(politician_page_size=5)
+    async with open_simulator(dataset, faults, seed=92) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--retry-max", "1", "--retry-base-ms", "10",
+                "--max-failures", "3", "--concurrency", "1"]  # fmt: skip
+        assert await cli("committees", *site) == 0
+        before = (dump(db, "politician_committees"), dump(db, "politicians"))
+        dataset.publish(400)  # new politicians join committees: a write would show
+        assert truth(dataset) != memberships(db)
+        if trouble == "a page that fails":
+            sim.script("/politicians", ["ok"] * 20 + ["503", "503"])
+        else:
+            sim.script("/politicians", ["ok"] * 20 + ["503"] * 200)
+        served = len(sim.log)
+        code = await cli("committees", *site)
+        assert len(sim.log) - served > 20  # it was cut short in the middle, not at the start
+    assert code == expected_code
+    assert (dump(db, "politician_committees"), dump(db, "politicians")) == before
+
+
+# --- update ---------------------------------------------------------------------------------------
+
+
+async def test_update_builds_a_complete_copy_and_a_second_fetches_listing_pages_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .helpers import assert_issuers_match_truth, assert_trades_match_truth
+
+    dataset = make_dataset(seed=93, trades=300)
+    db = tmp_path / "new.db"
+    async with open_simulator(dataset, seed=93) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--concurrency", "6", "--json"]  # fmt: skip
+        assert await cli("update", *site) == 0
+        first = json.loads(capsys.readouterr().out)
+        assert_trades_match_truth(db, dataset)
+        assert_issuers_match_truth(db, dataset)
+        assert memberships(db) == truth(dataset)
+        served = len(sim.log)
+        assert await cli("update", *site) == 0
+        second = json.loads(capsys.readouterr().out)
+        again = sim.log.paths()[served:]
+    assert [stage["job"] for stage in first["stages"]] == ["sync", "trades", "issuers",
+                                                          "committees"]  # fmt: skip
+    assert first["exit_code"] == 0
+    assert first["not_run"] == []
+    assert [s["selected"] for s in second["stages"][1:3]] == [0, 0]
+    # listing pages only: the newest trades page and the committee listings
+    assert again
+    assert all(p.startswith(("/trades?", "/politicians?")) for p in again), again
+
+
+async def test_update_stops_the_later_stages_when_the_site_is_unreachable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "new.db"
+    code = await cli("update", "--db", str(db), "--base-url", "http://127.0.0.1:9",
+                     "--progress", "none", "--json")  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 3 == summary["exit_code"]
+    assert [stage["job"] for stage in summary["stages"]] == ["sync"]
+    assert summary["not_run"] == ["trades", "issuers", "committees"]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["update", "--refresh-older-than", "5x"], "--refresh-older-than"),
+        (["update", "--concurrency", "0"], "concurrency"),
+        (["committees", "--max-failures", "0"], "max-failures"),
+        (["committees", "--base-url", "ftp://x"], "base"),
+    ],
+)
+def test_bad_values_are_refused_in_one_line_and_nothing_is_touched(
+    tmp_path: Path, args: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=94, trades=20))
+    before = db.read_bytes()
+    assert main([*args, "--db", str(db)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert named in err[0].lower(), err
+    assert db.read_bytes() == before
+
+
+def test_update_into_a_missing_folder_and_committees_on_a_missing_database_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["update", "--db", str(tmp_path / "nodir" / "x.db")]) == 2
+    assert "folder" in capsys.readouterr().err
+    assert main(["committees", "--db", str(tmp_path / "none.db")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("command", ["committees", "update"])
+def test_help_explains_the_command(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--dry-run" in out
+    assert "--max-rps" in out
+    assert "--json" in out
+    if command == "update":
+        assert "--refresh-older-than" in out
+        assert "--full" in out
+
+
+def test_dry_runs_send_nothing_and_change_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=95, trades=40))
+    before = db.read_bytes()
+    assert main(["update", "--db", str(db), "--dry-run", "--base-url", "http://127.0.0.1:9"]) == 0
+    out = capsys.readouterr().out
+    assert "trades: 40 pending" in out
+    assert "committees:" in out
+    assert main(["committees", "--db", str(db), "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"] == {"committees": 48}
+    assert db.read_bytes() == before
