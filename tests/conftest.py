@@ -16,6 +16,13 @@ FIXTURES = Path(
 )
 
 
+@pytest.fixture(autouse=True)
+def _never_the_real_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command run without --base-url goes to a closed local port, never to the real site
+    (a dry run reads robots.txt, for one)."""
+    monkeypatch.setenv("CAPITOLTRADES_BASE_URL", "http://127.0.0.1:9")
+
+
 def fixture_bytes(relative: str) -> bytes:
     path = FIXTURES / relative
     if not path.exists():

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import trio
 
 from trio_enrich._model import PoliticianCard, PoliticianPage
 from trio_enrich._page import open_page
@@ -232,16 +233,30 @@ async def test_update_builds_a_complete_copy_and_a_second_fetches_listing_pages_
     assert all(p.startswith(("/trades?", "/politicians?")) for p in again), again
 
 
-async def test_update_stops_the_later_stages_when_the_site_is_unreachable(
+async def test_a_stage_stopped_by_a_guard_stops_the_later_stages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=96, trades=60)
+    db = tmp_path / "new.db"
+    # every trade detail page answers "Page Not Found": the site's addresses moved
+    async with open_simulator(dataset, Faults(not_found_rate=1.0), seed=96) as sim:
+        code = await cli("update", "--db", str(db), "--base-url", sim.base_url,
+                         "--progress", "none", "--details-delay-ms", "0", "--json",
+                         "--not-found-guard", "5")  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 3 == summary["exit_code"]
+    assert [stage["job"] for stage in summary["stages"]] == ["sync", "trades"]
+    assert summary["stages"][1]["finish_reason"] == "not_found_guard"
+    assert summary["not_run"] == ["issuers", "committees"]
+
+
+async def test_update_stops_before_anything_when_the_site_cannot_be_reached(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "new.db"
-    code = await cli("update", "--db", str(db), "--base-url", "http://127.0.0.1:9",
-                     "--progress", "none", "--json")  # fmt: skip
-    summary = json.loads(capsys.readouterr().out)
-    assert code == 3 == summary["exit_code"]
-    assert [stage["job"] for stage in summary["stages"]] == ["sync"]
-    assert summary["not_run"] == ["trades", "issuers", "committees"]
+    args = ["update", "--db", str(db), "--base-url", "http://127.0.0.1:9", "--progress", "none"]
+    assert await trio.to_thread.run_sync(main, args) == 3
+    assert "cannot reach 127.0.0.1:9" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -35,8 +35,13 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_enrich": {"trio"},
     "_sync": {"trio"},
     "_committees": {"trio"},
+    "_pacing": set(),
+    "_robots": {"protego", "trio"},
 }
-FOREIGN = {"trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11"}
+FOREIGN = {
+    "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
+    "protego",
+}  # fmt: skip
 
 
 def imports_of(path: Path) -> set[str]:
@@ -68,6 +73,7 @@ def test_only_the_store_imports_sqlite3() -> None:
         "_flight",
         "_walk",
         "_roster",
+        "_pacing",
         "_page",
         "_read_trades",
         "_read_issuers",
@@ -79,8 +85,13 @@ def test_the_sans_io_modules_do_no_io(module: str) -> None:
     assert not imports_of(PACKAGE / f"{module}.py") & io
 
 
-@pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts"])
+@pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts", "protego"])
 def test_each_foreign_library_has_one_adapter(library: str) -> None:
     users = {p.stem for p in PACKAGE.glob("*.py") if library in imports_of(p)}
-    expected = {"httpx": {"_http"}, "alive_progress": {"_progress"}, "cyclopts": {"cli"}}
+    expected = {
+        "httpx": {"_http"},
+        "alive_progress": {"_progress"},
+        "cyclopts": {"cli"},
+        "protego": {"_robots"},
+    }
     assert users == expected[library]

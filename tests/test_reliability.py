@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import trio
 
 from trio_enrich import FailureKind, PageFailure, parse_trade_detail
 from trio_enrich._http import PageClient
@@ -256,9 +257,9 @@ async def test_a_base_url_that_refuses_connections_stops_the_run(tmp_path: Path)
         port = probe.getsockname()[1]
     dataset = make_dataset(seed=45, trades=30)
     db = database_with_listing(tmp_path / "ct.db", dataset)
-    code = await cli("trades", "--db", str(db), "--base-url", f"http://127.0.0.1:{port}",
-                     "--progress", "none", "--retry-max", "1", *FAST)  # fmt: skip
-    assert code == 3
+    args = ["trades", "--db", str(db), "--base-url", f"http://127.0.0.1:{port}",
+            "--progress", "none", "--retry-max", "1", *FAST]  # fmt: skip
+    assert await trio.to_thread.run_sync(main, args) == 3
     assert enriched_ids(db) == set()
 
 

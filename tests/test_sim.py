@@ -336,3 +336,72 @@ async def test_rate_limit_lockout_refuses_everything_until_retry_after() -> None
     assert (first.status_code, second.status_code, third.status_code) == (429, 429, 200)
     assert second.headers["retry-after"] == "1"
     assert [r.fault for r in sim.log.records] == ["429", "429-lockout", "ok"]
+
+
+async def test_a_hidden_rate_limit_is_a_token_bucket() -> None:
+    faults = Faults(rate_limit=10, rate_limit_burst=3, retry_after=1)
+    async with (
+        open_simulator(make_dataset(seed=5, trades=12), faults, seed=5) as sim,
+        client(sim.base_url) as http,
+    ):
+        burst = [(await http.get("/trades?page=1")).status_code for _ in range(5)]
+        await trio.sleep(0.35)  # three tokens come back at 10 a second
+        later = [(await http.get("/trades?page=1")).status_code for _ in range(4)]
+        refused = await http.get("/trades?page=1")
+    assert burst == [200, 200, 200, 429, 429]
+    assert later[:3] == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "1"
+
+
+async def test_a_lockout_refuses_everything_for_a_while_after_a_violation() -> None:
+    faults = Faults(rate_limit=10, rate_limit_burst=2, lockout_seconds=0.6)
+    async with (
+        open_simulator(make_dataset(seed=5, trades=12), faults, seed=5) as sim,
+        client(sim.base_url) as http,
+    ):
+        first = [(await http.get("/trades?page=1")).status_code for _ in range(3)]
+        await trio.sleep(0.3)  # tokens are back, but the lockout lasts
+        during = await http.get("/trades?page=1")
+        await trio.sleep(0.4)
+        after = await http.get("/trades?page=1")
+    assert first == [200, 200, 429]
+    assert during.status_code == 429
+    assert during.headers["retry-after"] == "1"  # the rest of the lockout, rounded up
+    assert after.status_code == 200
+
+
+async def test_a_loaded_site_queues_beyond_its_capacity_and_refuses_past_its_queue() -> None:
+    faults = Faults(latency_ms=100, capacity=2, queue_limit=3)
+    async with open_simulator(make_dataset(seed=5, trades=12), faults, seed=5) as sim:
+        times: list[float] = []
+        codes: list[int] = []
+
+        async def one(http: httpx.AsyncClient) -> None:
+            start = trio.current_time()
+            answer = await http.get("/trades?page=1")
+            codes.append(answer.status_code)
+            if answer.status_code == 200:
+                times.append(trio.current_time() - start)
+
+        async with client(sim.base_url) as http, trio.open_nursery() as nursery:
+            for _ in range(6):
+                nursery.start_soon(one, http)
+    assert sorted(codes) == [200, 200, 200, 200, 200, 503]  # 2 served, 3 queued, 1 refused
+    times.sort()
+    assert times[0] < 0.18  # served at once: the unloaded latency
+    assert times[-1] > 0.25  # queued behind two rounds: the latency grew with the load
+
+
+async def test_robots_txt_is_served_as_configured_and_logged_apart() -> None:
+    async with (
+        open_simulator(
+            make_dataset(seed=5, trades=12), Faults(robots_txt="User-agent: *\nCrawl-delay: 2\n")
+        ) as sim,
+        client(sim.base_url) as http,
+    ):
+        answer = await http.get("/robots.txt")
+    assert answer.status_code == 200
+    assert "Crawl-delay: 2" in answer.text
+    assert len(sim.robots_log) == 1
+    assert len(sim.log) == 0

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import trio
 
 from ._jobs import JOBS, Job, open_page_client, read_page
+from ._pacing import AdaptiveRate
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._site import SITE_RULES
 from ._store import ItemFailure, Store
@@ -37,6 +38,8 @@ class EnrichOptions:
     not_found_guard: int = 25
     delay: float = 0.5  # seconds each worker pauses before each request
     max_rps: float | None = None
+    # `--max-rps auto`: the rate law, shared by every run made with these options
+    adaptive: AdaptiveRate | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     deadline: float = 30.0  # seconds for a whole request, body included
     limit: int | None = None  # the most items this run
@@ -50,6 +53,7 @@ class EnrichOptions:
             not_found_guard=self.not_found_guard,
             delay=self.delay,
             max_rps=self.max_rps,
+            adaptive=self.adaptive,
             retry=self.retry,
             rules=SITE_RULES,
         )

@@ -5,6 +5,7 @@
     TrioEnrichError            base of every error we raise on purpose
     ├── UsageError             a bad option value or argument (exit 2)
     ├── DatabaseError          the database cannot be opened or used as asked (exit 2)
+    ├── SiteUnavailable        the site cannot be used now: robots.txt unreachable (exit 3)
     └── FetchError             a request failed; carries a FailureKind (kept inside the pipeline)
 
 Foreign exceptions (httpx, sqlite3) are translated into these at the adapter that meets them,
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from ._model import FailureKind
 
-__all__ = ["DatabaseError", "FetchError", "TrioEnrichError", "UsageError"]
+__all__ = ["DatabaseError", "FetchError", "SiteUnavailable", "TrioEnrichError", "UsageError"]
 
 
 class TrioEnrichError(Exception):
@@ -28,6 +29,10 @@ class UsageError(TrioEnrichError):
 
 class DatabaseError(TrioEnrichError):
     """The database cannot be opened, is not ours to change, or a write failed."""
+
+
+class SiteUnavailable(TrioEnrichError):
+    """The site cannot be used now (a run must not start); try again later."""
 
 
 class FetchError(TrioEnrichError):

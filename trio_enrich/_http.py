@@ -176,6 +176,41 @@ class PageClient:
         except (httpx.TransportError, httpx.StreamError) as error:
             raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from error
 
+    async def get_any(self, path: str, max_bytes: int) -> tuple[int, bytes, str | None]:
+        """Any answer for `path`: its status, up to `max_bytes` of its body and its Location
+        (for robots.txt, whose status is meaningful); FetchError when there is no answer."""
+        try:
+            with trio.fail_after(self.deadline):
+                request = httpx.Request("GET", self.base_url + path, headers=self._headers)
+                transport = self._checkout()
+                try:
+                    response = await transport.handle_async_request(request)
+                    try:
+                        body = bytearray()
+                        async for chunk in response.aiter_bytes():
+                            body += chunk
+                            if len(body) >= max_bytes:
+                                break
+                    finally:
+                        await response.aclose()
+                except BaseException:
+                    await self._retire(transport)
+                    raise
+                self._checkin(transport)
+                return (
+                    response.status_code,
+                    bytes(body[:max_bytes]),
+                    response.headers.get("location"),
+                )
+        except trio.TooSlowError:
+            raise FetchError(
+                FailureKind.TIMEOUT, f"GET {path}: no complete answer in {self.deadline:g} s"
+            ) from None
+        except httpx.ConnectError as error:
+            raise FetchError(FailureKind.UNREACHABLE, f"GET {path}: {_describe(error)}") from error
+        except (httpx.TransportError, httpx.StreamError, httpx.DecodingError) as error:
+            raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from error
+
     async def _get(self, path: str) -> bytes:
         # No per-phase timeouts for httpcore: the total deadline in get() covers connect, write
         # and every read, and each timeout httpcore would arm costs a deadline per socket call.

@@ -31,6 +31,7 @@ import trio
 
 from ._errors import FetchError
 from ._model import FailureKind
+from ._pacing import AdaptiveRate, Signal
 
 __all__ = [
     "Breaker",
@@ -43,6 +44,7 @@ __all__ = [
     "ProgressSink",
     "RetryPolicy",
     "RunStats",
+    "Ticket",
     "run_pipeline",
 ]
 
@@ -73,6 +75,18 @@ class FailureRules:
     # Nothing answered: while no request of the run ever got an answer, the run retries for
     # `unreachable_grace` seconds and then stops, with no outcome for the item.
     unreachable: Callable[[FailureKind], bool] = _never
+    # For an adaptive rate: the site's "slow down" (its rate limit), and answers that mean
+    # load when they come in a burst (server errors, timeouts).
+    rate_limited: Callable[[FailureKind], bool] = _never
+    overloaded: Callable[[FailureKind], bool] = _never
+
+    def signal(self, kind: FailureKind) -> Signal:
+        """What a failure of `kind` tells an adaptive rate."""
+        if self.rate_limited(kind):
+            return Signal.LIMITED
+        if self.overloaded(kind):
+            return Signal.OVERLOADED
+        return Signal.OTHER
 
 
 class FinishReason(enum.StrEnum):
@@ -105,6 +119,9 @@ class PipelineConfig:
     not_found_guard: int = 25  # consecutive not-found answers that stop the run
     delay: float = 0.5  # each worker's pause before each request, seconds
     max_rps: float | None = None  # the most requests in any 1 s window
+    # `--max-rps auto`: the rate adapts to the site's answers (shared by the runs of one
+    # command, so a later stage starts where the earlier one left off)
+    adaptive: AdaptiveRate | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = 50  # the most outcomes in one commit
     batch_seconds: float = 1.0  # the longest an outcome waits for its commit
@@ -143,6 +160,9 @@ class RunStats:
     requests: int = 0
     rate_limit_pauses: int = 0
     seconds_paused: float = 0.0
+    rate_limited: int = 0  # answers that said "slow down" (429, 403), retried ones included
+    rate: float | None = None  # the adaptive rate now (requests per second)
+    settled_rate: float | None = None  # the rate the adaptive law settled at, once it has
     consecutive_failures: int = 0
     breaker_open: bool = False
     finish_reason: FinishReason = FinishReason.COMPLETED
@@ -195,6 +215,9 @@ class RunStats:
             "retries": self.retries,
             "requests": self.requests,
             "rate_limit_pauses": self.rate_limit_pauses,
+            "rate_limited_answers": self.rate_limited,
+            "rate_per_second": None if self.rate is None else round(self.rate, 3),
+            "settled_rate": None if self.settled_rate is None else round(self.settled_rate, 3),
             "seconds_paused": round(self.seconds_paused, 3),
             "breaker": "open" if self.breaker_open else "closed",
             "finish_reason": self.finish_reason.value,
@@ -274,15 +297,25 @@ class Gate:
         max_rps: float | None,
         stats: RunStats,
         *,
+        adaptive: AdaptiveRate | None = None,
         sleep_until: Callable[[float], Awaitable[None]] = trio.sleep_until,
     ) -> None:
         if max_rps is not None and max_rps <= 0:
             raise ValueError("max_rps must be positive")
         self.max_rps = max_rps
+        # With an adaptive rate, the slots are spaced by its current rate (the fixed cap's
+        # margin and send log do not apply: the rate is the law's to choose).
+        self.adaptive = adaptive
+        if adaptive is not None:
+            if not adaptive.history:
+                adaptive.begin(trio.current_time())
+            stats.rate = adaptive.rate
+            stats.settled_rate = adaptive.settled
         self.paused_until = -math.inf
         self._stats = stats
         self._interval = self.MARGIN / max_rps if max_rps else 0.0
         self._next_slot = -math.inf
+        self._turn = trio.Lock()
         self._sent: deque[float] = deque(maxlen=max(1, math.floor(max_rps or 1)))
         # Tests pass a sleep that wakes late, as a loaded machine does.
         self._sleep_until = sleep_until
@@ -299,13 +332,15 @@ class Gate:
             self._stats.paused_until = until
             self._stats.pause_reason = reason
 
-    async def admit(self) -> None:
+    async def admit(self) -> Ticket:
         """Wait until a request may leave, then count it as sent."""
         while True:
             now = trio.current_time()
             if now < self.paused_until:
                 await self._sleep_until(self.paused_until)
                 continue
+            if self.adaptive is not None:
+                return await self._admit_adaptive()
             if self._interval:
                 slot = max(now, self._next_slot)
                 self._next_slot = slot + self._interval  # this slot is ours
@@ -321,7 +356,48 @@ class Gate:
                     continue
                 sent.append(now)
             self._stats.requests += 1
+            return Ticket(now, self.max_rps or 0.0)
+
+    async def _admit_adaptive(self) -> Ticket:
+        """One waiter at a time (trio's locks are fair) takes the next slot, spaced by the
+        rate as it is when the slot comes: a cut applies to the very next request, not after
+        the slots every worker had reserved at the old rate."""
+        adaptive = self.adaptive
+        assert adaptive is not None
+        async with self._turn:
+            while True:
+                now = trio.current_time()
+                if now < self.paused_until:
+                    await self._sleep_until(self.paused_until)
+                    continue
+                slot = self._next_slot + 1.0 / adaptive.rate
+                if slot > now:
+                    await self._sleep_until(slot)
+                    continue  # the rate or a pause may have changed meanwhile
+                break
+            # On the grid, so late wake-ups on a busy machine do not add up and slow the rate;
+            # but never more than a quarter interval behind, so no two leave bunched.
+            self._next_slot = max(slot, now - 0.25 / adaptive.rate)
+        self._stats.requests += 1
+        return Ticket(now, adaptive.sent(now))
+
+    def answered(self, ticket: Ticket, signal: Signal) -> None:
+        """Tell the adaptive rate (if any) how the request of `ticket` was answered."""
+        adaptive = self.adaptive
+        if adaptive is None:
             return
+        now = trio.current_time()
+        adaptive.answered(now, ticket.sent_at, ticket.rate, signal, now - ticket.sent_at)
+        self._stats.rate = adaptive.rate
+        self._stats.settled_rate = adaptive.settled
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A request let through the gate: when, and at what rate."""
+
+    sent_at: float
+    rate: float
 
 
 def _short(error: FetchError) -> str:
@@ -374,7 +450,7 @@ class _Run(Generic[K, R]):
         self.progress = progress
         self.rng = rng
         self.stats = RunStats(selected=len(ids) if isinstance(ids, Sized) else 0)
-        self.gate = Gate(config.max_rps, self.stats)
+        self.gate = Gate(config.max_rps, self.stats, adaptive=config.adaptive)
         self.breaker = Breaker(config.max_failures, config.rules.trips_breaker)
         self.work_scope = trio.CancelScope()
         self.enough = trio.Event()
@@ -472,10 +548,14 @@ class _Run(Generic[K, R]):
             attempt += 1
             if config.delay > 0:
                 await trio.sleep(config.delay)
-            await self.gate.admit()
+            ticket = await self.gate.admit()
             try:
                 result = await self.fetch(item_id)
             except FetchError as error:
+                signal = config.rules.signal(error.kind)
+                if signal is Signal.LIMITED:
+                    self.stats.rate_limited += 1
+                self.gate.answered(ticket, signal)
                 if not self.reached and config.rules.unreachable(error.kind):
                     if self._never_reachable(error):
                         return None
@@ -492,6 +572,7 @@ class _Run(Generic[K, R]):
                     continue
                 return Outcome(item_id, None, error.kind, str(error), attempt)
             self.reached = True
+            self.gate.answered(ticket, Signal.OK)
             return Outcome(item_id, result, None, "", attempt)
 
     def _note_retry(self, error: FetchError) -> None:

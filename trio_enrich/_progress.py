@@ -56,6 +56,10 @@ def counts(stats: RunStats, noun: str = "enriched") -> str:
     text += f", failed {stats.failed_total}"
     if stats.retries:
         text += f", retries {stats.retries}"
+    if stats.rate is not None:  # --max-rps auto: the rate it has found so far
+        text += f", rate {stats.rate:.1f}/s"
+    if stats.rate_limited:
+        text += f", 429 {stats.rate_limited}"
     return text
 
 

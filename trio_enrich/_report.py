@@ -49,8 +49,15 @@ def summary_lines(
         f"selected {stats.selected}: {done_word} {stats.done}, {words.skipped} {stats.skipped}, "
         f"failed {stats.failed_total}" + (f" ({failed})" if failed else ""),
         f"requests {stats.requests}, retries {stats.retries}, rate-limit pauses "
-        f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s)",
+        f"{stats.rate_limit_pauses} ({stats.seconds_paused:.1f} s)"
+        + (f", answers 429/403 {stats.rate_limited}" if stats.rate_limited else ""),
     ]
+    if stats.rate is not None:
+        settled = stats.settled_rate
+        lines.append(
+            f"rate (auto): {stats.rate:.1f} requests/s at the end"
+            + (f", settled at {settled:.1f}/s" if settled is not None else ", still searching")
+        )
     if stats.failed_total and stats.finish_reason is not FinishReason.BREAKER:
         lines.append(f"last failure: {stats.last_failure}")
     if stats.finish_reason is FinishReason.BREAKER:

@@ -41,4 +41,8 @@ SITE_RULES = FailureRules(
     streak_name="not found",
     # Nothing answered at all: says nothing about the item.
     unreachable=lambda kind: kind is FailureKind.UNREACHABLE,
+    # For `--max-rps auto`: 429 and 403 are the site's "slow down"; 5xx and timeouts in a
+    # burst mean it is struggling.
+    rate_limited=lambda kind: kind is FailureKind.RATE_LIMITED,
+    overloaded=lambda kind: kind in (FailureKind.SERVER_ERROR, FailureKind.TIMEOUT),
 )

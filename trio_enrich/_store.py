@@ -74,6 +74,8 @@ Entity = Literal["trade", "issuer"]
 _WALK_KEY = "sync_walk"
 # trio_enrich_meta key of the run holding the run lock (JSON: pid, command, since).
 _RUN_KEY = "run"
+# trio_enrich_meta key of the rates `--max-rps auto` learned (JSON: host -> rate, when).
+_RATE_KEY = "learned_rate"
 
 # Enriched trades whose stored value only stands for "not shown on the page" (see _not_shown).
 _NOT_SHOWN_SQL = """
@@ -298,6 +300,30 @@ class Store:
             "SELECT value FROM trio_enrich_meta WHERE key = ?", (key,)
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def learned_rate(self, host: str) -> dict[str, object] | None:
+        """The request rate an earlier `--max-rps auto` run learned for `host`: rate (per
+        second), limited (a limit was found, not just a rate reached), learned_at."""
+        text = self.get_our_meta(_RATE_KEY)
+        try:
+            learned = json.loads(text) if text else {}
+        except ValueError:
+            return None
+        found = learned.get(host) if isinstance(learned, dict) else None
+        return found if isinstance(found, dict) else None
+
+    def remember_rate(self, host: str, rate: float, *, limited: bool) -> None:
+        """Keep the rate a `--max-rps auto` run settled at, for the next run at `host`."""
+        text = self.get_our_meta(_RATE_KEY)
+        try:
+            learned = json.loads(text) if text else {}
+        except ValueError:
+            learned = {}
+        if not isinstance(learned, dict):
+            learned = {}
+        learned[host] = {"rate": round(rate, 3), "limited": limited, "learned_at": utc_now()}
+        with self.transaction() as db:
+            set_our_meta(db, _RATE_KEY, json.dumps(learned, sort_keys=True))
 
     def current_run(self) -> dict[str, object] | None:
         """Who holds (or last held) the run lock: pid, command, since (see ``_lock``)."""

@@ -38,6 +38,7 @@ __all__ = [
     "SyncOptions",
     "SyncResult",
     "combine",
+    "listing_path",
     "no_progress",
     "sync_listing",
 ]
@@ -86,7 +87,8 @@ class SyncResult:
         }
 
 
-def _page_path(page: int, size: int) -> str:
+def listing_path(page: int, size: int) -> str:
+    """The path of listing page `page` at `size` trades a page."""
     return f"/trades?page={page}" if size == 12 else f"/trades?page={page}&pageSize={size}"
 
 
@@ -182,7 +184,7 @@ class _SyncRun:
 
     async def _fetch(self, page: int) -> ListingPage:
         size = self.options.page_size
-        path = _page_path(page, size)
+        path = listing_path(page, size)
         # The reader checks the page against its own totalCount: no silent hole.
         parsed = await read_page(
             self.client,

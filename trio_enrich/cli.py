@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
 import re
 import signal
 import sys
@@ -19,6 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import cyclopts
 import trio
@@ -27,16 +29,18 @@ from cyclopts import Parameter, validators
 from . import __version__
 from ._committees import COMMITTEE_WORDS, read_committees
 from ._enrich import DEFAULT_BASE_URL, EnrichOptions, enrich, pending_ids
-from ._errors import TrioEnrichError, UsageError
+from ._errors import SiteUnavailable, TrioEnrichError, UsageError
 from ._http import check_base_url
 from ._jobs import ISSUERS, LISTING, TRADES, Job, Words
 from ._lock import RunLock
+from ._pacing import AdaptiveRate
 from ._pipeline import FinishReason, ProgressSink, RetryPolicy, RunStats
 from ._progress import ProgressMode, open_progress
 from ._report import committee_lines, status_lines, summary_lines, update_lines, walk_lines, wrap
-from ._roster import COMMITTEES
+from ._robots import PRODUCT_TOKEN, Robots, read_robots
+from ._roster import COMMITTEES, committees_path
 from ._store import Store
-from ._sync import SyncOptions, sync_listing
+from ._sync import SyncOptions, listing_path, sync_listing
 
 _json = json  # `status --json` shadows the module name inside that command
 T = TypeVar("T")
@@ -83,8 +87,20 @@ _HELP = {
         "(errors, timeouts, blocks, rate limits that outlast the retries)."
     ),
     "batch_size": "The most items to fetch in this run (default: every pending one).",
-    "delay": "Each worker's pause before each request, in milliseconds.",
-    "max_rps": "Never more than this many requests in any 1 s window (all workers together).",
+    "delay": (
+        "Each worker's pause before each request, in milliseconds (default 500; 0 with "
+        "--max-rps auto, whose rate does the pacing)."
+    ),
+    "max_rps": (
+        "A number: never more than this many requests in any 1 s window (all workers "
+        "together). auto: find the rate the site allows from its answers (429s, 5xx bursts, "
+        "latency) and stay just under it, starting from the rate a run learned before; "
+        "auto:N never goes above N."
+    ),
+    "ignore_robots": (
+        "Run even if robots.txt disallows the pages this command needs (its Crawl-delay and "
+        "Request-rate still cap the rate). Only if you have decided that is right."
+    ),
     "retry_max": (
         "Retries of a retryable failure: 429, 403, 408, 5xx, timeouts, connection errors, "
         "truncated pages."
@@ -135,8 +151,10 @@ class SiteFlags:
     ] = DEFAULT_BASE_URL
     concurrency: Annotated[int, _number(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = 3
     max_failures: Annotated[int, _number(gte=1), Parameter(help=_HELP["max_failures"])] = 5
-    details_delay_ms: Annotated[int, _number(gte=0), Parameter(help=_HELP["delay"])] = 500
-    max_rps: Annotated[float | None, _number(gt=0), Parameter(help=_HELP["max_rps"])] = None
+    details_delay_ms: Annotated[
+        int | None, _number(gte=0), Parameter(help=_HELP["delay"], show_default=False)
+    ] = None
+    max_rps: Annotated[str | None, Parameter(help=_HELP["max_rps"], metavar="R|auto|auto:R")] = None
     retry_max: Annotated[
         int,
         _number(gte=0, lte=100),
@@ -152,14 +170,22 @@ class SiteFlags:
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto"
     json: Annotated[bool, Parameter(help=_HELP["json"])] = False
     wait: Annotated[bool, Parameter(help=_HELP["wait"])] = False
+    ignore_robots_disallow: Annotated[bool, Parameter(help=_HELP["ignore_robots"])] = False
+
+    def rate(self) -> RateSpec:
+        return parse_max_rps(self.max_rps)
 
     def options(self) -> EnrichOptions:
+        rate = self.rate()
+        delay_ms = self.details_delay_ms
+        if delay_ms is None:
+            delay_ms = 0 if rate.auto else 500
         return EnrichOptions(
             base_url=check_base_url(self.base_url),
             concurrency=self.concurrency,
             max_failures=self.max_failures,
-            delay=self.details_delay_ms / 1000,
-            max_rps=self.max_rps,
+            delay=delay_ms / 1000,
+            max_rps=None if rate.auto else rate.value,
             retry=RetryPolicy(
                 max_retries=self.retry_max,
                 base=self.retry_base_ms / 1000,
@@ -202,6 +228,35 @@ class IssuerFlags(EnrichFlags):
         if self.refresh_older_than is not None:
             refresh = parse_duration(self.refresh_older_than, "--refresh-older-than")
         return replace(super().options(), refresh_older_than=refresh)
+
+
+@dataclass(frozen=True, slots=True)
+class RateSpec:
+    """What --max-rps asked for: a fixed cap, or auto (with an optional ceiling)."""
+
+    auto: bool = False
+    value: float | None = None  # the fixed cap, or auto's ceiling
+
+
+def parse_max_rps(text: str | None) -> RateSpec:
+    """`20`, `0.5`, `auto` or `auto:30`; a UsageError otherwise."""
+    if text is None:
+        return RateSpec()
+    value = text.strip().lower()
+    auto = value == "auto" or value.startswith("auto:")
+    number = value[5:] if value.startswith("auto:") else ("" if auto else value)
+    if auto and not number:
+        return RateSpec(auto=True)
+    try:
+        rate = float(number)
+    except ValueError:
+        rate = math.nan
+    if not math.isfinite(rate) or rate <= 0:
+        raise UsageError(
+            f"--max-rps {text!r} is not a rate: give requests per second (20, 0.5), auto or "
+            "auto:N (auto, never above N)"
+        )
+    return RateSpec(auto=auto, value=rate)
 
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -287,32 +342,53 @@ async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
                 f"`trio-enrich sync --db {flags.db}` first"
             )
 
-    async def work(store: Store, stop: trio.Event) -> list[Stage]:
-        return [await _job_stage(store, job, options, flags, stop)]
+    def needs(store: Store, paced: EnrichOptions) -> list[str]:
+        return [job.path(item) for item in pending_ids(store, job, paced)]
 
-    return await _run_locked(job.name, flags, work, create=False, check=require_items)
+    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+        return [await _job_stage(store, job, paced, flags, stop)]
+
+    return await _run_locked(
+        job.name, flags, options, work, needs, create=False, check=require_items
+    )
 
 
 async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOptions) -> int:
     _require_database(flags.db)
 
-    def count() -> int:
+    def pending() -> list[str]:
         with Store.open(flags.db, read_only=True) as store:
-            return len(pending_ids(store, job, options))
+            return [job.path(item) for item in pending_ids(store, job, options)]
 
-    selected = await trio.to_thread.run_sync(count)
+    paths = await trio.to_thread.run_sync(pending)
+    selected = len(paths)
+    robots = await _robots_for_dry_run(options, paths)
     per_item = options.delay + 0.15  # the pause plus a typical page time
     estimate = selected * per_item / options.concurrency
     if options.max_rps:
         estimate = max(estimate, selected / options.max_rps)
     if flags.json:
         print(json.dumps({"job": job.name, "dry_run": True, "selected": selected,
-                          "estimated_seconds": round(estimate, 1)}))  # fmt: skip
+                          "estimated_seconds": round(estimate, 1), "robots": robots}))  # fmt: skip
     else:
         print(f"{job.name}: {selected} pending; would send at least {selected} requests "
               f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
-              "nothing was sent")  # fmt: skip
+              "nothing else was sent", robots, sep="\n")  # fmt: skip
     return EXIT_OK
+
+
+async def _robots_for_dry_run(options: EnrichOptions, paths: Sequence[str]) -> str:
+    """What robots.txt says, for a dry run (its one request; no retries)."""
+    try:
+        robots = await read_robots(options.base_url, deadline=min(options.deadline, 10), tries=1)
+    except SiteUnavailable as error:
+        return f"{error} (a run would stop, exit 3)"
+    blocked = robots.blocked(paths)
+    if blocked is not None:
+        path, rule = blocked
+        return (f"{robots.describe()}; it disallows {path} ({rule}): a run would stop "
+                "(exit 2) unless --ignore-robots-disallow")  # fmt: skip
+    return robots.describe() + "; the pages needed are allowed"
 
 
 # --- stages: one job's run inside a locked database ------------------------------------------
@@ -399,13 +475,16 @@ async def _committees_stage(
 async def _run_locked(
     label: str,
     flags: SiteFlags,
-    work: Callable[[Store, trio.Event], Awaitable[list[Stage]]],
+    options: EnrichOptions,
+    work: Callable[[Store, trio.Event, EnrichOptions], Awaitable[list[Stage]]],
+    needs: Callable[[Store, EnrichOptions], list[str]],
     *,
     create: bool,
     check: Callable[[Store], None] | None = None,
     report: Callable[[list[Stage]], None] | None = None,
 ) -> int:
-    """Open the database, take the run lock, run `work` under the signal handling, print the
+    """Open the database, take the run lock, read robots.txt (the pages `needs` must be
+    allowed; its rate caps the pacing), run `work` under the signal handling, print the
     stages' summaries (or `report` them) and return the exit code."""
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=create))
     lock = RunLock(flags.db)
@@ -414,11 +493,19 @@ async def _run_locked(
             await trio.to_thread.run_sync(check, store)
         # The lock before the pending list: a run that waited reads what the other left.
         await _take_run_lock(lock, store, flags)
+        robots = await read_robots(options.base_url, deadline=options.deadline)
+        if robots.text:
+            print(robots.describe(), file=sys.stderr, flush=True)
+        paced = await trio.to_thread.run_sync(_paced, store, flags, options, robots)
+        paths = await trio.to_thread.run_sync(needs, store, paced)
+        _check_robots(robots, paths, flags)
 
         async def guarded(stop: trio.Event) -> list[Stage]:
-            return await work(store, stop)
+            return await work(store, stop, paced)
 
         stages, received = await _with_signals(label, guarded)
+        if paced.adaptive is not None:
+            await trio.to_thread.run_sync(_remember_rate, store, paced)
     finally:
         _release_run_lock(lock, store)
         store.close()
@@ -432,6 +519,69 @@ async def _run_locked(
     if received:
         return _signal_exit(received)
     return _most_severe([stage.code for stage in stages])
+
+
+#: Where `--max-rps auto` starts without a remembered rate: about the rate of the polite
+#: defaults (3 workers, each pausing 500 ms before a request of ~100 ms).
+AUTO_START_RATE = 5.0
+#: A remembered rate older than this is not trusted.
+REMEMBER_DAYS = 30
+
+
+def _paced(store: Store, flags: SiteFlags, options: EnrichOptions, robots: Robots) -> EnrichOptions:
+    """The options with their pacing: robots.txt's rate caps every mode; auto starts from the
+    rate an earlier run learned for this host (with a margin), or from the polite rate."""
+    rate = flags.rate()
+    cap = robots.rate_cap
+    if not rate.auto:
+        if cap is None:
+            return options
+        return replace(options, max_rps=min(options.max_rps or cap, cap))
+    # The adaptive gate spaces requests exactly: keep robots.txt's cap with a margin.
+    ceilings = [c for c in (rate.value, None if cap is None else cap / 1.03) if c is not None]
+    ceiling = min(ceilings) if ceilings else None
+    learned = store.learned_rate(urlsplit(options.base_url).netloc)
+    adaptive = AdaptiveRate(start=AUTO_START_RATE, ceiling=ceiling)
+    if learned is not None and _fresh(str(learned.get("learned_at", ""))):
+        value = float(str(learned.get("rate", AUTO_START_RATE)))
+        if learned.get("limited"):
+            adaptive = AdaptiveRate(start=0.95 * value, ceiling=ceiling, remembered=True)
+        else:
+            adaptive = AdaptiveRate(start=max(AUTO_START_RATE, 0.9 * value), ceiling=ceiling)
+    return replace(options, adaptive=adaptive)
+
+
+def _fresh(stamp: str) -> bool:
+    try:
+        moment = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    age = datetime.datetime.now(datetime.UTC) - moment
+    return age < datetime.timedelta(days=REMEMBER_DAYS)
+
+
+def _remember_rate(store: Store, options: EnrichOptions) -> None:
+    adaptive = options.adaptive
+    learned = adaptive.learned() if adaptive is not None else None
+    if learned is not None:
+        rate, limited = learned
+        store.remember_rate(urlsplit(options.base_url).netloc, rate, limited=limited)
+
+
+def _check_robots(robots: Robots, paths: Sequence[str], flags: SiteFlags) -> None:
+    """Stop before the first page request when robots.txt disallows a page the run needs."""
+    blocked = robots.blocked(paths)
+    if blocked is None:
+        return
+    path, rule = blocked
+    if flags.ignore_robots_disallow:
+        print(f"trio-enrich: warning: robots.txt ({rule}) disallows {path}; going on as "
+              "--ignore-robots-disallow asks", file=sys.stderr, flush=True)  # fmt: skip
+        return
+    raise UsageError(
+        f"robots.txt disallows {path} for {PRODUCT_TOKEN} ({rule}); nothing was fetched. "
+        "Pass --ignore-robots-disallow only if you have decided to fetch it anyway"
+    )
 
 
 def _print_stage(stage: Stage, flags: SiteFlags) -> None:
@@ -551,10 +701,13 @@ async def sync(flags: SyncFlags | None = None) -> int:
     flags = flags or SyncFlags()
     options = flags.sync_options()  # validates before anything is opened
 
-    async def work(store: Store, stop: trio.Event) -> list[Stage]:
-        return [await _sync_stage(store, options, flags, stop)]
+    def needs(store: Store, paced: EnrichOptions) -> list[str]:
+        return [listing_path(1, options.page_size)]
 
-    return await _run_locked("sync", flags, work, create=True)
+    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+        return [await _sync_stage(store, replace(options, enrich=paced), flags, stop)]
+
+    return await _run_locked("sync", flags, options.enrich, work, needs, create=True)
 
 
 # --- committees -----------------------------------------------------------------------------
@@ -584,10 +737,13 @@ async def committees(flags: CommitteeFlags | None = None) -> int:
     if flags.dry_run:
         return await _update_dry_run(flags, options, stages=("committees",))
 
-    async def work(store: Store, stop: trio.Event) -> list[Stage]:
-        return [await _committees_stage(store, options, flags, stop)]
+    def needs(store: Store, paced: EnrichOptions) -> list[str]:
+        return [committees_path(code, 1) for code in COMMITTEES]
 
-    return await _run_locked("committees", flags, work, create=False)
+    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+        return [await _committees_stage(store, paced, flags, stop)]
+
+    return await _run_locked("committees", flags, options, work, needs, create=False)
 
 
 # --- update -----------------------------------------------------------------------------------
@@ -632,14 +788,24 @@ async def update(flags: UpdateFlags | None = None) -> int:
     """
     flags = flags or UpdateFlags()
     options = flags.options()  # validates before anything is opened
-    sync_options = SyncOptions(enrich=options, full=flags.full)
     if flags.dry_run:
         _require_database(flags.db)
         return await _update_dry_run(flags, options, stages=UPDATE_STAGES)
     if not flags.db.absolute().parent.is_dir():
         raise UsageError(f"cannot create --db {flags.db}: folder {flags.db.parent} does not exist")
 
-    async def work(store: Store, stop: trio.Event) -> list[Stage]:
+    def needs(store: Store, paced: EnrichOptions) -> list[str]:
+        # Pages of every stage: the listing, a trade's and an issuer's detail page (the ones
+        # pending now; trades found by this sync are checked against the same rules' shape),
+        # and every committee's listing.
+        trades = [TRADES.path(i) for i in pending_ids(store, TRADES, paced)] or ["/trades/1"]
+        issuers = [ISSUERS.path(i) for i in pending_ids(store, ISSUERS, paced)]
+        return [listing_path(1, 12), *trades, *(issuers or ["/issuers/1"]),
+                *(committees_path(code, 1) for code in COMMITTEES)]  # fmt: skip
+
+    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+        options = paced
+        sync_options = SyncOptions(enrich=paced, full=flags.full)
         stages: list[Stage] = []
         for number, name in enumerate(UPDATE_STAGES, start=1):
             if stop.is_set():
@@ -672,20 +838,26 @@ async def update(flags: UpdateFlags | None = None) -> int:
             [(stage.name, stage.code, stage.finish.value) for stage in stages], not_run,
         )), flush=True)  # fmt: skip
 
-    return await _run_locked("update", flags, work, create=True, report=report)
+    return await _run_locked("update", flags, options, work, needs, create=True, report=report)
 
 
 async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequence[str]) -> int:
     """What each stage would fetch from the database as it is now; nothing is sent."""
 
-    def count() -> dict[str, int]:
+    def count() -> dict[str, list[str]]:
         with Store.open(flags.db, read_only=True) as store:
             return {
-                "trades": len(pending_ids(store, TRADES, options)),
-                "issuers": len(pending_ids(store, ISSUERS, options)),
+                job.name: [job.path(item) for item in pending_ids(store, job, options)]
+                for job in (TRADES, ISSUERS)
             }
 
-    pending = await trio.to_thread.run_sync(count)
+    found = await trio.to_thread.run_sync(count)
+    pending = {name: len(paths) for name, paths in found.items()}
+    needed = [listing_path(1, 12)] if "sync" in stages else []
+    needed += [path for name in ("trades", "issuers") if name in stages for path in found[name]]
+    if "committees" in stages:
+        needed += [committees_path(code, 1) for code in COMMITTEES]
+    robots = await _robots_for_dry_run(options, needed)
     plan: dict[str, object] = {}
     lines: list[str] = []
     for name in stages:
@@ -702,9 +874,10 @@ async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequ
             lines.append(f"{name}: {pending[name]} pending now (more after sync adds rows)"
                          if "sync" in stages else f"{name}: {pending[name]} pending")  # fmt: skip
     if flags.json:
-        print(json.dumps({"job": "+".join(stages), "dry_run": True, "plan": plan}))
+        print(json.dumps({"job": "+".join(stages), "dry_run": True, "plan": plan,
+                          "robots": robots}))  # fmt: skip
     else:
-        print("\n".join(wrap(["dry run: nothing was sent", *lines])), flush=True)
+        print("\n".join(wrap(["dry run: only robots.txt was read", *lines, robots])), flush=True)
     return EXIT_OK
 
 
@@ -796,12 +969,20 @@ async def sim(
     *,
     port: Annotated[int, Parameter(validator=validators.Number(gte=0, lte=65535))] = 8765,
     seed: int = 1,
-    profile: Literal["clean", "realistic", "hostile"] = "clean",
+    profile: Literal["clean", "realistic", "hostile", "limited", "lockout", "loaded"] = "clean",
     trades: Annotated[int, Parameter(validator=validators.Number(gte=1, lte=1_000_000))] = 5_000,
     latency_ms: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
     shape: Literal["live", "object"] = "live",
     retry_after: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
     log: Path | None = None,
+    rate_limit: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
+    burst: Annotated[float | None, Parameter(validator=validators.Number(gte=1))] = None,
+    lockout_seconds: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
+    capacity: Annotated[int | None, Parameter(validator=validators.Number(gte=1))] = None,
+    robots_txt: Path | None = None,
+    robots_status: Annotated[
+        int | None, Parameter(validator=validators.Number(gte=100, lte=599))
+    ] = None,
 ) -> int:
     """Serve a simulated capitoltrades.com on 127.0.0.1, for trying trio-enrich offline.
 
@@ -825,8 +1006,10 @@ async def sim(
     seed
         Seed of the dataset and of the faults: the same seed gives the same site.
     profile
-        Faults: clean (none), realistic (about 150 ms latency, 1% 5xx, 0.5% 429) or hostile
-        (every fault at once).
+        Faults: clean (none), realistic (about 150 ms latency, 1% 5xx, 0.5% 429), hostile
+        (every fault at once), limited (a hidden limit of 20 requests/s, burst 5), lockout
+        (the same, refusing everything for 5 s after a violation) or loaded (4 requests
+        served at once, ~50 ms each: latency grows with load, 503 beyond a queue of 12).
     trades
         Number of trades in the dataset (issuers and politicians follow from them).
     latency_ms
@@ -839,12 +1022,30 @@ async def sim(
         profile's.
     log
         Write the request log (JSON lines) to this file when stopping.
+    rate_limit
+        A hidden rate limit: a token bucket of this many requests a second (429 with
+        Retry-After when it is empty). Profiles limited and lockout have 20.
+    burst
+        The rate limit's bucket size (default 5).
+    lockout_seconds
+        After a request over the rate limit, refuse every request for this long.
+    capacity
+        Requests served at once; more wait (latency grows with load), and beyond a queue
+        of 20 the site answers 503. Profile loaded has 4.
+    robots_txt
+        Serve this file as /robots.txt (default: 404, no rules).
+    robots_status
+        Answer /robots.txt with this status instead (a 503 makes robots.txt unreachable).
     """
     from .sim import serve_until_signal
 
+    robots = await trio.Path(robots_txt).read_text() if robots_txt is not None else None
     return await serve_until_signal(
         port=port, seed=seed, profile=profile, trades=trades, latency_ms=latency_ms,
         shape=shape, retry_after=retry_after, log=log,
+        overrides={"rate_limit": rate_limit, "rate_limit_burst": burst,
+                   "lockout_seconds": lockout_seconds, "capacity": capacity,
+                   "robots_txt": robots, "robots_status": robots_status},
     )  # fmt: skip
 
 
@@ -859,6 +1060,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except cyclopts.CycloptsError as error:
         _error(str(error))
         return EXIT_USAGE
+    except SiteUnavailable as error:
+        _error(str(error))
+        return EXIT_BREAKER
     except TrioEnrichError as error:
         _error(str(error))
         return EXIT_USAGE

@@ -26,9 +26,15 @@ async def serve_until_signal(
     shape: str,
     retry_after: float | None,
     log: Path | None,
+    overrides: dict[str, object] | None = None,
 ) -> int:
-    """Serve on 127.0.0.1:`port` until SIGINT or SIGTERM; write the request log if asked."""
+    """Serve on 127.0.0.1:`port` until SIGINT or SIGTERM; write the request log if asked.
+
+    `overrides` are Faults fields set over the profile's (those given, not None)."""
     faults = fault_profile(profile).with_(detail_shape=shape)
+    changes = {name: value for name, value in (overrides or {}).items() if value is not None}
+    if changes:
+        faults = faults.with_(**changes)
     if latency_ms is not None:
         faults = faults.with_(latency_ms=latency_ms, latency_median_ms=None, latency_p99_ms=None)
     if retry_after is not None:

@@ -74,6 +74,20 @@ class Faults:
     listing_page_size: int | None = None
     # Cards per page of the politicians listings (the real site's number is not known).
     politician_page_size: int = 12
+    # A hidden rate limit: a token bucket of `rate_limit` tokens a second holding at most
+    # `rate_limit_burst`; a request that finds it empty gets a 429 with `retry_after`.
+    # With `lockout_seconds`, such a request also locks everything out for that long (each
+    # request then gets a 429 whose Retry-After is the rest of the lockout), as real limiters do.
+    rate_limit: float | None = None
+    rate_limit_burst: float = 5.0
+    lockout_seconds: float | None = None
+    # A site whose latency grows with its load: `capacity` requests are served at once (each
+    # taking the latency above); the others queue, and beyond `queue_limit` waiting, a 503.
+    capacity: int | None = None
+    queue_limit: int = 20
+    # /robots.txt: its text (None: 404), or the status it answers with instead.
+    robots_txt: str | None = None
+    robots_status: int = 200
 
     def latency(self, rng: random.Random) -> float:
         """One request's latency in seconds."""
@@ -134,6 +148,15 @@ PROFILES: dict[str, Faults] = {
         error_digest_rate=0.005,
     ),
 }
+
+
+# The profiles of issue 15: a hidden rate limit, the same with a lockout, a site that slows
+# under load. Latency of about 20 ms, like a nearby CDN.
+PROFILES["limited"] = Faults(
+    latency_median_ms=20, latency_p99_ms=80, rate_limit=20, rate_limit_burst=5, retry_after=1
+)
+PROFILES["lockout"] = PROFILES["limited"].with_(lockout_seconds=5)
+PROFILES["loaded"] = Faults(latency_median_ms=50, latency_p99_ms=120, capacity=4, queue_limit=12)
 
 
 def profile(name: str) -> Faults:

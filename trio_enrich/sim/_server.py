@@ -128,6 +128,7 @@ class Simulator:
         self.faults = faults or Faults()
         self.seed = seed
         self.log = RequestLog()
+        self.robots_log: list[RequestRecord] = []  # requests for /robots.txt
         self.port = 0
         self.started_at = 0.0
         self._rng = random.Random(seed)
@@ -137,6 +138,10 @@ class Simulator:
         self._connections = itertools.count(1)
         self._outages: list[tuple[float, float]] = []
         self._limited_until = -math.inf  # the rate limiter's lockout, when the profile has one
+        self._tokens = self.faults.rate_limit_burst  # the hidden rate limit's bucket
+        self._tokens_at = -math.inf
+        self._queued = 0  # requests waiting for one of the `capacity` servers
+        self._servers = trio.Semaphore(self.faults.capacity or 1)
         self._lateness = _INITIAL_LATENESS
 
     @property
@@ -163,6 +168,8 @@ class Simulator:
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self._burst_left = 0
+        self._tokens = faults.rate_limit_burst
+        self._servers = trio.Semaphore(faults.capacity or 1)
 
     # --- serving --------------------------------------------------------------------------------
 
@@ -198,9 +205,26 @@ class Simulator:
                 cleanup.shield = True
                 await stream.aclose()
 
+    def _take_token(self, now: float) -> bool:
+        """The hidden rate limit: False when its bucket is empty (the request is refused)."""
+        faults = self.faults
+        if faults.rate_limit is None:
+            return True
+        elapsed = now - self._tokens_at if self._tokens_at > -math.inf else math.inf
+        self._tokens = min(faults.rate_limit_burst, self._tokens + elapsed * faults.rate_limit)
+        self._tokens_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        if faults.lockout_seconds:
+            self._limited_until = now + faults.lockout_seconds
+        return False
+
     def _choose_fault(self, path: str, now: float) -> str:
         if now < self._limited_until:
             return "429-lockout"
+        if not self._take_token(now):
+            return "429-lockout" if self.faults.lockout_seconds else "429-limit"
         script = self._scripts.get(path)
         if script:
             return script.popleft()
@@ -238,17 +262,55 @@ class Simulator:
             control = RequestRecord(start, start, head.method, head.target, 0, 0, connection, "")
             status, page = self._route(head, "ok")
             return await _respond(stream, control, status, page.encode(), head.keep_alive)
+        if head.path == "/robots.txt":
+            return await self._robots(stream, connection, head)
         fault = self._choose_fault(head.path, start)
+        loaded = self.faults.capacity is not None and not fault.startswith("429")
+        if loaded and self._queued >= self.faults.queue_limit:
+            fault = "503"  # more waiting than the site will queue: refused at once
+            loaded = False
         record = RequestRecord(start, start, head.method, head.target, 0, 0, connection, fault)
         log.records.append(record)
         log.in_flight += 1
         log.max_in_flight = max(log.max_in_flight, log.in_flight)
         try:
-            return await self._send(
-                stream, head, fault, record, start + self.faults.latency(self._rng)
-            )
+            if not loaded:
+                return await self._send(
+                    stream, head, fault, record, start + self.faults.latency(self._rng)
+                )
+            # Served by one of `capacity` servers: the latency counts from when one is free.
+            self._queued += 1
+            try:
+                await self._servers.acquire()
+            finally:
+                self._queued -= 1
+            try:
+                service = self.faults.latency(self._rng)
+                return await self._send(stream, head, fault, record, trio.current_time() + service)
+            finally:
+                self._servers.release()
         finally:
             log.in_flight -= 1
+            record.end = trio.current_time()
+
+    async def _robots(self, stream: trio.SocketStream, connection: int, head: _Head) -> bool:
+        """/robots.txt: never faulted, not rate limited, and logged apart from the pages (in
+        `robots_log`), so the page log counts pages."""
+        start = head.arrived
+        record = RequestRecord(start, start, head.method, head.target, 0, 0, connection, "ok")
+        self.robots_log.append(record)
+        faults = self.faults
+        if faults.robots_status != 200:
+            status, body = faults.robots_status, b"robots.txt unavailable"
+        elif faults.robots_txt is None:
+            status, body = 404, b"not found"
+        else:
+            status, body = 200, faults.robots_txt.encode()
+        try:
+            return await _respond(
+                stream, record, status, body, head.keep_alive, content_type="text/plain"
+            )
+        finally:
             record.end = trio.current_time()
 
     # One function on purpose (~75 lines): the answer is built before the latency wait and
@@ -278,10 +340,12 @@ class Simulator:
             return False
         if fault == "outage":
             return await _respond(stream, record, self.faults.outage_status, b"outage", keep_alive)
-        if fault in ("429", "429-date", "429-lockout"):
+        if fault in ("429", "429-date", "429-lockout", "429-limit"):
             now = trio.current_time()
             if fault == "429-lockout":
                 wait = max(0.0, self._limited_until - now)
+            elif fault == "429-limit":
+                wait = self.faults.retry_after
             else:
                 wait = self.faults.retry_after
                 if self.faults.rate_limit_lockout:
@@ -424,6 +488,7 @@ class Simulator:
             return 200, json.dumps(
                 {
                     "requests": len(self.log),
+                    "robots_requests": len(self.robots_log),
                     "max_in_flight": self.log.max_in_flight,
                     "cpu_seconds": time.process_time(),
                     "timer_lateness_ms": round(self._lateness * 1000, 3),

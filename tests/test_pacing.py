@@ -1,0 +1,229 @@
+"""`--max-rps auto` (issue 15): the control law alone (sans-io), and in the core on trio's
+virtual clock against an in-memory site with a hidden token-bucket limit."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import trio
+import trio.testing
+
+from trio_enrich import FailureKind, FetchError
+from trio_enrich._pacing import AdaptiveRate, Phase, Signal
+from trio_enrich._pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
+from trio_enrich._site import SITE_RULES
+from trio_enrich.cli import main, parse_max_rps
+
+# --- the law alone ---------------------------------------------------------------------------
+
+
+def healthy(law: AdaptiveRate, start: float, seconds: float, latency: float = 0.02) -> float:
+    """Answer every request the law lets through for `seconds` as healthy; the end time."""
+    now = start
+    end = start + seconds
+    while now < end:
+        rate = law.sent(now)
+        law.answered(now + latency, now, rate, Signal.OK, latency)
+        now += 1.0 / law.rate
+    return now
+
+
+def test_it_increases_while_the_site_answers_well_and_never_passes_the_ceiling() -> None:
+    law = AdaptiveRate(start=5.0, ceiling=30.0)
+    law.begin(0.0)
+    healthy(law, 0.0, 3.5)
+    assert law.rate > 5.0 * 1.5**2  # three healthy seconds: three steps of 1.5x
+    healthy(law, 3.5, 20.0)
+    assert law.rate == 30.0  # held at the ceiling
+    assert max(rate for _, rate in law.history) == 30.0
+
+
+def test_a_429_cuts_at_once_below_the_refused_rate_and_old_news_is_ignored() -> None:
+    law = AdaptiveRate(start=5.0)
+    law.begin(0.0)
+    now = healthy(law, 0.0, 4.2)
+    refused = law.rate
+    sent_before = now - 0.01
+    law.answered(now, sent_before, refused, Signal.LIMITED, 0.02)
+    assert law.rate <= refused / 1.5 + 1e-9  # cut sharply: back to the last healthy step
+    assert law.high == refused
+    cut = law.rate
+    # answers to requests sent before the cut are the same news: no second cut
+    law.answered(now + 0.01, sent_before, refused, Signal.LIMITED, 0.02)
+    assert law.rate == cut
+    assert law.signals == 1
+
+
+def test_a_rise_in_latency_cuts_the_rate() -> None:
+    law = AdaptiveRate(start=10.0)
+    law.begin(0.0)
+    now = healthy(law, 0.0, 4.0, latency=0.05)  # the baseline: 50 ms
+    for _ in range(20):  # the site slows to 200 ms under our load
+        sent = law.sent(now)
+        law.answered(now + 0.2, now, sent, Signal.OK, 0.2)
+        now += 1.0 / law.rate
+    assert law.reasons == {"latency": 1}
+    assert law.high is not None
+    assert law.rate < law.high  # below the rate the site slowed down at
+
+
+def test_one_server_error_is_noise_a_burst_is_load() -> None:
+    law = AdaptiveRate(start=10.0)
+    law.begin(0.0)
+    now = healthy(law, 0.0, 2.5)
+    rate = law.rate
+    law.answered(now, now - 0.02, rate, Signal.OVERLOADED, 0.02)
+    assert law.rate == rate
+    law.answered(now + 5.0, now + 4.9, rate, Signal.OVERLOADED, 0.02)  # long after: noise
+    assert law.rate == rate
+    law.answered(now + 5.5, now + 5.4, rate, Signal.OVERLOADED, 0.02)  # two within 2 s
+    assert law.rate < rate
+    assert law.reasons == {"server errors": 1}
+
+
+def test_a_remembered_rate_is_held_and_probed_only_after_a_while() -> None:
+    law = AdaptiveRate(start=19.0, remembered=True)
+    law.begin(0.0)
+    assert law.phase is Phase.HOLD
+    healthy(law, 0.0, AdaptiveRate.PROBE_EVERY - 1)
+    assert law.rate == 19.0
+    healthy(law, AdaptiveRate.PROBE_EVERY - 1, 3)
+    assert law.rate == pytest.approx(19.0 * AdaptiveRate.PROBE_STEP)
+
+
+def test_a_rate_proven_before_and_refused_now_means_the_limit_fell() -> None:
+    law = AdaptiveRate(start=19.0, remembered=True)
+    law.begin(0.0)
+    law.answered(1.0, 0.99, 19.0, Signal.LIMITED, 0.02)
+    assert law.rate == pytest.approx(19.0 * 0.97)  # just under: a burst's false proof
+    refused = law.rate
+    law.answered(2.0, 1.99, refused, Signal.LIMITED, 0.02)
+    assert law.low == pytest.approx(refused / 2)  # refused again soon after: halved
+    assert law.rate <= 0.75 * refused + 1e-9  # and the search starts again below
+    assert law.phase is Phase.SEARCH
+
+
+def test_learned_rate_for_the_next_run() -> None:
+    law = AdaptiveRate(start=5.0)
+    law.begin(0.0)
+    assert law.learned() is None  # nothing learned yet
+    now = healthy(law, 0.0, 4.2)
+    law.answered(now, now - 0.01, law.rate, Signal.LIMITED, 0.02)
+    rate, limited = law.learned() or (0.0, False)
+    assert limited
+    assert 0 < rate < law.high  # type: ignore[operator]
+
+
+# --- in the core, on the virtual clock ------------------------------------------------------------
+
+
+class LimitedSite:
+    """An in-memory site behind a token bucket of `rate` per second holding `burst`; a request
+    that finds it empty is refused (429, Retry-After 1 s)."""
+
+    def __init__(self, rate: float, burst: float, latency: float = 0.02) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.at = 0.0
+        self.latency = latency
+        self.sends: list[float] = []
+        self.refused = 0
+
+    async def fetch(self, item: int) -> int:
+        now = trio.current_time()
+        self.sends.append(now)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        await trio.sleep(self.latency)
+        if self.tokens < 1:
+            self.refused += 1
+            raise FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=1.0)
+        self.tokens -= 1
+        return item
+
+
+async def run_auto(site: LimitedSite, items: int, law: AdaptiveRate) -> list[Outcome[int, int]]:
+    done: list[Outcome[int, int]] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        done.extend(outcomes)
+
+    config = PipelineConfig(
+        concurrency=10, delay=0.0, adaptive=law, rules=SITE_RULES,
+        retry=RetryPolicy(max_retries=5, base=0.5, cap=2.0),
+    )  # fmt: skip
+    await run_pipeline(range(items), site.fetch, commit, config)
+    return done
+
+
+@pytest.mark.parametrize("limit", [20.0, 5.0])
+async def test_auto_settles_just_under_a_hidden_limit(
+    autojump_clock: trio.testing.MockClock, limit: float
+) -> None:
+    items = 1200 if limit == 20 else 400
+    site = LimitedSite(rate=limit, burst=5)
+    law = AdaptiveRate(start=5.0)
+    start = trio.current_time()
+    done = await run_auto(site, items, law)
+    wall = trio.current_time() - start
+    assert sorted(o.item_id for o in done if o.result is not None) == list(range(items))
+    assert site.refused <= 0.02 * len(site.sends)  # at most 2% of requests refused
+    assert wall <= 1.12 * items / limit  # close to what the limit allows
+    assert law.settled is not None
+    assert 0.9 * limit <= law.settled <= 1.02 * limit
+
+
+async def test_after_a_pause_the_workers_resume_at_the_rate_not_all_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = LimitedSite(rate=20.0, burst=5)
+    law = AdaptiveRate(start=5.0)
+    await run_auto(site, 300, law)
+    assert site.refused >= 1
+    sends = site.sends
+    # every refused request paused all workers for 1 s; after each pause, requests leave
+    # spaced by the rate (none closer than 3/4 of its interval), not ten at once
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sends)]
+    assert min(gaps) >= 0.74 / max(rate for _, rate in law.history)
+
+
+async def test_without_auto_a_fixed_rate_is_unchanged(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = LimitedSite(rate=1000.0, burst=1000)
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    config = PipelineConfig(concurrency=10, delay=0.0, max_rps=10.0, rules=SITE_RULES)
+    stats = await run_pipeline(range(50), site.fetch, commit, config)
+    assert stats.rate is None  # no adaptive rate in play
+    gaps = [b - a for a, b in zip(site.sends, site.sends[1:], strict=False)]
+    assert min(gaps) == pytest.approx(1.03 / 10.0)
+
+
+# --- the flag ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "auto", "value"),
+    [("20", False, 20.0), ("0.5", False, 0.5), ("auto", True, None), ("AUTO:30", True, 30.0)],
+)
+def test_max_rps_values(text: str, auto: bool, value: float | None) -> None:
+    spec = parse_max_rps(text)
+    assert (spec.auto, spec.value) == (auto, value)
+
+
+@pytest.mark.parametrize("text", ["fast", "auto:0", "-1", "auto:x", "nan", "inf", "0", "auto:"])
+def test_bad_max_rps_values_are_refused_in_one_line(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if text == "auto:":
+        assert parse_max_rps(text).auto  # "auto:" with nothing after is plain auto
+        return
+    assert main(["trades", "--max-rps", text, "--db", "none.db"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--max-rps" in err[0]
