@@ -370,6 +370,9 @@ def write_report(
                      f"{row['tasks']} |")  # fmt: skip
     lines += ["", "## Targets for trio-enrich", "", *targets(by, plan, memory),
               "", "![wall time per contender and scenario](benchmarks/chart.png)", ""]  # fmt: skip
+    rate = HERE / "rate.md"  # written by benchmarks/rate.py (scenario R)
+    if rate.exists():
+        lines += [rate.read_text()]
     analysis = HERE / "analysis.md"  # written by hand after a run: why a target is missed
     if analysis.exists():
         lines += [analysis.read_text()]
@@ -460,20 +463,28 @@ def chart(all_results: list[Result], plan: list[Scenario]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a fifth of the items, for trying")
-    parser.add_argument("--only", default="1234", help="scenarios to run, e.g. 13")
+    parser.add_argument(
+        "--only", default="1234R", help="scenarios to run, e.g. 13; R: issue 15's rate scenarios"
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite BENCHMARKS.md and the chart from benchmarks/results.json",
     )
     args = parser.parse_args()
+    plan = [s for s in scenarios(args.quick) if s.name in args.only]
+    if "R" in args.only and not args.report_only:
+        import rate
+
+        rate.main(["--quick"] if args.quick else [])
+        if not plan and "4" not in args.only:  # only R: the other figures stay as they were
+            args.report_only = True
     if args.report_only:
         data = json.loads((HERE / "results.json").read_text())
         done = {r["scenario"] for r in data["results"]}
         plan = [s for s in scenarios(data["quick"]) if s.name in done]
         write_report([Result(**r) for r in data["results"]], plan, data["memory"], data["quick"])
         return 0
-    plan = [s for s in scenarios(args.quick) if s.name in args.only]
     warm_bytecode()
     results: list[Result] = []
     memory: list[dict[str, Any]] = []

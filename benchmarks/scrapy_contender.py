@@ -99,7 +99,17 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--delay-ms", type=float, default=500)
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument(
+        "--autothrottle", type=float, default=None, metavar="TARGET",
+        help="AutoThrottle on, with this AUTOTHROTTLE_TARGET_CONCURRENCY (its other settings "
+        "at their defaults: start delay 5 s, max delay 60 s)",
+    )  # fmt: skip
     args = parser.parse_args()
+    throttle = (
+        {"AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_TARGET_CONCURRENCY": args.autothrottle}
+        if args.autothrottle is not None
+        else {}
+    )
     with Store.open(args.db) as store:
         ids = store.pending_trade_ids()
     process = CrawlerProcess(
@@ -120,6 +130,7 @@ def main() -> int:
             "USER_AGENT": "Mozilla/5.0 (bench)",
             "ITEM_PIPELINES": {f"{__name__}.SQLitePipeline": 100},
             "TRIO_ENRICH_DB": args.db,
+            **throttle,
         }
     )
     started = time.perf_counter()

@@ -4,6 +4,7 @@ virtual clock against an in-memory site with a hidden token-bucket limit."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import trio
@@ -59,7 +60,7 @@ def test_a_rise_in_latency_cuts_the_rate() -> None:
     law = AdaptiveRate(start=10.0)
     law.begin(0.0)
     now = healthy(law, 0.0, 4.0, latency=0.05)  # the baseline: 50 ms
-    for _ in range(20):  # the site slows to 200 ms under our load
+    for _ in range(40):  # the site slows to 200 ms under our load (two windows show it)
         sent = law.sent(now)
         law.answered(now + 0.2, now, sent, Signal.OK, 0.2)
         now += 1.0 / law.rate
@@ -227,3 +228,44 @@ def test_bad_max_rps_values_are_refused_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "--max-rps" in err[0]
+
+
+# --- the remembered rate, end to end ----------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_second_run_starts_from_the_remembered_rate(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    from trio_enrich.cli import app
+    from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+    from .helpers import database_with_listing
+
+    dataset = make_dataset(seed=111, trades=400)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    faults = Faults(rate_limit=40, rate_limit_burst=5, retry_after=1, latency_ms=10)
+    async with open_simulator(dataset, faults, seed=111) as sim:
+        args = ["trades", "--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--max-rps", "auto", "--concurrency", "10", "--json"]  # fmt: skip
+        assert await app.run_async(args, result_action="return_value") == 0
+        connection = sqlite3.connect(db)
+        (text,) = connection.execute(
+            "SELECT value FROM trio_enrich_meta WHERE key = 'learned_rate'"
+        ).fetchone()
+        learned = json.loads(text)[sim.base_url.split("//")[1]]
+        assert learned["limited"] is True
+        assert 0.8 * 40 <= learned["rate"] <= 40.5
+        connection.execute("UPDATE trades SET enriched_at = NULL")
+        connection.commit()
+        connection.close()
+        first_run = len(sim.log)
+        await trio.sleep(1.0)  # the bucket refills
+        assert await app.run_async(args, result_action="return_value") == 0
+        second = sim.log.records[first_run:]
+    start = second[0].start
+    early = [r for r in second if r.start - start < 10]
+    assert not [r for r in early if r.status == 429]  # it starts at the remembered rate
+    # ... and runs at it from its first second: not the slow start of a first run
+    assert len([r for r in early if r.start - start < 2]) >= 0.9 * 2 * 0.95 * learned["rate"] - 5

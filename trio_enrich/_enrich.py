@@ -16,6 +16,7 @@ from typing import Any, Literal
 import trio
 
 from ._jobs import JOBS, Job, open_page_client, read_page
+from ._model import DEFAULT_BASE_URL
 from ._pacing import AdaptiveRate
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._site import SITE_RULES
@@ -23,7 +24,6 @@ from ._store import ItemFailure, Store
 
 __all__ = ["DEFAULT_BASE_URL", "EnrichOptions", "JobName", "enrich", "pending_ids"]
 
-DEFAULT_BASE_URL = "https://www.capitoltrades.com"
 
 JobName = Literal["trades", "issuers"]
 

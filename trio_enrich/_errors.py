@@ -16,7 +16,27 @@ from __future__ import annotations
 
 from ._model import FailureKind
 
-__all__ = ["DatabaseError", "FetchError", "SiteUnavailable", "TrioEnrichError", "UsageError"]
+__all__ = [
+    "EXIT_BREAKER",
+    "EXIT_INTERRUPTED",
+    "EXIT_ITEM_FAILURES",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
+    "DatabaseError",
+    "FetchError",
+    "SiteUnavailable",
+    "TrioEnrichError",
+    "UsageError",
+]
+
+# The command line's exit codes (documented in the README and `trio-enrich --help`).
+EXIT_OK = 0
+EXIT_ITEM_FAILURES = 1  # finished, with items that failed (or a walk that did not reach its end)
+EXIT_USAGE = 2  # a usage or input error; nothing was changed
+EXIT_BREAKER = 3  # stopped by the breaker or the not-found guard, or the site cannot be used
+EXIT_INTERRUPTED = 130  # SIGINT
+EXIT_TERMINATED = 143  # SIGTERM
 
 
 class TrioEnrichError(Exception):

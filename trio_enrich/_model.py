@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "PERFORMANCE_FIELDS",
     "FailureKind",
     "IssuerDetail",
@@ -22,8 +24,16 @@ __all__ = [
     "PageFailure",
     "PoliticianCard",
     "PoliticianPage",
+    "ProgressMode",
     "TradeDetail",
 ]
+
+
+#: Where the site is (every command's --base-url default).
+DEFAULT_BASE_URL = "https://www.capitoltrades.com"
+
+#: How a run shows its progress: a bar on a terminal and log lines elsewhere, or as chosen.
+ProgressMode = Literal["auto", "bar", "log", "none"]
 
 
 class FailureKind(enum.StrEnum):

@@ -71,8 +71,8 @@ class AdaptiveRate:
     BURST_WINDOW = 2.0  # seconds in which 5xx answers count as a burst
     BURST_COUNT = 2  # ... this many of them
     LATENCY_FACTOR = 1.8  # a recent median latency this much over the baseline is load
-    LATENCY_SLACK = 0.02  # ... and at least this many seconds over it (timer noise)
-    LATENCY_SAMPLES = 15  # answers in the recent median
+    LATENCY_SLACK = 0.05  # ... and at least this many seconds over it (a busy client's noise)
+    LATENCY_SAMPLES = 15  # answers in a window; two windows in a row must show the rise
     BASELINE_SAMPLES = 30  # the first answers, at the gentle start rate: the unloaded latency
 
     rate: float = 0.0
@@ -89,6 +89,7 @@ class AdaptiveRate:
     _recent: deque[float] = field(default_factory=deque)  # latencies since the last cut
     _first: list[float] = field(default_factory=list)  # the first latencies, for the baseline
     _baseline: float | None = None  # the site's unloaded latency (a median)
+    _slow_windows: int = 0  # windows in a row whose median latency was over the threshold
 
     _contradicted_at: float = -1e18  # when a proven rate was last refuted
 
@@ -161,16 +162,18 @@ class AdaptiveRate:
             return False
         recent = self._recent
         recent.append(latency)
-        if len(recent) > self.LATENCY_SAMPLES:
-            recent.popleft()
         if len(recent) < self.LATENCY_SAMPLES:
             return False
         median = statistics.median(recent)
+        recent.clear()  # windows do not overlap: two in a row are two separate looks
         baseline = self._baseline
         if median < baseline / 1.5:
             self._baseline = median
-            return False
-        return median > baseline * self.LATENCY_FACTOR and median > baseline + self.LATENCY_SLACK
+        slow = median > baseline * self.LATENCY_FACTOR and median > baseline + self.LATENCY_SLACK
+        # A client on a busy machine sees a window of late answers now and then; a site
+        # slowing under load stays slow.
+        self._slow_windows = self._slow_windows + 1 if slow else 0
+        return self._slow_windows >= 2
 
     def _slow_down(self, now: float, sent_at: float, sent_rate: float, reason: str) -> None:
         if sent_at < self.last_cut:
@@ -250,6 +253,7 @@ class AdaptiveRate:
             self.last_cut = now
             self._recent.clear()
             self._overloads.clear()
+            self._slow_windows = 0
         self.history.append((now, self.rate))
 
     def _bounded(self, rate: float) -> float:

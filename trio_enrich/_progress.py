@@ -15,10 +15,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
-from alive_progress import alive_bar
-
+from ._model import ProgressMode
 from ._pipeline import RunStats
 
 __all__ = [
@@ -30,8 +29,6 @@ __all__ = [
     "describe",
     "open_progress",
 ]
-
-ProgressMode = Literal["auto", "bar", "log", "none"]
 
 
 def _duration(seconds: float) -> str:
@@ -182,6 +179,9 @@ def open_progress(
     elif mode == "log":
         yield LogProgress(title, stream=out, noun=noun)
     else:
+        # Imported here: a run without a bar (a log, cron) does not pay for alive-progress.
+        from alive_progress import alive_bar
+
         # ctrl_c stays True (its default): False would swallow Ctrl-C. No spinner, a short
         # bar and a compact monitor keep the first line within 80 columns; the text (counts,
         # pauses) gets a line of its own.

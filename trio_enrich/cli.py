@@ -7,52 +7,39 @@ terminated (SIGTERM).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import json
 import math
 import re
 import signal
 import sys
-import tempfile
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import cyclopts
-import trio
 from cyclopts import Parameter, validators
 
 from . import __version__
-from ._committees import COMMITTEE_WORDS, read_committees
-from ._enrich import DEFAULT_BASE_URL, EnrichOptions, enrich, pending_ids
-from ._errors import SiteUnavailable, TrioEnrichError, UsageError
-from ._http import check_base_url
-from ._jobs import ISSUERS, LISTING, TRADES, Job, Words
-from ._lock import RunLock
-from ._pacing import AdaptiveRate
-from ._pipeline import FinishReason, ProgressSink, RetryPolicy, RunStats
-from ._progress import ProgressMode, open_progress
-from ._report import committee_lines, status_lines, summary_lines, update_lines, walk_lines, wrap
-from ._robots import PRODUCT_TOKEN, Robots, read_robots
-from ._roster import COMMITTEES, committees_path
-from ._store import Store
-from ._sync import SyncOptions, listing_path, sync_listing
+from ._errors import (
+    EXIT_BREAKER,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    SiteUnavailable,
+    TrioEnrichError,
+    UsageError,
+)
+from ._model import DEFAULT_BASE_URL, ProgressMode
 
-_json = json  # `status --json` shadows the module name inside that command
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from ._enrich import EnrichOptions
+    from ._sync import SyncOptions
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "entry", "main"]
 
-EXIT_OK = 0
-EXIT_ITEM_FAILURES = 1
-EXIT_USAGE = 2
-EXIT_BREAKER = 3
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+#: How old issuer data may be before `update` fetches it again.
+DEFAULT_REFRESH = "1d"
 
 app = cyclopts.App(
     name="trio-enrich",
@@ -176,6 +163,10 @@ class SiteFlags:
         return parse_max_rps(self.max_rps)
 
     def options(self) -> EnrichOptions:
+        from ._enrich import EnrichOptions
+        from ._http import check_base_url
+        from ._pipeline import RetryPolicy
+
         rate = self.rate()
         delay_ms = self.details_delay_ms
         if delay_ms is None:
@@ -283,6 +274,8 @@ class SyncFlags(SiteFlags):
     page_size: Annotated[int, _number(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = 12
 
     def sync_options(self) -> SyncOptions:
+        from ._sync import SyncOptions
+
         since = self.since
         if since is not None:
             try:
@@ -314,7 +307,9 @@ async def trades(flags: EnrichFlags | None = None) -> int:
     Adds asset type, filing URL and id, share counts, price, capital gains, committees and
     labels. Safe to stop and re-run: committed trades are never fetched again.
     """
-    return await _run_job(TRADES, flags or EnrichFlags())
+    from . import _commands
+
+    return await _commands.run_job("trades", flags or EnrichFlags())
 
 
 @app.command
@@ -325,364 +320,12 @@ async def issuers(flags: IssuerFlags | None = None) -> int:
     Performance and prices change every trading day: --refresh-older-than 1d fetches again
     the issuers enriched more than a day ago (a page without performance keeps the stored one).
     """
-    return await _run_job(ISSUERS, flags or IssuerFlags())
+    from . import _commands
 
-
-async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
-    options = flags.options()  # validates the base URL before anything is opened
-    if flags.dry_run:
-        return await _dry_run(job, flags, options)
-    _require_database(flags.db)
-
-    def require_items(store: Store) -> None:
-        rows = store.query(f"SELECT COUNT(*) FROM {job.table}")
-        if rows[0][0] == 0:
-            raise UsageError(
-                f"no {job.words.noun} in the database {flags.db}: run "
-                f"`trio-enrich sync --db {flags.db}` first"
-            )
-
-    def needs(store: Store, paced: EnrichOptions) -> list[str]:
-        return [job.path(item) for item in pending_ids(store, job, paced)]
-
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
-        return [await _job_stage(store, job, paced, flags, stop)]
-
-    return await _run_locked(
-        job.name, flags, options, work, needs, create=False, check=require_items
-    )
-
-
-async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOptions) -> int:
-    _require_database(flags.db)
-
-    def pending() -> list[str]:
-        with Store.open(flags.db, read_only=True) as store:
-            return [job.path(item) for item in pending_ids(store, job, options)]
-
-    paths = await trio.to_thread.run_sync(pending)
-    selected = len(paths)
-    robots = await _robots_for_dry_run(options, paths)
-    per_item = options.delay + 0.15  # the pause plus a typical page time
-    estimate = selected * per_item / options.concurrency
-    if options.max_rps:
-        estimate = max(estimate, selected / options.max_rps)
-    if flags.json:
-        print(json.dumps({"job": job.name, "dry_run": True, "selected": selected,
-                          "estimated_seconds": round(estimate, 1), "robots": robots}))  # fmt: skip
-    else:
-        print(f"{job.name}: {selected} pending; would send at least {selected} requests "
-              f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
-              "nothing else was sent", robots, sep="\n")  # fmt: skip
-    return EXIT_OK
-
-
-async def _robots_for_dry_run(options: EnrichOptions, paths: Sequence[str]) -> str:
-    """What robots.txt says, for a dry run (its one request; no retries)."""
-    try:
-        robots = await read_robots(options.base_url, deadline=min(options.deadline, 10), tries=1)
-    except SiteUnavailable as error:
-        return f"{error} (a run would stop, exit 3)"
-    blocked = robots.blocked(paths)
-    if blocked is not None:
-        path, rule = blocked
-        return (f"{robots.describe()}; it disallows {path} ({rule}): a run would stop "
-                "(exit 2) unless --ignore-robots-disallow")  # fmt: skip
-    return robots.describe() + "; the pages needed are allowed"
+    return await _commands.run_job("issuers", flags or IssuerFlags())
 
 
 # --- stages: one job's run inside a locked database ------------------------------------------
-
-
-@dataclass(slots=True)
-class Stage:
-    """What one stage of a command did: its exit code, its JSON summary, its text summary."""
-
-    name: str
-    code: int
-    report: dict[str, object]
-    lines: list[str]
-    finish: FinishReason
-
-    @property
-    def stops_the_rest(self) -> bool:
-        """The site is unusable (breaker, not-found guard, unreachable) or the run was stopped:
-        later stages must not start."""
-        return self.finish is not FinishReason.COMPLETED
-
-
-async def _job_stage(
-    store: Store, job: Job[Any, Any], options: EnrichOptions, flags: SiteFlags, stop: trio.Event
-) -> Stage:
-    selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
-    with open_progress(flags.progress, job.name, len(selected)) as progress:
-        stats = await enrich(store, job, options, ids=selected, progress=progress, stop=stop)
-    return Stage(
-        name=job.name,
-        code=_stats_code(stats),
-        report={"job": job.name, **job.words.counters(stats)},
-        lines=_summary(job.name, stats, flags, job.words),
-        finish=stats.finish_reason,
-    )
-
-
-async def _sync_stage(
-    store: Store, options: SyncOptions, flags: SiteFlags, stop: trio.Event
-) -> Stage:
-    def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
-        return open_progress(flags.progress, "sync", total, noun=LISTING.noun)
-
-    def notify(message: str) -> None:
-        print(f"sync: {message}", file=sys.stderr, flush=True)
-
-    result = await sync_listing(store, options, progress=progress_for, stop=stop, notify=notify)
-    stats = result.stats
-    lines = _summary("sync", stats, flags, LISTING)
-    walk = wrap(["", *walk_lines(result)])[1:]
-    code = _stats_code(stats)
-    if code == EXIT_OK and not result.complete and options.max_pages is None:
-        code = EXIT_ITEM_FAILURES  # the walk did not reach its end: not everything is stored
-    return Stage(
-        name="sync",
-        code=code,
-        report={"job": "sync", **result.as_dict(), **LISTING.counters(stats)},
-        lines=[lines[0], *walk, *lines[1:]],
-        finish=stats.finish_reason,
-    )
-
-
-async def _committees_stage(
-    store: Store, options: EnrichOptions, flags: SiteFlags, stop: trio.Event
-) -> Stage:
-    def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
-        return open_progress(flags.progress, "committees", total, noun=COMMITTEE_WORDS.noun)
-
-    result = await read_committees(store, options, progress=progress_for, stop=stop)
-    stats = result.stats
-    lines = _summary("committees", stats, flags, COMMITTEE_WORDS)
-    code = _stats_code(stats)
-    if code == EXIT_OK and not result.complete:
-        code = EXIT_ITEM_FAILURES
-    return Stage(
-        name="committees",
-        code=code,
-        report={"job": "committees", **result.as_dict(), **COMMITTEE_WORDS.counters(stats)},
-        lines=[lines[0], *wrap(["", *committee_lines(result)])[1:], *lines[1:]],
-        finish=stats.finish_reason,
-    )
-
-
-async def _run_locked(
-    label: str,
-    flags: SiteFlags,
-    options: EnrichOptions,
-    work: Callable[[Store, trio.Event, EnrichOptions], Awaitable[list[Stage]]],
-    needs: Callable[[Store, EnrichOptions], list[str]],
-    *,
-    create: bool,
-    check: Callable[[Store], None] | None = None,
-    report: Callable[[list[Stage]], None] | None = None,
-) -> int:
-    """Open the database, take the run lock, read robots.txt (the pages `needs` must be
-    allowed; its rate caps the pacing), run `work` under the signal handling, print the
-    stages' summaries (or `report` them) and return the exit code."""
-    store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=create))
-    lock = RunLock(flags.db)
-    try:
-        if check is not None:
-            await trio.to_thread.run_sync(check, store)
-        # The lock before the pending list: a run that waited reads what the other left.
-        await _take_run_lock(lock, store, flags)
-        robots = await read_robots(options.base_url, deadline=options.deadline)
-        if robots.text:
-            print(robots.describe(), file=sys.stderr, flush=True)
-        paced = await trio.to_thread.run_sync(_paced, store, flags, options, robots)
-        paths = await trio.to_thread.run_sync(needs, store, paced)
-        _check_robots(robots, paths, flags)
-
-        async def guarded(stop: trio.Event) -> list[Stage]:
-            return await work(store, stop, paced)
-
-        stages, received = await _with_signals(label, guarded)
-        if paced.adaptive is not None:
-            await trio.to_thread.run_sync(_remember_rate, store, paced)
-    finally:
-        _release_run_lock(lock, store)
-        store.close()
-    if stages is None:
-        return _signal_exit(received)
-    if report is not None:
-        report(stages)
-    else:
-        for stage in stages:
-            _print_stage(stage, flags)
-    if received:
-        return _signal_exit(received)
-    return _most_severe([stage.code for stage in stages])
-
-
-#: Where `--max-rps auto` starts without a remembered rate: about the rate of the polite
-#: defaults (3 workers, each pausing 500 ms before a request of ~100 ms).
-AUTO_START_RATE = 5.0
-#: A remembered rate older than this is not trusted.
-REMEMBER_DAYS = 30
-
-
-def _paced(store: Store, flags: SiteFlags, options: EnrichOptions, robots: Robots) -> EnrichOptions:
-    """The options with their pacing: robots.txt's rate caps every mode; auto starts from the
-    rate an earlier run learned for this host (with a margin), or from the polite rate."""
-    rate = flags.rate()
-    cap = robots.rate_cap
-    if not rate.auto:
-        if cap is None:
-            return options
-        return replace(options, max_rps=min(options.max_rps or cap, cap))
-    # The adaptive gate spaces requests exactly: keep robots.txt's cap with a margin.
-    ceilings = [c for c in (rate.value, None if cap is None else cap / 1.03) if c is not None]
-    ceiling = min(ceilings) if ceilings else None
-    learned = store.learned_rate(urlsplit(options.base_url).netloc)
-    adaptive = AdaptiveRate(start=AUTO_START_RATE, ceiling=ceiling)
-    if learned is not None and _fresh(str(learned.get("learned_at", ""))):
-        value = float(str(learned.get("rate", AUTO_START_RATE)))
-        if learned.get("limited"):
-            adaptive = AdaptiveRate(start=0.95 * value, ceiling=ceiling, remembered=True)
-        else:
-            adaptive = AdaptiveRate(start=max(AUTO_START_RATE, 0.9 * value), ceiling=ceiling)
-    return replace(options, adaptive=adaptive)
-
-
-def _fresh(stamp: str) -> bool:
-    try:
-        moment = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    age = datetime.datetime.now(datetime.UTC) - moment
-    return age < datetime.timedelta(days=REMEMBER_DAYS)
-
-
-def _remember_rate(store: Store, options: EnrichOptions) -> None:
-    adaptive = options.adaptive
-    learned = adaptive.learned() if adaptive is not None else None
-    if learned is not None:
-        rate, limited = learned
-        store.remember_rate(urlsplit(options.base_url).netloc, rate, limited=limited)
-
-
-def _check_robots(robots: Robots, paths: Sequence[str], flags: SiteFlags) -> None:
-    """Stop before the first page request when robots.txt disallows a page the run needs."""
-    blocked = robots.blocked(paths)
-    if blocked is None:
-        return
-    path, rule = blocked
-    if flags.ignore_robots_disallow:
-        print(f"trio-enrich: warning: robots.txt ({rule}) disallows {path}; going on as "
-              "--ignore-robots-disallow asks", file=sys.stderr, flush=True)  # fmt: skip
-        return
-    raise UsageError(
-        f"robots.txt disallows {path} for {PRODUCT_TOKEN} ({rule}); nothing was fetched. "
-        "Pass --ignore-robots-disallow only if you have decided to fetch it anyway"
-    )
-
-
-def _print_stage(stage: Stage, flags: SiteFlags) -> None:
-    if flags.json:
-        print(json.dumps(stage.report), flush=True)
-    else:
-        print("\n".join(stage.lines), flush=True)
-
-
-#: Exit codes from the least to the most severe.
-_SEVERITY = (EXIT_OK, EXIT_ITEM_FAILURES, EXIT_USAGE, EXIT_BREAKER)
-
-
-def _most_severe(codes: Sequence[int]) -> int:
-    return max(codes, key=_SEVERITY.index, default=EXIT_OK)
-
-
-async def _take_run_lock(lock: RunLock, store: Store, flags: SiteFlags) -> None:
-    """One writer per database: another run's lock stops this one (exit 2), or with --wait
-    this one waits for it (Ctrl-C still stops the wait)."""
-    while not lock.try_acquire():
-        if not flags.wait:
-            holder = await trio.to_thread.run_sync(store.current_run)
-            raise UsageError(
-                f"database {flags.db} is in use by another trio-enrich run "
-                f"({_describe_run(holder)}); let it finish, or pass --wait to run after it"
-            )
-        await trio.sleep(0.2)
-    command = " ".join(["trio-enrich", *sys.argv[1:]])[:200]
-    await trio.to_thread.run_sync(store.record_run, command)
-
-
-def _release_run_lock(lock: RunLock, store: Store) -> None:
-    if lock.held:
-        with contextlib.suppress(TrioEnrichError):
-            store.clear_run()
-    lock.release()
-
-
-def _describe_run(holder: dict[str, object] | None) -> str:
-    if holder is None:
-        return "no details recorded"
-    return f"pid {holder.get('pid')}, `{holder.get('command')}`, since {holder.get('since')}"
-
-
-def _require_database(path: Path) -> None:
-    """A missing database is the user's first step not taken yet: say which step."""
-    if not path.exists():
-        raise UsageError(
-            f"database {path} does not exist; make it with `trio-enrich sync --db {path}` "
-            "(or name an existing one with --db)"
-        )
-
-
-async def _with_signals(
-    label: str, work: Callable[[trio.Event], Awaitable[T]]
-) -> tuple[T | None, list[int]]:
-    """Run `work(stop)`; the first SIGINT/SIGTERM sets `stop`, a second one cancels at once."""
-    received: list[int] = []
-    result: T | None = None
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            stop = trio.Event()
-
-            async def watch() -> None:
-                async for signum in signals:
-                    received.append(signum)
-                    if len(received) == 1:
-                        print(f"\n{label}: stopping: committing what was received "
-                              "(signal again to stop at once)", file=sys.stderr)  # fmt: skip
-                        stop.set()
-                    else:
-                        nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch)
-            result = await work(stop)
-            nursery.cancel_scope.cancel()
-    if result is None:
-        print(f"{label}: stopped at once; committed items are kept", file=sys.stderr)
-    return result, received
-
-
-def _signal_exit(received: list[int]) -> int:
-    return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
-
-
-def _stats_code(stats: RunStats) -> int:
-    """The exit code a run's statistics call for (signals aside)."""
-    if stats.finish_reason in (
-        FinishReason.BREAKER,
-        FinishReason.NOT_FOUND_GUARD,
-        FinishReason.UNREACHABLE,
-    ):
-        return EXIT_BREAKER
-    return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
-
-
-def _summary(label: str, stats: RunStats, flags: SiteFlags, words: Words) -> list[str]:
-    return summary_lines(
-        label, stats, words, max_failures=flags.max_failures, base_url=flags.base_url
-    )
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -698,16 +341,9 @@ async def sync(flags: SyncFlags | None = None) -> int:
     --full) reads only the pages it had not read. The cutoff moves only when a walk completes.
     Re-syncing never erases enriched values. Politician and issuer stats are recomputed.
     """
-    flags = flags or SyncFlags()
-    options = flags.sync_options()  # validates before anything is opened
+    from . import _commands
 
-    def needs(store: Store, paced: EnrichOptions) -> list[str]:
-        return [listing_path(1, options.page_size)]
-
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
-        return [await _sync_stage(store, replace(options, enrich=paced), flags, stop)]
-
-    return await _run_locked("sync", flags, options.enrich, work, needs, create=True)
+    return await _commands.run_sync(flags=flags or SyncFlags())
 
 
 # --- committees -----------------------------------------------------------------------------
@@ -731,26 +367,12 @@ async def committees(flags: CommitteeFlags | None = None) -> int:
     short changes nothing (exit 1 or 3). Members not yet in the database are added from
     their cards (name, party, state).
     """
-    flags = flags or CommitteeFlags()
-    options = flags.options()
-    _require_database(flags.db)
-    if flags.dry_run:
-        return await _update_dry_run(flags, options, stages=("committees",))
+    from . import _commands
 
-    def needs(store: Store, paced: EnrichOptions) -> list[str]:
-        return [committees_path(code, 1) for code in COMMITTEES]
-
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
-        return [await _committees_stage(store, paced, flags, stop)]
-
-    return await _run_locked("committees", flags, options, work, needs, create=False)
+    return await _commands.run_committees(flags=flags or CommitteeFlags())
 
 
 # --- update -----------------------------------------------------------------------------------
-
-#: How old issuer data may be before `update` fetches it again.
-DEFAULT_REFRESH = "1d"
-UPDATE_STAGES = ("sync", "trades", "issuers", "committees")
 
 
 @Parameter(name="*")
@@ -786,99 +408,9 @@ async def update(flags: UpdateFlags | None = None) -> int:
     JSON object with --json). Exit code: the most severe of the stages; a stage stopped by the
     circuit breaker, the not-found guard or an unreachable site stops the stages after it.
     """
-    flags = flags or UpdateFlags()
-    options = flags.options()  # validates before anything is opened
-    if flags.dry_run:
-        _require_database(flags.db)
-        return await _update_dry_run(flags, options, stages=UPDATE_STAGES)
-    if not flags.db.absolute().parent.is_dir():
-        raise UsageError(f"cannot create --db {flags.db}: folder {flags.db.parent} does not exist")
+    from . import _commands
 
-    def needs(store: Store, paced: EnrichOptions) -> list[str]:
-        # Pages of every stage: the listing, a trade's and an issuer's detail page (the ones
-        # pending now; trades found by this sync are checked against the same rules' shape),
-        # and every committee's listing.
-        trades = [TRADES.path(i) for i in pending_ids(store, TRADES, paced)] or ["/trades/1"]
-        issuers = [ISSUERS.path(i) for i in pending_ids(store, ISSUERS, paced)]
-        return [listing_path(1, 12), *trades, *(issuers or ["/issuers/1"]),
-                *(committees_path(code, 1) for code in COMMITTEES)]  # fmt: skip
-
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
-        options = paced
-        sync_options = SyncOptions(enrich=paced, full=flags.full)
-        stages: list[Stage] = []
-        for number, name in enumerate(UPDATE_STAGES, start=1):
-            if stop.is_set():
-                break
-            if not flags.json:
-                print(f"\nupdate: {name} ({number} of {len(UPDATE_STAGES)})", flush=True)
-            if name == "sync":
-                stage = await _sync_stage(store, sync_options, flags, stop)
-            elif name == "committees":
-                stage = await _committees_stage(store, options, flags, stop)
-            else:
-                job = TRADES if name == "trades" else ISSUERS
-                stage = await _job_stage(store, job, options, flags, stop)
-            stages.append(stage)
-            if not flags.json:
-                print("\n".join(stage.lines), flush=True)
-            if stage.stops_the_rest:
-                break
-        return stages
-
-    def report(stages: list[Stage]) -> None:
-        code = _most_severe([stage.code for stage in stages])
-        not_run = list(UPDATE_STAGES[len(stages) :])
-        if flags.json:
-            print(json.dumps({"job": "update", "exit_code": code, "not_run": not_run,
-                              "stages": [stage.report for stage in stages]}),
-                  flush=True)  # fmt: skip
-            return
-        print("\n" + "\n".join(update_lines(
-            [(stage.name, stage.code, stage.finish.value) for stage in stages], not_run,
-        )), flush=True)  # fmt: skip
-
-    return await _run_locked("update", flags, options, work, needs, create=True, report=report)
-
-
-async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequence[str]) -> int:
-    """What each stage would fetch from the database as it is now; nothing is sent."""
-
-    def count() -> dict[str, list[str]]:
-        with Store.open(flags.db, read_only=True) as store:
-            return {
-                job.name: [job.path(item) for item in pending_ids(store, job, options)]
-                for job in (TRADES, ISSUERS)
-            }
-
-    found = await trio.to_thread.run_sync(count)
-    pending = {name: len(paths) for name, paths in found.items()}
-    needed = [listing_path(1, 12)] if "sync" in stages else []
-    needed += [path for name in ("trades", "issuers") if name in stages for path in found[name]]
-    if "committees" in stages:
-        needed += [committees_path(code, 1) for code in COMMITTEES]
-    robots = await _robots_for_dry_run(options, needed)
-    plan: dict[str, object] = {}
-    lines: list[str] = []
-    for name in stages:
-        if name == "sync":
-            plan["sync"] = "listing pages from page 1 back to the last synced trade"
-            lines.append("sync: listing pages from page 1 back to the last synced trade "
-                         "(every page the first time, or with --full)")  # fmt: skip
-        elif name == "committees":
-            plan["committees"] = len(COMMITTEES)
-            lines.append(f"committees: page 1 of each of the {len(COMMITTEES)} committees, then "
-                         "the further pages of the large ones")  # fmt: skip
-        else:
-            plan[name] = pending[name]
-            lines.append(f"{name}: {pending[name]} pending now (more after sync adds rows)"
-                         if "sync" in stages else f"{name}: {pending[name]} pending")  # fmt: skip
-    if flags.json:
-        print(json.dumps({"job": "+".join(stages), "dry_run": True, "plan": plan,
-                          "robots": robots}))  # fmt: skip
-    else:
-        print("\n".join(wrap(["dry run: only robots.txt was read", *lines, robots])), flush=True)
-    return EXIT_OK
+    return await _commands.run_update(flags=flags or UpdateFlags())
 
 
 # --- status ---------------------------------------------------------------------------------------
@@ -894,19 +426,9 @@ async def status(
 
     Reads only; changes nothing.
     """
+    from . import _commands
 
-    _require_database(db)
-
-    def read() -> dict[str, object]:
-        with Store.open(db, read_only=True) as store:
-            return store.status()
-
-    report = await trio.to_thread.run_sync(read)
-    if json:
-        print(_json.dumps(report), flush=True)
-        return EXIT_OK
-    print("\n".join(status_lines(report, db)), flush=True)
-    return EXIT_OK
+    return await _commands.run_status(db=db, json=json)
 
 
 # --- demo -----------------------------------------------------------------------------------------
@@ -929,39 +451,9 @@ async def demo(
     latency, occasional 5xx and 429 with Retry-After), runs `update` into a fresh database
     with a progress bar per stage, then prints the status and the database's path.
     """
-    from .sim import make_dataset, open_simulator
-    from .sim import profile as fault_profile
+    from . import _commands
 
-    if db is not None and db.exists():
-        # The demo writes simulated trades: never into a database that holds real ones.
-        raise UsageError(f"--db {db} already exists; the demo needs a new file for its fake data")
-    if db is not None and not db.absolute().parent.is_dir():
-        raise UsageError(f"cannot create --db {db}: folder {db.parent} does not exist")
-    path = db or Path(tempfile.mkdtemp(prefix="trio-enrich-demo-")) / "capitoltraders.db"
-    # The realistic profile's faults, at a latency and Retry-After that fit in a minute.
-    faults = fault_profile("realistic").with_(
-        latency_median_ms=20, latency_p99_ms=120, retry_after=1
-    )
-    dataset = make_dataset(seed, trades)
-    async with open_simulator(dataset, faults, seed=seed) as site:
-        print(f"demo: a simulated site at {site.base_url} with {trades} trades\n"
-              f"demo: database {path}", flush=True)  # fmt: skip
-        common = ["--db", str(path), "--base-url", site.base_url, "--concurrency", "8",
-                  "--details-delay-ms", "0", "--retry-base-ms", "200", "--retry-max-ms", "2000",
-                  "--progress", progress]  # fmt: skip
-        print("\n$ trio-enrich update ...", flush=True)
-        code = await app.run_async(
-            ["update", *common], result_action="return_value", exit_on_error=False,
-            print_error=False,
-        )  # fmt: skip
-        if code not in (EXIT_OK, EXIT_ITEM_FAILURES):
-            print(f"demo: update stopped with exit code {code}", file=sys.stderr)
-            return int(code)
-        print()
-        await app.run_async(["status", "--db", str(path)], result_action="return_value")
-    print(f"\ndemo: done. Look inside with sqlite3, for example:\n  sqlite3 {path} \\\n"
-          "    'SELECT committee, COUNT(*) FROM politician_committees GROUP BY 1'")  # fmt: skip
-    return EXIT_OK
+    return await _commands.run_demo(db=db, trades=trades, seed=seed, progress=progress)
 
 
 @app.command
@@ -1037,6 +529,8 @@ async def sim(
     robots_status
         Answer /robots.txt with this status instead (a 503 makes robots.txt unreachable).
     """
+    import trio
+
     from .sim import serve_until_signal
 
     robots = await trio.Path(robots_txt).read_text() if robots_txt is not None else None
