@@ -30,11 +30,18 @@ spacing of its slots and reports every answer.
 from __future__ import annotations
 
 import enum
-import statistics
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = ["AdaptiveRate", "Phase", "Signal"]
+
+
+def _median(values: Iterable[float]) -> float:
+    """The median (the statistics module would import decimal and fractions at start-up)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 class Signal(enum.Enum):
@@ -158,13 +165,13 @@ class AdaptiveRate:
         if self._baseline is None:
             self._first.append(latency)
             if len(self._first) >= self.BASELINE_SAMPLES:
-                self._baseline = statistics.median(self._first)
+                self._baseline = _median(self._first)
             return False
         recent = self._recent
         recent.append(latency)
         if len(recent) < self.LATENCY_SAMPLES:
             return False
-        median = statistics.median(recent)
+        median = _median(recent)
         recent.clear()  # windows do not overlap: two in a row are two separate looks
         baseline = self._baseline
         if median < baseline / 1.5:

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import trio
-from protego import Protego
 
 from ._errors import FetchError, SiteUnavailable
 from ._http import PageClient
 from ._model import FailureKind
+
+if TYPE_CHECKING:
+    from protego import Protego
 
 __all__ = ["PRODUCT_TOKEN", "Robots", "read_robots"]
 
@@ -46,7 +49,11 @@ class Robots:
     note: str = ""  # how it was read, in words
 
     def _parser(self) -> Protego | None:
-        return Protego.parse(self.text) if self.text else None
+        if not self.text:
+            return None
+        from protego import Protego  # only when there are rules to read
+
+        return Protego.parse(self.text)
 
     def blocked(self, paths: Iterable[str]) -> tuple[str, str] | None:
         """The first of `paths` a rule disallows, and that rule in words (None: all allowed)."""
@@ -66,7 +73,7 @@ class Robots:
         for number, field, value in rules:
             if field != "disallow" or not value:
                 continue
-            alone = Protego.parse("\n".join(["User-agent: *", *allows, f"Disallow: {value}"]))
+            alone = _parse("\n".join(["User-agent: *", *allows, f"Disallow: {value}"]))
             if not alone.can_fetch(self.base_url + path, PRODUCT_TOKEN):
                 return f"line {number}: Disallow: {value}"
         return "its rules"
@@ -93,6 +100,12 @@ class Robots:
         cap = self.rate_cap
         rate = f"; it allows at most {cap:.3g} requests/s" if cap is not None else ""
         return f"robots.txt: {self.note}{rate}"
+
+
+def _parse(text: str) -> Protego:
+    from protego import Protego
+
+    return Protego.parse(text)
 
 
 def _our_group(text: str) -> list[tuple[int, str, str]]:
