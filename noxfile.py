@@ -117,6 +117,13 @@ def bench_pipeline(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_startup(session: nox.Session) -> None:
+    """Start-up: `trio-enrich --help` and a one-item run's first request (medians)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench_startup.py", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Side by side: sequential, the seed's design, trio-enrich, Scrapy and the limit.
 

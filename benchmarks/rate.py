@@ -95,7 +95,7 @@ def scenarios(quick: bool) -> list[RateScenario]:
         RateScenario("LOAD", f"a site that slows under load: 4 requests served at once, ~50 ms "
                      f"each, 503 beyond a queue of 12; {load:,} pages", load,
                      {"latency_median_ms": 50, "latency_p99_ms": 120, "capacity": 4,
-                      "queue_limit": 12}, None, ("auto", "defaults", "n10", "seed", "scrapy")),
+                      "queue_limit": 12}, None, ("auto", "n10", "seed", "scrapy")),
     ]  # fmt: skip
 
 
