@@ -18,6 +18,17 @@ from trio_enrich import Store
 from trio_enrich.sim import Dataset
 
 
+async def cli(*args: str) -> int:
+    """A command run in this trio run (its exit code; errors raised, not printed)."""
+    from trio_enrich.cli import app
+
+    result = await app.run_async(
+        list(args), result_action="return_value", exit_on_error=False, print_error=False
+    )
+    assert isinstance(result, int)
+    return result
+
+
 def database_with_listing(path: Path, dataset: Dataset) -> Path:
     """A database holding the dataset's listing rows, as `sync` would leave it."""
     with Store.open(path) as store:

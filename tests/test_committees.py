@@ -13,19 +13,11 @@ import trio
 from trio_enrich._model import PoliticianCard, PoliticianPage
 from trio_enrich._page import open_page
 from trio_enrich._roster import COMMITTEES, Roll, chamber_of
-from trio_enrich.cli import app, main
+from trio_enrich.cli import main
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 
-from .helpers import database_with_listing
+from .helpers import cli, database_with_listing
 from .test_parse_fixtures import fixture_bytes
-
-
-async def cli(*args: str) -> int:
-    result = await app.run_async(
-        list(args), result_action="return_value", exit_on_error=False, print_error=False
-    )
-    assert isinstance(result, int)
-    return result
 
 
 def memberships(db: Path) -> set[tuple[str, str]]:

@@ -14,26 +14,18 @@ from pathlib import Path
 import pytest
 import trio
 
-from trio_enrich.cli import app
 from trio_enrich.sim import Faults, Simulator, make_dataset, open_simulator
 
 from .helpers import (
     assert_enriched_rows_carry_their_data,
     assert_issuers_match_truth,
     assert_trades_match_truth,
+    cli,
     database_with_listing,
     start_sim,
     trade_rows,
     wait_for_requests,
 )
-
-
-async def cli(*args: str) -> int:
-    result = await app.run_async(
-        list(args), result_action="return_value", exit_on_error=False, print_error=False
-    )
-    assert isinstance(result, int)
-    return result
 
 
 def job_args(job: str, db: Path, sim: Simulator, *extra: str) -> list[str]:

@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from trio_enrich.cli import app, main
+from trio_enrich.cli import main
 from trio_enrich.sim import make_dataset, open_simulator
 
-from .helpers import assert_issuers_match_truth, database_with_listing
-
-
-async def cli(*args: str) -> int:
-    result = await app.run_async(
-        list(args), result_action="return_value", exit_on_error=False, print_error=False
-    )
-    assert isinstance(result, int)
-    return result
+from .helpers import assert_issuers_match_truth, cli, database_with_listing
 
 
 async def test_refresh_stores_new_figures_and_nothing_is_fetched_again_without_it(

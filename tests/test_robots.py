@@ -13,18 +13,10 @@ import trio
 
 from trio_enrich._http import PageClient
 from trio_enrich._robots import Robots, read_robots
-from trio_enrich.cli import app, main
+from trio_enrich.cli import main
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import database_with_listing
-
-
-async def cli(*args: str) -> int:
-    result = await app.run_async(
-        list(args), result_action="return_value", exit_on_error=False, print_error=False
-    )
-    assert isinstance(result, int)
-    return result
+from .helpers import cli, database_with_listing
 
 
 def site_args(db: Path, url: str, *extra: str) -> list[str]:

@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from trio_enrich.cli import app, main
+from trio_enrich.cli import main
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import database_with_listing, rows_by_key
-
-
-async def cli(*args: str) -> int:
-    result = await app.run_async(
-        list(args), result_action="return_value", exit_on_error=False, print_error=False
-    )
-    assert isinstance(result, int)
-    return result
+from .helpers import cli, database_with_listing, rows_by_key
 
 
 def listing_rows(db: Path) -> dict[int, tuple[object, ...]]:

@@ -18,20 +18,11 @@ from hypothesis import strategies as st
 
 from trio_enrich import Store
 from trio_enrich._walk import Walk
-from trio_enrich.cli import app
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import start_sim, wait_for_requests
+from .helpers import cli, start_sim, wait_for_requests
 
 FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
-
-
-async def cli(*args: str) -> int:
-    result = await app.run_async(
-        list(args), result_action="return_value", exit_on_error=False, print_error=False
-    )
-    assert isinstance(result, int)
-    return result
 
 
 def stored_ids(db: Path) -> set[int]:

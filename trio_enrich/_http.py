@@ -10,6 +10,8 @@ import email.utils
 import math
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from urllib.parse import urlsplit
 
@@ -158,9 +160,37 @@ class PageClient:
 
     async def get(self, path: str) -> bytes:
         """The body of a 200 answer for `path`, or FetchError saying why there is none."""
+        with self._translated(path):
+            return await self._get(path)
+
+    async def get_any(self, path: str, max_bytes: int) -> tuple[int, bytes, str | None]:
+        """Any answer for `path`: its status, up to `max_bytes` of its body and its Location
+        (for robots.txt, whose status is meaningful); FetchError when there is no answer."""
+        with self._translated(path):
+            request = httpx.Request("GET", self.base_url + path, headers=self._headers)
+            transport = self._checkout()
+            try:
+                response = await transport.handle_async_request(request)
+                try:
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) >= max_bytes:
+                            break
+                finally:
+                    await response.aclose()
+            except BaseException:
+                await self._retire(transport)
+                raise
+            self._checkin(transport)
+            return response.status_code, bytes(body[:max_bytes]), response.headers.get("location")
+
+    @contextmanager
+    def _translated(self, path: str) -> Iterator[None]:
+        """The request's total deadline, and httpx's errors as FetchErrors of their kind."""
         try:
             with trio.fail_after(self.deadline):
-                return await self._get(path)
+                yield
         except trio.TooSlowError:
             raise FetchError(
                 FailureKind.TIMEOUT, f"GET {path}: no complete answer in {self.deadline:g} s"
@@ -174,41 +204,6 @@ class PageClient:
             # nothing about the page, only that the site cannot be reached.
             raise FetchError(FailureKind.UNREACHABLE, f"GET {path}: {_describe(error)}") from error
         except (httpx.TransportError, httpx.StreamError) as error:
-            raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from error
-
-    async def get_any(self, path: str, max_bytes: int) -> tuple[int, bytes, str | None]:
-        """Any answer for `path`: its status, up to `max_bytes` of its body and its Location
-        (for robots.txt, whose status is meaningful); FetchError when there is no answer."""
-        try:
-            with trio.fail_after(self.deadline):
-                request = httpx.Request("GET", self.base_url + path, headers=self._headers)
-                transport = self._checkout()
-                try:
-                    response = await transport.handle_async_request(request)
-                    try:
-                        body = bytearray()
-                        async for chunk in response.aiter_bytes():
-                            body += chunk
-                            if len(body) >= max_bytes:
-                                break
-                    finally:
-                        await response.aclose()
-                except BaseException:
-                    await self._retire(transport)
-                    raise
-                self._checkin(transport)
-                return (
-                    response.status_code,
-                    bytes(body[:max_bytes]),
-                    response.headers.get("location"),
-                )
-        except trio.TooSlowError:
-            raise FetchError(
-                FailureKind.TIMEOUT, f"GET {path}: no complete answer in {self.deadline:g} s"
-            ) from None
-        except httpx.ConnectError as error:
-            raise FetchError(FailureKind.UNREACHABLE, f"GET {path}: {_describe(error)}") from error
-        except (httpx.TransportError, httpx.StreamError, httpx.DecodingError) as error:
             raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from error
 
     async def _get(self, path: str) -> bytes:
