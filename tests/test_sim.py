@@ -260,9 +260,10 @@ async def test_the_asked_latency_is_the_mean_latency() -> None:
             times.append(trio.current_time() - started)
     served = [record.end - record.start for record in sim.log.records[10:]]
     # Quiet, the mean is within 0.3 ms of 20 ms. A loaded machine's timers wake late however
-    # the server aims, so the bounds are a median that catches a systematic error (a late
-    # answer of a few ms, or an early one) but not a busy neighbour.
-    assert 0.0195 < statistics.median(served) < 0.0215
+    # the server aims (two busy loops on two cores: a median of 22.9 ms, measured), so the
+    # bounds are a median that catches a systematic error (an early answer, or a late one of
+    # five milliseconds or more) but not a busy neighbour.
+    assert 0.0195 < statistics.median(served) < 0.025
     assert 0.019 < statistics.median(times[10:]) < 0.025
 
 
