@@ -167,8 +167,7 @@ async def _job_stage(
 async def _sync_stage(
     store: Store, options: SyncOptions, flags: SiteFlags, stop: trio.Event
 ) -> Stage:
-    def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
-        return open_progress(flags.progress, "sync", total, noun=LISTING.noun)
+    progress_for = _progress_factory(flags, "sync", LISTING)
 
     def notify(message: str) -> None:
         print(f"sync: {message}", file=sys.stderr, flush=True)
@@ -192,8 +191,7 @@ async def _sync_stage(
 async def _committees_stage(
     store: Store, options: EnrichOptions, flags: SiteFlags, stop: trio.Event
 ) -> Stage:
-    def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
-        return open_progress(flags.progress, "committees", total, noun=COMMITTEE_WORDS.noun)
+    progress_for = _progress_factory(flags, "committees", COMMITTEE_WORDS)
 
     result = await read_committees(store, options, progress=progress_for, stop=stop)
     stats = result.stats
@@ -208,6 +206,17 @@ async def _committees_stage(
         lines=[lines[0], *wrap(["", *committee_lines(result)])[1:], *lines[1:]],
         finish=stats.finish_reason,
     )
+
+
+def _progress_factory(
+    flags: SiteFlags, label: str, words: Words
+) -> Callable[[int | None], AbstractContextManager[ProgressSink]]:
+    """Opens a stage's progress display for a round of `total` pages."""
+
+    def progress_for(total: int | None) -> AbstractContextManager[ProgressSink]:
+        return open_progress(flags.progress, label, total, noun=words.noun)
+
+    return progress_for
 
 
 async def _run_locked(

@@ -304,26 +304,24 @@ class Store:
     def learned_rate(self, host: str) -> dict[str, object] | None:
         """The request rate an earlier `--max-rps auto` run learned for `host`: rate (per
         second), limited (a limit was found, not just a rate reached), learned_at."""
-        text = self.get_our_meta(_RATE_KEY)
-        try:
-            learned = json.loads(text) if text else {}
-        except ValueError:
-            return None
-        found = learned.get(host) if isinstance(learned, dict) else None
+        found = self._learned_rates().get(host)
         return found if isinstance(found, dict) else None
 
     def remember_rate(self, host: str, rate: float, *, limited: bool) -> None:
         """Keep the rate a `--max-rps auto` run settled at, for the next run at `host`."""
+        learned = self._learned_rates()
+        learned[host] = {"rate": round(rate, 3), "limited": limited, "learned_at": utc_now()}
+        with self.transaction() as db:
+            set_our_meta(db, _RATE_KEY, json.dumps(learned, sort_keys=True))
+
+    def _learned_rates(self) -> dict[str, object]:
+        """Host -> what `--max-rps auto` learned there ({} when nothing, or unreadable)."""
         text = self.get_our_meta(_RATE_KEY)
         try:
             learned = json.loads(text) if text else {}
         except ValueError:
-            learned = {}
-        if not isinstance(learned, dict):
-            learned = {}
-        learned[host] = {"rate": round(rate, 3), "limited": limited, "learned_at": utc_now()}
-        with self.transaction() as db:
-            set_our_meta(db, _RATE_KEY, json.dumps(learned, sort_keys=True))
+            return {}
+        return learned if isinstance(learned, dict) else {}
 
     def current_run(self) -> dict[str, object] | None:
         """Who holds (or last held) the run lock: pid, command, since (see ``_lock``)."""
