@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trio_enrich import ListingPage, Store, TradeDetail, parse_trade_detail, parse_trades_page
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "capitoltrades"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "capitoltrades"
 
 
 def median_ms(function: object, repeat: int) -> tuple[float, float]:

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-# CI lays shared/ beside the clone; TRIO_ENRICH_FIXTURES points elsewhere when needed.
+# The repository carries the pages its tests read (tests/fixtures/capitoltrades, with their
+# provenance); TRIO_ENRICH_FIXTURES points elsewhere, e.g. at a newer set of captures.
 FIXTURES = Path(
-    os.environ.get(
-        "TRIO_ENRICH_FIXTURES",
-        Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "capitoltrades",
-    )
+    os.environ.get("TRIO_ENRICH_FIXTURES", Path(__file__).parent / "fixtures" / "capitoltrades")
 )
 
 
@@ -26,5 +24,5 @@ def _never_the_real_site(monkeypatch: pytest.MonkeyPatch) -> None:
 def fixture_bytes(relative: str) -> bytes:
     path = FIXTURES / relative
     if not path.exists():
-        pytest.fail(f"fixture {path} is missing (is ../shared beside the checkout?)")
+        pytest.fail(f"fixture {path} is missing")
     return path.read_bytes()
