@@ -100,7 +100,9 @@ def assert_trades_match_truth(path: Path, dataset: Dataset, shape: str = "live")
         assert labels == {(t.listing.tx_id, c) for t in dataset.trades for c in t.labels}
 
 
-def assert_issuers_match_truth(path: Path, dataset: Dataset) -> None:
+def assert_issuers_match_truth(path: Path, dataset: Dataset, windows: int = 1) -> None:
+    """Every issuer as its page shows it now, with the prices of the `windows` last windows its
+    page showed (each trading day moves the window by one day, and the history is kept)."""
     db = sqlite3.connect(path)
     issuers = {
         row[0]: row[1:]
@@ -111,6 +113,9 @@ def assert_issuers_match_truth(path: Path, dataset: Dataset) -> None:
     }
     stats = {row[0]: row[1:] for row in db.execute("SELECT * FROM issuer_stats")}
     performance = {row[0]: row[1:] for row in db.execute("SELECT * FROM issuer_performance")}
+    partial = {
+        row[0]: row[1:] for row in db.execute("SELECT * FROM trio_enrich_partial_performance")
+    }
     prices: dict[int, list[tuple[str, float]]] = {}
     for issuer_id, day, price in db.execute(
         "SELECT issuer_id, price_date, price FROM issuer_eod_prices ORDER BY price_date DESC"
@@ -131,10 +136,17 @@ def assert_issuers_match_truth(path: Path, dataset: Dataset) -> None:
         )  # fmt: skip
         if truth.performance is None:
             assert issuer_id not in performance
+            assert issuer_id not in partial
             assert issuer_id not in prices
         else:
-            assert performance[issuer_id] == (truth.performance.mcap, *truth.performance.numbers)
-            assert prices.get(issuer_id, []) == list(truth.performance.eod_prices)
+            # Every figure the page shows, in one of the two tables; NULL for what it did not.
+            complete, other = (performance, partial)[:: 1 if truth.performance.complete else -1]
+            assert complete[issuer_id] == (truth.performance.mcap, *truth.performance.numbers)
+            assert issuer_id not in other
+            history = issuer.performance
+            assert history is not None
+            kept = len(truth.performance.eod_prices) + windows - 1
+            assert prices.get(issuer_id, []) == list(history.eod_prices[:kept])
 
 
 def assert_enriched_rows_carry_their_data(db: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from trio_enrich import FailureKind, FetchError
+from trio_enrich import SCHEMA_VERSION, FailureKind, FetchError
 from trio_enrich._pipeline import FinishReason, PipelineConfig, RetryPolicy, run_pipeline
 from trio_enrich._site import SITE_RULES
 from trio_enrich.cli import app, main
@@ -327,5 +327,5 @@ def test_a_version_1_database_gains_the_capital_gains_table(tmp_path: Path) -> N
     db.commit()
     db.close()
     with Store.open(path) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == SCHEMA_VERSION
         assert store.query("SELECT COUNT(*) FROM trio_enrich_capital_gains_shown") == [(0,)]

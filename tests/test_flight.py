@@ -347,7 +347,8 @@ def test_minus_zero_in_a_performance_is_read_not_dropped() -> None:
 
 
 def test_a_performance_that_is_there_but_unreadable_is_a_failure() -> None:
-    for bad in ("$NaN", "$Infinity", "n/a", None):
+    # (null is "not shown", a normal page: test_real_shapes.py)
+    for bad in ("$NaN", "$Infinity", "$-Infinity", "n/a", True, {"v": 1}):
         performance: dict[str, Any] = {key: 1.5 for key in PERFORMANCE_KEYS}
         performance.update(mcap=1000, ytd=bad, eodPrices=[])
         result = parse_issuer_detail(page(_issuer_page(performance)), 5)

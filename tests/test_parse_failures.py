@@ -110,12 +110,16 @@ def test_undefined_becomes_none_and_text_rows_are_skipped() -> None:
 def test_empty_listing_page_past_the_end_is_an_empty_success() -> None:
     flight = (
         '0:["$","div",null,{"children":[["$","$L1",null,{"data":[],'
-        '"columnVisibility":"$undefined"}],["$","$L2",null,{"totalCount":30,"totalPages":3}]]}]\n'
+        '"columnVisibility":"$undefined"}],["$","$L2",null,{"searchParams":{"page":"4"},'
+        '"totalCount":30,"totalPages":3}]]}]\n'
     )
-    result = parse_trades_page(page(flight))
-    assert not isinstance(result, PageFailure)
-    assert result.trades == ()
-    assert result.total_pages == 3
+    for result in (
+        parse_trades_page(page(flight)),  # the page says which it is
+        parse_trades_page(page(flight), page_number=4, page_size=12),  # the caller says
+    ):
+        assert not isinstance(result, PageFailure)
+        assert result.trades == ()
+        assert result.total_pages == 3
 
 
 def test_real_page_without_its_table_is_a_layout_change_not_a_not_found() -> None:

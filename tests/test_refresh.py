@@ -34,7 +34,8 @@ async def test_refresh_stores_new_figures_and_nothing_is_fetched_again_without_i
         summary = json.loads(capsys.readouterr().out)
     assert summary["selected"] == len(dataset.issuers)
     assert summary["enriched"] == len(dataset.issuers)
-    assert_issuers_match_truth(db, dataset)  # the new figures and prices, for every issuer
+    # The new figures for every issuer; the prices of both windows its page showed.
+    assert_issuers_match_truth(db, dataset, windows=2)
     assert await cli("status", "--db", str(db)) == 0
     assert ", oldest " in capsys.readouterr().out
 

@@ -214,14 +214,20 @@ class IssuerStats:
 
 @dataclass(frozen=True, slots=True)
 class IssuerPerformance:
-    """Market data; present only when the page gives mcap and all 18 numbers."""
+    """Market data as the page shows it. None means "not shown": an issuer listed less than
+    a year ago has no ``trailing365`` (the real site sends null), which is a normal page."""
 
-    mcap: int
-    numbers: tuple[float, ...]  # in PERFORMANCE_FIELDS order
+    mcap: int | None
+    numbers: tuple[float | None, ...]  # in PERFORMANCE_FIELDS order
     eod_prices: tuple[tuple[str, float], ...]  # (YYYY-MM-DD, price), as the page lists them
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | None]:
         return dict(zip(PERFORMANCE_FIELDS, self.numbers, strict=True))
+
+    @property
+    def complete(self) -> bool:
+        """Every figure is shown (the inherited ``issuer_performance`` table holds only these)."""
+        return self.mcap is not None and all(number is not None for number in self.numbers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,57 @@ def json_text(value: Any) -> str | None:
         return None
 
 
+def text_of(children: Any) -> str | None:
+    """The text React renders for `children`, or None when part of it is not text we can know.
+
+    Strings are as they are; numbers are written as JavaScript writes them (JSX ``{gap} days``
+    sends ``[21, " days"]``, and the site sends counts as JSON numbers); lists are joined; an
+    element gives its children's text; null, booleans and undefined render nothing. An object
+    that is no element, an unreadable value, a NaN or an infinity, or a component element
+    without children (what it renders is not in the data) make the whole text unknown.
+    """
+    parts: list[str] = []
+    stack: list[Any] = [children]
+    while stack:
+        node = stack.pop()
+        if node is None or isinstance(node, bool):
+            continue
+        if isinstance(node, str):
+            parts.append(node)
+        elif isinstance(node, int | float):
+            number = _js_number(node)
+            if number is None:
+                return None
+            parts.append(number)
+        elif is_element(node):
+            props = node[3]
+            if isinstance(props, dict) and "children" in props:
+                stack.append(props["children"])
+            elif not isinstance(node[1], str):
+                return None  # a component's output is not in the data
+        elif type(node) is list:
+            stack.extend(reversed(node))
+        else:
+            return None  # an object React would refuse to render, or an Unreadable
+    return "".join(parts)
+
+
+def _js_number(number: int | float) -> str | None:
+    """`number` as JavaScript's String() writes it; None for NaN and infinities."""
+    if isinstance(number, int):
+        return str(number)
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    text = repr(number)
+    mantissa, e, exponent = text.partition("e")
+    if not e:
+        return text
+    sign = "-" if exponent.startswith("-") else "+"
+    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+
+
 def get_str(mapping: dict[str, Any], key: str) -> str | None:
     value = mapping.get(key)
     return value if isinstance(value, str) else None

@@ -28,8 +28,10 @@ from ._page import (
 def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | PageFailure:
     """The ``issuerData`` object of issuer `issuer_id`, with stats, performance and prices.
 
-    A page without performance (``null``) is an issuer without it; a performance object that
-    is there but cannot be read whole is a failure, never a success that drops it.
+    A page without performance (``null``) is an issuer without it. In a performance object a
+    null or missing figure is "not shown" (an issuer listed less than a year ago has no
+    trailing365); a figure that is there but not a number is a failure naming it, never a
+    success that drops it.
     """
     what = f"issuer {issuer_id}"
     opened = open_page(page, what, ('"issuerData":',))
@@ -89,24 +91,27 @@ def _issuer_stats(value: object) -> IssuerStats | None:
 
 
 def _issuer_performance(value: object) -> IssuerPerformance | str | None:
-    """The performance, None when the page has none, or why a present one cannot be read."""
+    """The performance, None when the page shows none of it, or why a figure cannot be read."""
     if value is None:
         return None
     if not isinstance(value, dict):
         return f"it is {type(value).__name__}, not an object"
     mcap = get_int(value, "mcap")
-    if mcap is None:
+    if mcap is None and value.get("mcap") is not None:
         return f"mcap is {value.get('mcap')!r}"
-    numbers: list[float] = []
+    numbers: list[float | None] = []
     for key in PERFORMANCE_FIELDS:
         number = get_float(value, key)
-        if number is None:
-            # The store keeps performance only whole; NaN and infinities do not fit it.
+        if number is None and value.get(key) is not None:
+            # A value that is there but no finite number (a string, NaN, an infinity) is a
+            # shape this reader does not know, not a figure the site left out.
             return f"{key} is {value.get(key)!r}"
         numbers.append(number)
     prices = _eod_prices(value.get("eodPrices"))
     if isinstance(prices, str):
         return prices
+    if mcap is None and not prices and all(number is None for number in numbers):
+        return None  # an object of nothing but nulls shows no performance at all
     return IssuerPerformance(mcap=mcap, numbers=tuple(numbers), eod_prices=prices)
 
 

@@ -30,6 +30,8 @@ from ._page import (
     json_text,
     kebab,
     open_page,
+    text_of,
+    to_int,
     unreadable,
 )
 
@@ -37,6 +39,8 @@ _HOUSE_FILING_ID = re.compile(r"/ptr-pdfs/\d{4}/(\d+)\.pdf(?:$|[?#])")
 _SHARES_RANGE = re.compile(r"^\s*([\d,]+)\s*[-\u2013\u2014]\s*([\d,]+)\s*$")
 _NUMBER = re.compile(r"^\s*\$?\s*(-?[\d,]*\.?\d+)\s*$")
 _DAYS = re.compile(r"^\s*(\d+)\s*days?\s*$", re.IGNORECASE)
+# What a value span shows for a field the filing does not give.
+_NOT_SHOWN = frozenset({"", "N/A", "n/a", "NA", "-", "--", "\u2013", "\u2014"})
 # Object-shaped trade detail pages carry a full trade object; these keys tell it from the small
 # live-shape props object {"filingUrl", "tradeId"} and from links to sibling trades.
 _TRADE_OBJECT_KEYS = frozenset(
@@ -52,6 +56,7 @@ class _Table:
     rows: list[Any]
     total_count: int | None
     total_pages: int | None
+    page_shown: int | None  # the page number in the pagination's searchParams (1 without one)
 
 
 def _find_table(opened: Page, row_key: str, *, unless: str = "") -> _Table | None:
@@ -65,6 +70,7 @@ def _find_table(opened: Page, row_key: str, *, unless: str = "") -> _Table | Non
     empty_table = False
     total_count: int | None = None
     total_pages: int | None = None
+    page_shown: int | None = None
     for node in opened.walk():
         if not isinstance(node, dict):
             if is_element(node) and isinstance(node[3], dict) and node[3].get("data") == []:
@@ -81,11 +87,14 @@ def _find_table(opened: Page, row_key: str, *, unless: str = "") -> _Table | Non
         if total_count is None and "totalCount" in node:
             total_count = get_int(node, "totalCount")
             total_pages = get_int(node, "totalPages")
+            search = node.get("searchParams")
+            if isinstance(search, dict):
+                page_shown = to_int(search.get("page", 1))
         if rows is not None and total_count is not None:
             break  # the rest of the page is layout
     if rows is None and empty_table and total_count is not None:
         rows = []
-    return None if rows is None else _Table(rows, total_count, total_pages)
+    return None if rows is None else _Table(rows, total_count, total_pages, page_shown)
 
 
 def parse_trades_page(
@@ -119,6 +128,10 @@ def parse_trades_page(
             )
         trades.append(trade)
     total = table.total_count
+    if not trades and total:
+        failure = _empty_table_failure(table, page_number, page_size)
+        if failure is not None:
+            return failure
     if page_number is not None and page_size is not None and total is not None:
         expected = max(0, min(page_size, total - (page_number - 1) * page_size))
         if len(trades) != expected:
@@ -128,6 +141,32 @@ def parse_trades_page(
                 f"{page_number} of size {page_size}: has the listing changed?",
             )
     return ListingPage(trades=tuple(trades), total_count=total, total_pages=table.total_pages)
+
+
+def _empty_table_failure(
+    table: _Table, page_number: int | None, page_size: int | None
+) -> PageFailure | None:
+    """An empty table is a page past the last one, or a failure that says what it saw.
+
+    The real site serves a well-formed page with ``"data":[]`` and the full ``totalCount``
+    for a filter it does not understand; a block may look the same. Which page it is comes
+    from the caller, else from the page's own searchParams; how many pages there are from
+    ``totalPages``, else from the page size asked for.
+    """
+    total = table.total_count or 0
+    number = page_number if page_number is not None else table.page_shown
+    if number is not None:
+        if table.total_pages is not None and number > table.total_pages:
+            return None
+        if page_size is not None and (number - 1) * page_size >= total:
+            return None
+    shown = "an unknown page" if number is None else f"page {number}"
+    return PageFailure(
+        FailureKind.BLOCKED,
+        f"an empty table on {shown} of a listing whose totalCount is {total}"
+        + (f" ({table.total_pages} pages)" if table.total_pages is not None else "")
+        + ": a filter the site did not take, or a blocked page?",
+    )
 
 
 def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
@@ -202,7 +241,7 @@ class _TradeNodes:
     live_props: dict[str, Any] | None = None  # the live shape's {"filingUrl", "tradeId"}
     id_seen: bool = False
     other_ids: set[int] = field(default_factory=set)  # trades of the same filing, listed
-    pairs: dict[str, str] = field(default_factory=dict)  # label -> value, live shape
+    pairs: dict[str, object] = field(default_factory=dict)  # label -> value span's children
     grid: list[Any] = field(default_factory=list)  # every value span's content, for checks
 
 
@@ -215,8 +254,7 @@ def _gather(opened: Page, tx_id: int) -> _TradeNodes:
                 if pair is not None:
                     label, value = pair
                     found.grid.append(value)
-                    if isinstance(value, str):
-                        found.pairs.setdefault(label, value)
+                    found.pairs.setdefault(label, value)
             continue
         if "tradeId" not in node and "_txId" not in node:
             continue
@@ -262,7 +300,10 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
                 f"the page of {what} shows its details but no asset type "
                 "(has the site's layout changed?)",
             )
-        detail = _trade_detail_from_live(tx_id, found.live_props, found.pairs)
+        live = _trade_detail_from_live(what, tx_id, found.live_props, found.pairs)
+        if isinstance(live, PageFailure):
+            return live
+        detail = live
     elif found.other_ids:
         shown = ", ".join(str(i) for i in sorted(found.other_ids)[:3])
         return PageFailure(FailureKind.BLOCKED, f"the page is about trade {shown}, not {tx_id}")
@@ -320,11 +361,9 @@ def trade_detail_from_object(obj: dict[str, Any], tx_id: int | None = None) -> T
 
 
 def _span_text(node: object) -> str | None:
-    """The text of a ``["$","span",key,{"children":"text"}]`` element, else None."""
+    """The text of a ``["$","span",key,{"children": ...}]`` element, else None."""
     if is_element(node) and node[1] == "span" and isinstance(node[3], dict):  # type: ignore[index]
-        text = node[3].get("children")  # type: ignore[index]
-        if isinstance(text, str):
-            return text
+        return text_of(node[3].get("children"))  # type: ignore[index]
     return None
 
 
@@ -348,14 +387,40 @@ def _label_pair(node: list[Any]) -> tuple[str, object] | None:
 
 
 def _trade_detail_from_live(
-    tx_id: int, props: dict[str, Any] | None, pairs: dict[str, str]
-) -> TradeDetail:
+    what: str, tx_id: int, props: dict[str, Any] | None, pairs: dict[str, object]
+) -> TradeDetail | PageFailure:
+    """The detail from the value/label pairs: every field the page shows is read, or the page
+    is a failure naming the field (a value in a form this reader does not know is never
+    dropped while the trade is marked enriched)."""
+    texts: dict[str, str | None] = {}
+    for label, children in pairs.items():
+        text = text_of(children)
+        if text is None:
+            return PageFailure(
+                FailureKind.BLOCKED,
+                f"{what}: the value of {label!r} cannot be read as text ({children!r:.60})",
+            )
+        text = text.strip()
+        texts[label] = None if text in _NOT_SHOWN else text
+    price_text, shares_text, gap_text = (
+        texts.get("Price"),
+        texts.get("Shares"),
+        texts.get("Reporting Gap"),
+    )
+    price, decimals = _parse_money(price_text)
+    shares = _parse_shares(shares_text)
+    gap_match = _DAYS.match(gap_text) if gap_text else None
+    for label, text, value, form in (
+        ("Price", price_text, price, "an amount"),
+        ("Shares", shares_text, shares, "a share count or range"),
+        ("Reporting Gap", gap_text, gap_match, "a number of days"),
+    ):
+        if text is not None and value is None:
+            return PageFailure(
+                FailureKind.BLOCKED, f"{what}: {label!r} shows {text!r:.60}, which is not {form}"
+            )
     filing_url = _filing_url_of(props) if props is not None else None
-    price, decimals = _parse_money(pairs.get("Price"))
-    asset_text = pairs.get("Asset Type")
-    shares = _parse_shares(pairs.get("Shares"))
-    gap = pairs.get("Reporting Gap")
-    gap_match = _DAYS.match(gap) if gap else None
+    asset_text = texts.get("Asset Type")
     return TradeDetail(
         tx_id=tx_id,
         asset_type=kebab(asset_text) if asset_text else None,
@@ -370,12 +435,13 @@ def _trade_detail_from_live(
 
 
 def _parse_money(text: str | None) -> tuple[float | None, int | None]:
-    """An amount as shown (``$2.49``) and how many decimals it showed (it may be rounded)."""
+    """An amount as shown (``$2.49``) and how many decimals it showed (it may be rounded);
+    (None, None) for anything that is not an amount."""
     if not text:
         return None, None
     match = _NUMBER.match(text)
     if match is None:
-        return None, None  # "N/A" and anything else that is not a number
+        return None, None
     digits = match.group(1).replace(",", "")
     try:
         value = float(digits)
@@ -388,6 +454,13 @@ def _parse_money(text: str | None) -> tuple[float | None, int | None]:
 def _parse_shares(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
+    match = _SHARES_RANGE.match(text)
+    if match:
+        return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
+    single = text.replace(",", "").strip()
+    if single.isdigit():
+        return int(single), int(single)
+    return None
     match = _SHARES_RANGE.match(text)
     if match:
         return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))

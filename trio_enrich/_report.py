@@ -131,6 +131,12 @@ def status_lines(report: dict[str, object], db: object) -> list[str]:
             f"  last enriched {entity['last_enriched_at'] or 'never'}"
             + (f", oldest {entity['oldest_enriched_at']}" if entity["oldest_enriched_at"] else "")
         )
+        partial = entity.get("performance_partly_not_shown")
+        if partial:
+            lines.append(
+                f"  performance partly not shown: {partial} (figures the page left out are "
+                "NULL in trio_enrich_partial_performance)"
+            )
         hidden = report["not_shown"]
         if name == "trades" and isinstance(hidden, dict) and any(hidden.values()):
             lines.append(

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: trio-enrich's own schema version (in trio_enrich_meta), independent of PRAGMA user_version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -205,6 +205,21 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE IF NOT EXISTS trio_enrich_capital_gains_shown (
             tx_id INTEGER PRIMARY KEY,
             FOREIGN KEY (tx_id) REFERENCES trades(tx_id) ON DELETE CASCADE
+        )""",
+    ),
+    (
+        # The inherited issuer_performance makes every figure NOT NULL, while the site leaves
+        # some out (no trailing365 for an issuer listed less than a year ago). An issuer whose
+        # page shows only part of its performance has it here, with NULL for what was not
+        # shown, and no issuer_performance row: one of the two tables holds an issuer's figures.
+        """CREATE TABLE IF NOT EXISTS trio_enrich_partial_performance (
+            issuer_id INTEGER PRIMARY KEY,
+            mcap INTEGER,
+            trailing1 REAL, trailing1_change REAL, trailing7 REAL, trailing7_change REAL,
+            trailing30 REAL, trailing30_change REAL, trailing90 REAL, trailing90_change REAL,
+            trailing365 REAL, trailing365_change REAL, wtd REAL, wtd_change REAL,
+            mtd REAL, mtd_change REAL, qtd REAL, qtd_change REAL, ytd REAL, ytd_change REAL,
+            FOREIGN KEY (issuer_id) REFERENCES issuers(issuer_id) ON DELETE CASCADE
         )""",
     ),
 )

@@ -421,6 +421,9 @@ class Store:
                 "last_enriched_at": last,
                 "oldest_enriched_at": oldest,
             }
+        issuers = report["issuers"]
+        assert isinstance(issuers, dict)
+        issuers["performance_partly_not_shown"] = self._partial_performance()
         report["committees"] = self._committees_status()
         report["not_shown"] = self._not_shown()
         report["last_sync_at"] = self.get_meta("last_sync_at")
@@ -438,6 +441,17 @@ class Store:
         report["user_version"] = self.user_version()
         report["schema_version"] = self.schema_version()
         return report
+
+    def _partial_performance(self) -> int:
+        """Enriched issuers whose page showed only part of their performance (their figures
+        are in trio_enrich_partial_performance, with NULL for what was not shown)."""
+        if not table_exists(self._db, "trio_enrich_partial_performance"):
+            return 0  # a database of an earlier trio-enrich, opened read-only
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM trio_enrich_partial_performance p JOIN issuers i"
+            " USING (issuer_id) WHERE i.enriched_at IS NOT NULL"
+        ).fetchone()
+        return int(row[0])
 
     def _committees_status(self) -> dict[str, object]:
         memberships, committees, politicians = self._db.execute(

@@ -5,7 +5,10 @@ The write rules (shared with the earlier Rust tool, so both can keep using one f
 non-null value wins and a null never erases; ``asset_type`` is only upgraded from
 ``'unknown'``; ``filing_id`` is only written when > 0, ``filing_url`` only when non-empty;
 committees and labels are replaced only by a non-empty list; ``enriched_at`` is set in the same
-transaction as the item's data.
+transaction as the item's data. An issuer's performance is the latest page's, whole: in
+``issuer_performance`` when every figure was shown, else in ``trio_enrich_partial_performance``
+(the other table's row removed, as the Rust tool removes an incomplete one). End-of-day prices
+are kept by date: a page shows the last 20 trading days, and the days it no longer shows stay.
 """
 
 from __future__ import annotations
@@ -274,6 +277,17 @@ def _upsert_issuer(
 
 
 _PERFORMANCE_COLUMNS = tuple(name.replace("Change", "_change") for name in PERFORMANCE_FIELDS)
+# complete -> (where the figures go, how the issuer's row leaves the other table)
+_PERFORMANCE_TABLES = {
+    True: (
+        "issuer_performance",
+        "DELETE FROM trio_enrich_partial_performance WHERE issuer_id = ?",
+    ),
+    False: (
+        "trio_enrich_partial_performance",
+        "DELETE FROM issuer_performance WHERE issuer_id = ?",
+    ),
+}
 
 
 def write_issuer_detail(db: sqlite3.Connection, detail: IssuerDetail, stamp: str) -> None:
@@ -298,21 +312,23 @@ def write_issuer_detail(db: sqlite3.Connection, detail: IssuerDetail, stamp: str
         )
     performance = detail.performance
     if performance is not None:  # a page without performance never erases stored performance
+        # The figures go whole into one table, and the issuer's row leaves the other.
+        table, leave_other = _PERFORMANCE_TABLES[performance.complete]
         columns = ", ".join(("issuer_id", "mcap", *_PERFORMANCE_COLUMNS))
         marks = ", ".join("?" * (2 + len(_PERFORMANCE_COLUMNS)))
         updates = ", ".join(f"{c} = excluded.{c}" for c in ("mcap", *_PERFORMANCE_COLUMNS))
         db.execute(
-            f"INSERT INTO issuer_performance ({columns}) VALUES ({marks}) "
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
             f"ON CONFLICT(issuer_id) DO UPDATE SET {updates}",
             (detail.issuer_id, performance.mcap, *performance.numbers),
         )
-        if performance.eod_prices:
-            db.execute("DELETE FROM issuer_eod_prices WHERE issuer_id = ?", (detail.issuer_id,))
-            db.executemany(
-                "INSERT OR REPLACE INTO issuer_eod_prices (issuer_id, price_date, price) "
-                "VALUES (?, ?, ?)",
-                [(detail.issuer_id, day, price) for day, price in performance.eod_prices],
-            )
+        db.execute(leave_other, (detail.issuer_id,))
+        # History is kept: a date the page no longer shows stays as it was stored.
+        db.executemany(
+            "INSERT OR REPLACE INTO issuer_eod_prices (issuer_id, price_date, price) "
+            "VALUES (?, ?, ?)",
+            [(detail.issuer_id, day, price) for day, price in performance.eod_prices],
+        )
     db.execute(
         "DELETE FROM trio_enrich_failures WHERE entity = 'issuer' AND item_id = ?",
         (detail.issuer_id,),

@@ -105,7 +105,7 @@ _HELP = {
     "json": "Print the final summary as one JSON object on stdout.",
     "refresh": (
         "Also fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d): "
-        "their performance and end-of-day prices are replaced."
+        "their performance is replaced and the new end-of-day prices are added to the ones kept."
     ),
     "wait": (
         "If another trio-enrich run is using the database, wait for it to finish instead of "
@@ -318,7 +318,8 @@ async def issuers(flags: IssuerFlags | None = None) -> int:
 
     Adds stats, market performance and end-of-day price history. Safe to stop and re-run.
     Performance and prices change every trading day: --refresh-older-than 1d fetches again
-    the issuers enriched more than a day ago (a page without performance keeps the stored one).
+    the issuers enriched more than a day ago (a page without performance keeps the stored one;
+    prices are kept by date, so the history grows past the 20 days a page shows).
     """
     from . import _commands
 

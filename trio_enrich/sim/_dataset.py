@@ -26,7 +26,10 @@ from .._model import (
 )
 from .._roster import COMMITTEES, chamber_of
 
-__all__ = ["STATE_NAMES", "Dataset", "SimIssuer", "SimTrade", "make_dataset"]
+__all__ = ["PRICE_WINDOW", "STATE_NAMES", "Dataset", "SimIssuer", "SimTrade", "make_dataset"]
+
+#: End-of-day prices an issuer page shows: the last 20 trading days, as on the real site.
+PRICE_WINDOW = 20
 
 # The disclosed dollar brackets and the midpoint the listing shows as `value`.
 _BRACKETS: tuple[tuple[int, int, int], ...] = (
@@ -140,10 +143,21 @@ class SimTrade:
 @dataclass(slots=True)
 class SimIssuer:
     listing: ListingIssuer
+    # The issuer's whole price history (newest first); its page shows the last PRICE_WINDOW.
+    # Figures of None are not shown (an issuer listed less than a year ago has no trailing365).
     performance: IssuerPerformance | None
     stats: IssuerStats | None = None  # filled from the trades
 
+    def shown_performance(self) -> IssuerPerformance | None:
+        """The performance as the page shows it: the last PRICE_WINDOW end-of-day prices."""
+        if self.performance is None:
+            return None
+        return dataclasses.replace(
+            self.performance, eod_prices=self.performance.eod_prices[:PRICE_WINDOW]
+        )
+
     def detail(self) -> IssuerDetail:
+        """What the parser must extract from this issuer's page now."""
         issuer = self.listing
         return IssuerDetail(
             issuer_id=issuer.issuer_id,
@@ -154,7 +168,7 @@ class SimIssuer:
             issuer_ticker=issuer.issuer_ticker,
             sector=issuer.sector,
             stats=self.stats,
-            performance=self.performance,
+            performance=self.shown_performance(),
         )
 
 
@@ -267,22 +281,33 @@ class Dataset:
 
     def reprice(self) -> int:
         """A new trading day: every issuer with performance gets new figures and a price for
-        the next day at the top of its end-of-day list. Returns how many changed."""
+        the next day at the top of its history, so the window its page shows moves by one day
+        (figures not shown stay so). Returns how many changed."""
         changed = 0
         for issuer in self.issuers.values():
             old = issuer.performance
             if old is None:
                 continue
-            numbers = tuple(round(n * 1.01 + 0.5, 4) for n in old.numbers)
+            numbers = tuple(None if n is None else round(n * 1.01 + 0.5, 4) for n in old.numbers)
             prices = old.eod_prices
             if prices:
                 newest = dt.date.fromisoformat(prices[0][0]) + dt.timedelta(days=1)
                 prices = ((newest.isoformat(), round(prices[0][1] * 1.02, 4)), *prices)
             issuer.performance = IssuerPerformance(
-                mcap=old.mcap + 1_000, numbers=numbers, eod_prices=prices
+                mcap=None if old.mcap is None else old.mcap + 1_000,
+                numbers=numbers,
+                eod_prices=prices,
             )
             changed += 1
         return changed
+
+    def partial_issuers(self) -> list[SimIssuer]:
+        """Issuers whose page shows only part of their performance (listed less than a year)."""
+        return [
+            issuer
+            for issuer in self.issuers.values()
+            if issuer.performance is not None and not issuer.performance.complete
+        ]
 
     def publish(self, count: int) -> list[SimTrade]:
         """Add `count` new trades, published after every existing one (newest first)."""
@@ -455,10 +480,32 @@ class Dataset:
             sector=rng.choice((*_SECTORS, None)),
         )
         performance = None if ticker is None or rng.random() < 0.15 else self._performance()
+        if performance is not None:
+            listing, performance = self._maybe_new_listing(listing, performance)
         issuer = SimIssuer(listing=listing, performance=performance)
         self.issuers[issuer_id] = issuer
         self._issuer_ids.append(issuer_id)
         return issuer
+
+    def _maybe_new_listing(
+        self, listing: ListingIssuer, performance: IssuerPerformance
+    ) -> tuple[ListingIssuer, IssuerPerformance]:
+        """One issuer in six is a new listing, as the real site shows one: no trailing365
+        figures (null), a short price history, and often no ticker yet. Drawn from the issuer's
+        own stream, so the rest of the dataset stays as the seed made it."""
+        rng = random.Random(f"{self.seed}:new-listing:{listing.issuer_id}")
+        if rng.random() >= 1 / 6:
+            return listing, performance
+        if rng.random() < 0.5:
+            listing = dataclasses.replace(listing, issuer_ticker=None)
+        numbers = tuple(
+            None if name.startswith("trailing365") else number
+            for name, number in zip(PERFORMANCE_FIELDS, performance.numbers, strict=True)
+        )
+        days = rng.choice((3, 12, 60, 200))
+        return listing, dataclasses.replace(
+            performance, numbers=numbers, eod_prices=performance.eod_prices[:days]
+        )
 
     def _performance(self) -> IssuerPerformance:
         rng = self._rng

@@ -26,6 +26,7 @@ FAULT_NAMES = (
     "oversize",  # a body larger than any sane page
     "not_found",  # the HTTP-200 "Page Not Found" template
     "error_digest",  # a Next.js error row instead of data
+    "empty-table",  # a listing page whose table is empty while its totalCount says otherwise
     # Hostile answers, by schedule only:
     "huge",  # a 50 MB body
     "gzip-bomb",  # a small gzip body that expands to 64 MB

@@ -131,6 +131,11 @@ def _page_rng(seed: int, path: str) -> random.Random:
     return random.Random(f"{seed}:{path}")
 
 
+def _parts_form(seed: int, key: str) -> bool:
+    """Whether a card shows its values as numbers and lists of parts (about one in three)."""
+    return random.Random(f"{seed}:parts:{key}").random() < 1 / 3
+
+
 # --- listing --------------------------------------------------------------------------------------
 
 
@@ -174,8 +179,9 @@ def _listing_row(trade: ListingTrade) -> dict[str, Any]:
     }
 
 
-def trades_page(dataset: Dataset, page: int, page_size: int = 12) -> str:
-    """``/trades?page=N``: newest first, `page_size` a page, with totals and an issuer filter."""
+def trades_page(dataset: Dataset, page: int, page_size: int = 12, *, empty: bool = False) -> str:
+    """``/trades?page=N``: newest first, `page_size` a page, with totals and an issuer filter;
+    `empty`: the table without its rows, the totals unchanged."""
     total = len(dataset.trades)
     total_pages = max(1, -(-total // page_size))
     chosen = dataset.trades[(page - 1) * page_size : page * page_size] if page >= 1 else []
@@ -192,13 +198,18 @@ def trades_page(dataset: Dataset, page: int, page_size: int = 12) -> str:
     table = _element(
         "$L1e",
         {
-            "data": [_escape(_listing_row(t.listing)) for t in chosen],
+            "data": [] if empty else [_escape(_listing_row(t.listing)) for t in chosen],
             "columnVisibility": "$undefined",
         },
     )
     pagination = _element(
         "$L1f",
-        {"className": "mt-6", "searchParams": {}, "totalCount": total, "totalPages": total_pages},
+        {
+            "className": "mt-6",
+            "searchParams": _search_params(page, page_size),
+            "totalCount": total,
+            "totalPages": total_pages,
+        },
     )
     rows = [
         *_layout_rows(),
@@ -207,6 +218,14 @@ def trades_page(dataset: Dataset, page: int, page_size: int = 12) -> str:
     ]
     rng = _page_rng(dataset.seed, f"/trades?page={page}&size={page_size}&total={total}")
     return _document("Trades | Capitol Trades", rows, rng)
+
+
+def _search_params(page: int, page_size: int | None) -> dict[str, str]:
+    """The query as Next.js hands it to the page (strings; page 1 is asked without one)."""
+    params = {} if page == 1 else {"page": str(page)}
+    if page_size is not None and page_size != 12:
+        params["pageSize"] = str(page_size)
+    return params
 
 
 def issuers_page(dataset: Dataset, page: int, page_size: int = 12) -> str:
@@ -247,9 +266,16 @@ def politicians_page(dataset: Dataset, committee: str | None, page: int, page_si
         members = dataset.rosters().get(committee, [])
     chosen = members[(page - 1) * page_size : page * page_size] if page >= 1 else []
     stats = dataset.politician_stats()
-    cards = [_politician_card(p, stats.get(p.politician_id)) for p in chosen]
+    cards = [_politician_card(dataset.seed, p, stats.get(p.politician_id)) for p in chosen]
     search = {"committee": committee} if committee is not None else {}
-    grid = _element("div", {"className": "q-grid politicians-grid", "children": cards})
+    search.update(_search_params(page, None))
+    grid = _element(
+        "div",
+        {
+            "className": "q-widget q-card-grid politician-card-grid entity--politician",
+            "children": cards,
+        },
+    )
     pagination = _element("$L1d", {"totalCount": len(members), "searchParams": search})
     rows = [
         *_layout_rows(),
@@ -260,13 +286,18 @@ def politicians_page(dataset: Dataset, committee: str | None, page: int, page_si
 
 
 def _politician_card(
-    politician: ListingPolitician, stats: tuple[int, int, int, str] | None
+    seed: int, politician: ListingPolitician, stats: tuple[int, int, int, str] | None
 ) -> list[Any]:
     """One card, cell for cell as the real listing renders it."""
     pid = politician.politician_id
     party = politician.party or "other"
     state = politician.state_id or ""
     trades, issuers, volume, last = stats or (0, 0, 0, "")
+    # Counts as text (the capture of 2026-02) or as JSON numbers (the page of 2026-05).
+    numeric = _parts_form(seed, f"politician:{pid}")
+
+    def count(value: int) -> Any:
+        return value if numeric else str(value)
 
     def cell(name: str, label: str, value: Any) -> list[Any]:
         pair = [
@@ -289,8 +320,8 @@ def _politician_card(
                                   "children": STATE_NAMES.get(state, state.upper())}),
             ]}),
         ]}),
-        cell("count-trades", "Trade" if trades == 1 else "Trades", str(trades)),
-        cell("count-issuers", "Issuer" if issuers == 1 else "Issuers", str(issuers)),
+        cell("count-trades", "Trade" if trades == 1 else "Trades", count(trades)),
+        cell("count-issuers", "Issuer" if issuers == 1 else "Issuers", count(issuers)),
         cell("volume", "Volume", _short_money(volume)),
         cell("last-traded", "Last Traded", _element("span", {
             "className": "q-field format--date-iso ",
@@ -327,7 +358,7 @@ def _short_money(value: int) -> str:
 # --- trade detail ---------------------------------------------------------------------------------
 
 
-def _pair(value: str, label: str) -> list[Any]:
+def _pair(value: Any, label: str) -> list[Any]:
     return _element(
         "div",
         {
@@ -368,18 +399,24 @@ def trade_detail_page(dataset: Dataset, trade: SimTrade, shape: str = "live") ->
 def _live_trade_body(dataset: Dataset, trade: SimTrade) -> list[Any]:
     listing = trade.listing
     price = "N/A" if listing.price is None else f"${listing.price:,.2f}"
-    shares = (
+    shares: Any = (
         "N/A"
         if trade.size_range_low is None or trade.size_range_high is None
         else f"{trade.size_range_low:,} - {trade.size_range_high:,}"
     )
     gap = listing.reporting_gap or 0
+    days: Any = f"{gap} day" if gap == 1 else f"{gap} days"
+    if _parts_form(dataset.seed, f"trade:{listing.tx_id}"):
+        # What JSX writes for `{gap} days` and `{low} - {high}`: lists of numbers and text.
+        days = [gap, " day" if gap == 1 else " days"]
+        if trade.size_range_low is not None and trade.size_range_high is not None:
+            shares = [trade.size_range_low, " - ", trade.size_range_high]
     pairs = [
         _pair(trade.asset_label, "Asset Type"),
         _pair(OWNER_LABELS.get(listing.owner or "", "Undisclosed"), "Owner"),
         _pair(price, "Price"),
         _pair(shares, "Shares"),
-        _pair(f"{gap} day" if gap == 1 else f"{gap} days", "Reporting Gap"),
+        _pair(days, "Reporting Gap"),
         _pair(listing.pub_date[:10], "Published"),
         _pair(listing.tx_date, "Traded"),
     ]
@@ -455,10 +492,12 @@ def issuer_detail_page(dataset: Dataset, issuer: SimIssuer) -> str:
     """``/issuers/{id}``: the ``issuerData`` object with stats, performance and EOD prices."""
     listing = issuer.listing
     performance: dict[str, Any] | None = None
-    if issuer.performance is not None:
-        performance = {"mcap": issuer.performance.mcap}
-        performance.update(dict(zip(PERFORMANCE_FIELDS, issuer.performance.numbers, strict=True)))
-        performance["eodPrices"] = [[day, price] for day, price in issuer.performance.eod_prices]
+    shown = issuer.shown_performance()
+    if shown is not None:
+        # Figures not shown are null, as the real site sends an issuer's missing trailing365.
+        performance = {"mcap": shown.mcap}
+        performance.update(dict(zip(PERFORMANCE_FIELDS, shown.numbers, strict=True)))
+        performance["eodPrices"] = [[day, price] for day, price in shown.eod_prices]
     data = {
         "_issuerId": listing.issuer_id,
         "_stateId": listing.state_id,

@@ -67,7 +67,17 @@ _HOSTILE = frozenset(
 )  # fmt: skip
 # Faults whose answer is the routed page (possibly damaged); the others answer without one.
 _PAGE_FAULTS = frozenset(
-    {"ok", "reset", "drip", "truncate", "oversize", "not_found", "error_digest", "tiny-chunks"}
+    {
+        "ok",
+        "reset",
+        "drip",
+        "truncate",
+        "oversize",
+        "not_found",
+        "error_digest",
+        "tiny-chunks",
+        "empty-table",
+    }
 )
 
 
@@ -445,7 +455,9 @@ class Simulator:
         query = head.query
         if parts == ["trades"]:
             size = self.faults.listing_page_size or _page_size(query)
-            return 200, trades_page(dataset, _query_int(query, "page", 1), size)
+            page = _query_int(query, "page", 1)
+            # "empty-table": what the real site serves for a filter it does not understand.
+            return 200, trades_page(dataset, page, size, empty=fault == "empty-table")
         if parts == ["politicians"]:
             committee = query.get("committee", [None])[0]
             page = _query_int(query, "page", 1)
