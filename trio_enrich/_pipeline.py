@@ -25,7 +25,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sized
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 import trio
 
@@ -173,6 +173,14 @@ class RunStats:
     pause_reason: str = ""
     last_retry: str = ""  # why the latest retry since the last finished item was needed
     last_done_at: float = 0.0  # when the collector last received an outcome
+
+    #: Fields that say where a run stands rather than what it counted: when two runs are
+    #: combined the later run's stand. Every other field is a counter, and counters add up.
+    STATE_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"rate", "settled_rate", "consecutive_failures", "breaker_open", "finish_reason",
+         "last_failure", "started", "finished", "paused_until", "pause_reason", "last_retry",
+         "last_done_at"}
+    )  # fmt: skip
 
     def activity(self, quiet_after: float = 3.0) -> str:
         """What the run is waiting for, in a few words, or "" while items keep finishing.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import trio
 
@@ -312,21 +312,19 @@ def _count_up(limit: float) -> Iterator[int]:
 def combine(first: RunStats, rest: RunStats, *, copy: bool = False) -> RunStats:
     """The statistics of two runs one after the other (`rest` changed in place unless `copy`).
 
-    Counters add up; the state (breaker, finish reason, last failure) is the later run's, or
-    the earlier one's where the later run has none; the time spans both.
+    Every counter adds up (every field not in ``RunStats.STATE_FIELDS``, so a counter added
+    later is not forgotten here); the state (breaker, finish reason, last failure) is the later
+    run's, or the earlier one's where the later run has none; the time spans both.
     """
     if first.started == 0.0 and not first.handled and not first.requests:
         return replace(rest) if copy else rest  # nothing ran before
     out = replace(rest, failed=dict(rest.failed)) if copy else rest
-    out.selected += first.selected
-    out.done += first.done
-    out.skipped += first.skipped
-    for kind, count in first.failed.items():
-        out.failed[kind] = out.failed.get(kind, 0) + count
-    out.retries += first.retries
-    out.requests += first.requests
-    out.rate_limit_pauses += first.rate_limit_pauses
-    out.seconds_paused += first.seconds_paused
+    for counter in fields(RunStats):
+        if counter.name == "failed":
+            for kind, count in first.failed.items():
+                out.failed[kind] = out.failed.get(kind, 0) + count
+        elif counter.name not in RunStats.STATE_FIELDS:
+            setattr(out, counter.name, getattr(out, counter.name) + getattr(first, counter.name))
     out.breaker_open = out.breaker_open or first.breaker_open
     out.last_failure = out.last_failure or first.last_failure
     if out.finish_reason is FinishReason.COMPLETED:
