@@ -187,6 +187,7 @@ def test_every_issuer_field_performance_and_price_equals_the_truth(enriched: Pat
     )
     stats = _rows(enriched, "SELECT * FROM issuer_stats")
     performance = _rows(enriched, "SELECT * FROM issuer_performance")
+    partial = _rows(enriched, "SELECT * FROM trio_enrich_partial_performance")
     connection = sqlite3.connect(enriched)
     prices: dict[int, list[tuple[str, float]]] = {}
     for issuer_id, day, price in connection.execute(
@@ -231,7 +232,33 @@ def test_every_issuer_field_performance_and_price_equals_the_truth(enriched: Pat
         )
         if truth is None:
             assert issuer_id not in performance
+            assert issuer_id not in partial
             assert issuer_id not in prices
             continue
-        assert performance[issuer_id] == (truth["mcap"], *(_number(truth[k]) for k in keys))
+        # A new listing's figures (trailing365 null) are in our table, with real NULLs.
+        shown = partial if truth["trailing365"] is None else performance
+        assert issuer_id not in (performance if shown is partial else partial)
+        assert shown[issuer_id] == (truth["mcap"], *(_number(truth[k]) for k in keys))
         assert prices.get(issuer_id, []) == [tuple(pair) for pair in truth["eodPrices"]]
+    new_listings = [
+        i for i in TRUTH["issuers"] if (i["performance"] or {}).get("trailing365", 0) is None
+    ]
+    assert {i["_issuerId"] for i in new_listings if i["_issuerId"] in traded} == set(partial)
+
+
+def test_the_app_sends_card_values_as_react_writes_jsx(data_file: Path) -> None:
+    """Half the live pages carry `{low} - {high}` and `{gap} days` as lists of numbers and
+    text (issue 19): the tests above read them through React's own serializer."""
+    from trio_enrich._parse import flight_text
+
+    trade = next(t for t in TRUTH["trades"]
+                 if t["shape"] == "live" and t["listing"]["_txId"] % 2 == 0)  # fmt: skip
+    server, url = _start(data_file, "plain")
+    try:
+        with urllib.request.urlopen(f"{url}/trades/{trade['listing']['_txId']}") as answer:
+            text = flight_text(answer.read())
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert f'[{trade["sizeRangeLow"]}," - ",{trade["sizeRangeHigh"]}]' in text
+    assert f'[{trade["listing"]["reportingGap"]}," days"]' in text

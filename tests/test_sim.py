@@ -6,6 +6,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -406,3 +407,35 @@ async def test_robots_txt_is_served_as_configured_and_logged_apart() -> None:
     assert "Crawl-delay: 2" in answer.text
     assert len(sim.robots_log) == 1
     assert len(sim.log) == 0
+
+
+def test_the_simulator_serves_the_real_sites_awkward_shapes() -> None:
+    """Issue 19: new listings (no trailing365, often no ticker), card values that are numbers
+    or lists of parts, and a 20-day price window that moves with each trading day."""
+    from trio_enrich._parse import flight_text
+    from trio_enrich.sim import PRICE_WINDOW
+    from trio_enrich.sim._pages import issuer_detail_page, politicians_page, trade_detail_page
+
+    dataset = make_dataset(seed=192, trades=240)
+    partial = dataset.partial_issuers()
+    assert partial
+    assert any(issuer.listing.issuer_ticker is None for issuer in partial)
+    page = flight_text(issuer_detail_page(dataset, partial[0]))
+    assert '"trailing365":null' in page
+    assert '"trailing365Change":null' in page
+    pages = [flight_text(trade_detail_page(dataset, trade)) for trade in dataset.trades[:30]]
+    assert any('"children":[' in p.split('"Reporting Gap"')[0][-120:] for p in pages)
+    assert any('"children":"' in p.split('"Reporting Gap"')[0][-120:] for p in pages)
+    cards = flight_text(politicians_page(dataset, None, 1, 48))
+    assert '"q-value leading-snug","children":"' in cards
+    assert re.search(r'"q-value leading-snug","children":\d', cards)
+    issuer = next(i for i in dataset.issuers.values() if i.performance and
+                  len(i.performance.eod_prices) > PRICE_WINDOW)  # fmt: skip
+    shown = issuer.detail().performance
+    assert shown is not None
+    before = shown.eod_prices
+    assert len(before) == PRICE_WINDOW
+    dataset.reprice()
+    after = issuer.detail().performance
+    assert after is not None
+    assert after.eod_prices[1:] == before[:-1]  # one new day on top, the oldest gone

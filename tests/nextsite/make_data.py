@@ -68,6 +68,8 @@ def make(seed: int = 7, trades: int = 150) -> dict[str, Any]:
     for index in range(30):
         issuer_id = 1000 + index
         ticker = ["$SKI:US", "BRK/B:US", None, f"T{index}:US"][index % 4]
+        if index % 6 == 4:
+            ticker = None  # a new listing often has no ticker yet
         performance: Any
         if index % 7 == 3:
             performance = None
@@ -81,6 +83,9 @@ def make(seed: int = 7, trades: int = 150) -> dict[str, Any]:
                 numbers["wtdChange"] = special("-0")  # React writes "$-0"
             if index % 10 == 9:
                 numbers["ytdChange"] = special("NaN")  # the page cannot be stored whole
+            if index % 6 == 4:
+                # Listed less than a year ago, as on the real site: no trailing365 figures.
+                numbers["trailing365"] = numbers["trailing365Change"] = None
             day = dt.date(2025, 6, 30)
             prices = []
             for _ in range(rng.choice([0, 3, 400])):  # none, a few, a long list

@@ -10,12 +10,13 @@ faults by rate, schedule or id, and a request log to check politeness against.
 from __future__ import annotations
 
 from ._command import serve_until_signal
-from ._dataset import Dataset, SimIssuer, SimTrade, make_dataset
+from ._dataset import PRICE_WINDOW, Dataset, SimIssuer, SimTrade, make_dataset
 from ._faults import FAULT_NAMES, PROFILES, Faults, profile
 from ._server import RequestLog, RequestRecord, Simulator, open_simulator
 
 __all__ = [
     "FAULT_NAMES",
+    "PRICE_WINDOW",
     "PROFILES",
     "Dataset",
     "Faults",

@@ -38,12 +38,15 @@ export default async function Trade({ params }) {
       </article>
     );
   }
+  // Every other trade shows its numbers as JSX writes `{low} - {high}` and `{gap} days`:
+  // children that are lists of numbers and text, as on the real site.
+  const parts = Number(listing._txId) % 2 === 0;
   const pairs = [
     [trade.assetType, "Asset Type"],
     [listing.owner, "Owner"],
     [money(trade.detailPrice), "Price"],
-    [`${trade.sizeRangeLow} - ${trade.sizeRangeHigh}`, "Shares"],
-    [`${listing.reportingGap} days`, "Reporting Gap"],
+    [parts ? [trade.sizeRangeLow, " - ", trade.sizeRangeHigh] : `${trade.sizeRangeLow} - ${trade.sizeRangeHigh}`, "Shares"],
+    [parts ? [listing.reportingGap, " days"] : `${listing.reportingGap} days`, "Reporting Gap"],
   ];
   const siblings = dataset().trades.filter((t) => t.row.politician === trade.row.politician).slice(0, 3);
   return (
