@@ -417,15 +417,14 @@ async def test_sync_fails_on_an_empty_table_and_the_cutoff_stays(
             cutoff = connection.execute(
                 "SELECT value FROM ingest_meta WHERE key = 'last_trade_pub_date'"
             ).fetchone()
-        dataset.publish(5)
         capsys.readouterr()
-        sim.inject("empty-table", 1)
+        sim.inject("empty-table", 1)  # page 1: no rows, "totalCount": 30
         assert await cli("sync", *site) == 1
     # One logical line (wrapped at 80 columns on the way out) says what was seen.
     said = " ".join(capsys.readouterr().out.split())
     assert (
         "last failure: GET /trades?page=1: an empty table on page 1 of a listing whose "
-        "totalCount is 35"
+        "totalCount is 30"
     ) in said
     with sqlite3.connect(db) as connection:
         assert (
