@@ -104,8 +104,10 @@ _HELP = {
     "progress": "auto: a bar on a terminal, log lines elsewhere; bar; log; none.",
     "json": "Print the final summary as one JSON object on stdout.",
     "refresh": (
-        "Also fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d): "
-        "their performance is replaced and the new end-of-day prices are added to the ones kept."
+        "Also fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d; "
+        "never: none), less a sixth of it so that a daily run refreshes what the previous "
+        "night fetched: their performance is replaced and the new end-of-day prices are added "
+        "to the ones kept."
     ),
     "wait": (
         "If another trio-enrich run is using the database, wait for it to finish instead of "
@@ -113,7 +115,9 @@ _HELP = {
     ),
     "update_refresh": (
         "Fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d; never: "
-        "only new ones): their performance and end-of-day prices change every trading day."
+        "only new ones), less a sixth of it (1d: older than 20h, so a nightly run refreshes "
+        "what the previous night fetched): their performance and prices change every "
+        "trading day."
     ),
     "sync_db": "SQLite database to fill (created if missing; an existing capitoltraders.db works).",
     "full": "Walk every listing page (concurrently) instead of stopping at the last sync.",
@@ -211,13 +215,14 @@ class IssuerFlags(EnrichFlags):
     """Options of `issuers`."""
 
     refresh_older_than: Annotated[
-        str | None, Parameter(help=_HELP["refresh"], metavar="DURATION")
+        str | None,
+        Parameter(help=_HELP["refresh"], metavar="DURATION", allow_leading_hyphen=True),
     ] = None
 
     def options(self) -> EnrichOptions:
         refresh = None
         if self.refresh_older_than is not None:
-            refresh = parse_duration(self.refresh_older_than, "--refresh-older-than")
+            refresh = parse_refresh(self.refresh_older_than)
         return replace(super().options(), refresh_older_than=refresh)
 
 
@@ -252,6 +257,7 @@ def parse_max_rps(text: str | None) -> RateSpec:
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_LONGEST_DURATION = 36_500 * 86400  # a hundred years: longer cannot be told from never
 
 
 def parse_duration(text: str, flag: str) -> float:
@@ -259,7 +265,17 @@ def parse_duration(text: str, flag: str) -> float:
     match = _DURATION.match(text.strip())
     if match is None:
         raise UsageError(f"{flag} {text!r} is not a duration such as 0s, 30m, 12h or 7d")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds > _LONGEST_DURATION:
+        raise UsageError(f"{flag} {text!r} is longer than 36500d; say never to turn it off")
+    return seconds
+
+
+def parse_refresh(text: str) -> float | None:
+    """--refresh-older-than: a duration, or `never` (None: enriched issuers are not fetched)."""
+    if text.strip() == "never":
+        return None
+    return parse_duration(text, "--refresh-older-than")
 
 
 @Parameter(name="*")
@@ -384,17 +400,15 @@ class UpdateFlags(SiteFlags):
     db: Annotated[Path, Parameter(help=_HELP["sync_db"])] = Path("capitoltraders.db")
     full: Annotated[bool, Parameter(help=_HELP["full"])] = False
     refresh_older_than: Annotated[
-        str, Parameter(help=_HELP["update_refresh"], metavar="DURATION")
+        str,
+        Parameter(help=_HELP["update_refresh"], metavar="DURATION", allow_leading_hyphen=True),
     ] = DEFAULT_REFRESH
     not_found_guard: Annotated[int, _number(gte=1), Parameter(help=_HELP["guard"])] = 25
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
 
     def options(self) -> EnrichOptions:
-        refresh = None
-        if self.refresh_older_than.strip() != "never":
-            refresh = parse_duration(self.refresh_older_than, "--refresh-older-than")
         return replace(super().options(), not_found_guard=self.not_found_guard,
-                       refresh_older_than=refresh)  # fmt: skip
+                       refresh_older_than=parse_refresh(self.refresh_older_than))  # fmt: skip
 
 
 @app.command

@@ -1,0 +1,105 @@
+"""The life the README recommends, a nightly `update` from cron, and the flags a new user types
+(issue 20)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from trio_enrich.cli import main
+from trio_enrich.sim import make_dataset, open_simulator
+
+from .helpers import assert_issuers_match_truth, cli, database_with_listing
+
+
+def _age_issuers(db: Path, hours: float, minutes: float = 0) -> None:
+    """Make every issuer's data older, as a night between two runs does."""
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "UPDATE issuers SET enriched_at = strftime('%Y-%m-%dT%H:%M:%SZ', enriched_at, ?)"
+            " WHERE enriched_at IS NOT NULL",
+            (f"-{hours * 60 + minutes} minutes",),
+        )
+    connection.close()
+
+
+# --- item 1: what the previous night fetched is refreshed tonight ------------------------------
+
+
+async def test_three_nightly_updates_refresh_every_issuer_every_night(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=201, trades=150)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=201) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--concurrency", "6", "--json"]  # fmt: skip
+        assert await cli("update", *site) == 0
+        for night in (1, 2):
+            # Tonight's run starts ten minutes earlier than last night's: 23 h 50 min later.
+            _age_issuers(db, 23, 50)
+            assert dataset.reprice() > 0
+            capsys.readouterr()
+            assert await cli("update", *site, "--dry-run") == 0
+            plan = json.loads(capsys.readouterr().out)
+            assert await cli("update", *site) == 0, night
+            summary = json.loads(capsys.readouterr().out)
+            issuers = next(s for s in summary["stages"] if s["job"] == "issuers")
+            assert issuers["enriched"] == len(dataset.issuers), night
+            assert plan["plan"]["issuers"] == len(dataset.issuers), plan
+            assert_issuers_match_truth(db, dataset, windows=night + 1)
+
+
+async def test_issuers_fetched_a_few_hours_ago_are_not_fetched_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=202, trades=40)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, seed=202) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--json"]  # fmt: skip
+        assert await cli("issuers", *site) == 0
+        _age_issuers(db, 19, 30)  # a second run the same day: nothing is due yet
+        capsys.readouterr()
+        assert await cli("issuers", *site, "--refresh-older-than", "1d") == 0
+        assert json.loads(capsys.readouterr().out)["selected"] == 0
+        _age_issuers(db, 1)  # 20 h 30 min: due under 1d
+        assert await cli("issuers", *site, "--refresh-older-than", "1d") == 0
+        assert json.loads(capsys.readouterr().out)["selected"] == len(dataset.issuers)
+
+
+# --- item 6: durations that crashed or were taken differently by two commands ----------------
+
+
+@pytest.mark.parametrize("command", ["issuers", "update"])
+@pytest.mark.parametrize("value", ["999999d", "99999999999999999999d", "36501d", "-1d", "1.5h"])
+def test_a_duration_out_of_range_is_one_line_exit_2_and_nothing_touched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, value: str
+) -> None:
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=203, trades=20))
+    before = db.read_bytes()
+    assert main([command, "--db", str(db), "--refresh-older-than", value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "--refresh-older-than" in err[0]
+    assert repr(value) in err[0]
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["issuers", "update"])
+def test_never_means_the_same_to_issuers_and_update(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=204, trades=20))
+    assert main([command, "--db", str(db), "--refresh-older-than", "never", "--dry-run",
+                 "--json"]) == 0  # fmt: skip
+    plan = json.loads(capsys.readouterr().out)
+    assert plan
+
+
+def test_a_hundred_years_is_the_longest_duration(tmp_path: Path) -> None:
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=205, trades=20))
+    assert main(["issuers", "--db", str(db), "--refresh-older-than", "36500d", "--dry-run"]) == 0
