@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from trio_enrich.cli import main
-from trio_enrich.sim import make_dataset, open_simulator
+from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 
 from .helpers import assert_issuers_match_truth, cli, database_with_listing
 
@@ -103,3 +103,71 @@ def test_never_means_the_same_to_issuers_and_update(
 def test_a_hundred_years_is_the_longest_duration(tmp_path: Path) -> None:
     db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=205, trades=20))
     assert main(["issuers", "--db", str(db), "--refresh-older-than", "36500d", "--dry-run"]) == 0
+
+
+# --- item 2: one robots.txt rule keeps one stage from running, not the whole copy --------------
+
+
+async def test_a_disallowed_stage_is_not_run_and_named_while_the_others_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=206, trades=60)
+    db = tmp_path / "ct.db"
+    robots = "User-agent: *\nDisallow: /politicians\n"
+    async with open_simulator(dataset, Faults(robots_txt=robots), seed=206) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--concurrency", "6"]  # fmt: skip
+        code = await cli("update", *site, "--json")
+        summary = json.loads(capsys.readouterr().out)
+        assert await cli("update", *site) == 1
+        text = " ".join(capsys.readouterr().out.split())
+        paths = sim.log.paths()
+    assert code == 1 == summary["exit_code"]
+    assert [stage["job"] for stage in summary["stages"]] == ["sync", "trades", "issuers"]
+    assert summary["not_run"] == ["committees"]
+    assert list(summary["refused_by_robots"]) == ["committees"]
+    assert summary["refused_by_robots"]["committees"].endswith(
+        "for trio-enrich (line 2: Disallow: /politicians)"
+    )
+    assert "not run: committees: robots.txt disallows" in text
+    assert "line 2: Disallow: /politicians" in text
+    assert not any(path.startswith("/politicians") for path in paths)
+    assert_trades_and_issuers_enriched(db, dataset)
+
+
+def assert_trades_and_issuers_enriched(db: Path, dataset: Dataset) -> None:
+    with sqlite3.connect(db) as connection:
+        trades = connection.execute("SELECT COUNT(enriched_at) FROM trades").fetchone()[0]
+        issuers = connection.execute("SELECT COUNT(enriched_at) FROM issuers").fetchone()[0]
+    connection.close()
+    assert (trades, issuers) == (len(dataset.trades), len(dataset.issuers))
+
+
+@pytest.mark.parametrize("pending", [False, True])
+async def test_the_dry_run_and_the_run_agree_on_what_robots_txt_allows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pending: bool
+) -> None:
+    dataset = make_dataset(seed=207, trades=30)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=207) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--json"]  # fmt: skip
+        assert await cli("update", *site) == 0  # nothing pending afterwards
+        if pending:
+            with sqlite3.connect(db) as connection:
+                connection.execute(
+                    "UPDATE trades SET enriched_at = NULL"
+                    " WHERE tx_id IN (SELECT tx_id FROM trades LIMIT 3)"
+                )
+            connection.close()
+        sim.set_faults(Faults(robots_txt="User-agent: *\nDisallow: /trades/\n"))
+        capsys.readouterr()
+        assert await cli("update", *site, "--dry-run") == 0
+        plan = json.loads(capsys.readouterr().out)
+        code = await cli("update", *site)
+        summary = json.loads(capsys.readouterr().out)
+    refused = {"trades"} if pending else set()
+    assert set(plan["refused_by_robots"]) == refused == set(summary["refused_by_robots"])
+    assert code == (1 if pending else 0)
+    ran = [stage["job"] for stage in summary["stages"]]
+    assert ran == [s for s in ("sync", "trades", "issuers", "committees") if s not in refused]

@@ -86,7 +86,7 @@ async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
     def needs(store: Store, paced: EnrichOptions) -> list[str]:
         return [job.path(item) for item in pending_ids(store, job, paced)]
 
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+    async def work(store: Store, stop: trio.Event, paced: EnrichOptions, _: Robots) -> list[Stage]:
         return [await _job_stage(store, job, paced, flags, stop)]
 
     return await _run_locked(
@@ -120,16 +120,23 @@ async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOption
 
 async def _robots_for_dry_run(options: EnrichOptions, paths: Sequence[str]) -> str:
     """What robots.txt says, for a dry run (its one request; no retries)."""
-    try:
-        robots = await read_robots(options.base_url, deadline=min(options.deadline, 10), tries=1)
-    except SiteUnavailable as error:
-        return f"{error} (a run would stop, exit 3)"
+    robots = await _read_robots_once(options)
+    if isinstance(robots, str):
+        return robots
     blocked = robots.blocked(paths)
     if blocked is not None:
         path, rule = blocked
         return (f"{robots.describe()}; it disallows {path} ({rule}): a run would stop "
                 "(exit 2) unless --ignore-robots-disallow")  # fmt: skip
     return robots.describe() + "; the pages needed are allowed"
+
+
+async def _read_robots_once(options: EnrichOptions) -> Robots | str:
+    """robots.txt for a dry run (one request, no retries), or why it cannot be read."""
+    try:
+        return await read_robots(options.base_url, deadline=min(options.deadline, 10), tries=1)
+    except SiteUnavailable as error:
+        return f"{error} (a run would stop, exit 3)"
 
 
 @dataclass(slots=True)
@@ -223,12 +230,12 @@ async def _run_locked(
     label: str,
     flags: SiteFlags,
     options: EnrichOptions,
-    work: Callable[[Store, trio.Event, EnrichOptions], Awaitable[list[Stage]]],
+    work: Callable[[Store, trio.Event, EnrichOptions, Robots], Awaitable[list[Stage]]],
     needs: Callable[[Store, EnrichOptions], list[str]],
     *,
     create: bool,
     check: Callable[[Store], None] | None = None,
-    report: Callable[[list[Stage]], None] | None = None,
+    report: Callable[[list[Stage]], int] | None = None,
 ) -> int:
     """Open the database, take the run lock, read robots.txt (the pages `needs` must be
     allowed; its rate caps the pacing), run `work` under the signal handling, print the
@@ -248,7 +255,7 @@ async def _run_locked(
         _check_robots(robots, paths, flags)
 
         async def guarded(stop: trio.Event) -> list[Stage]:
-            return await work(store, stop, paced)
+            return await work(store, stop, paced, robots)
 
         stages, received = await _with_signals(label, guarded)
         if paced.adaptive is not None:
@@ -259,13 +266,14 @@ async def _run_locked(
     if stages is None:
         return _signal_exit(received)
     if report is not None:
-        report(stages)
+        code = report(stages)  # the report decides the code (update: stages refused too)
     else:
         for stage in stages:
             _print_stage(stage, flags)
+        code = _most_severe([stage.code for stage in stages])
     if received:
         return _signal_exit(received)
-    return _most_severe([stage.code for stage in stages])
+    return code
 
 
 #: Where `--max-rps auto` starts without a remembered rate: about the rate of the polite
@@ -319,18 +327,38 @@ def _remember_rate(store: Store, options: EnrichOptions) -> None:
 
 def _check_robots(robots: Robots, paths: Sequence[str], flags: SiteFlags) -> None:
     """Stop before the first page request when robots.txt disallows a page the run needs."""
+    rule = _disallowed(robots, paths, flags)
+    if rule is not None:
+        raise UsageError(
+            f"{rule}; nothing was fetched. Pass --ignore-robots-disallow only if you have "
+            "decided to fetch it anyway"
+        )
+
+
+def _disallowed(robots: Robots, paths: Sequence[str], flags: SiteFlags) -> str | None:
+    """Which rule of robots.txt disallows one of `paths`, in words (None: all allowed, or the
+    user passed --ignore-robots-disallow, which is warned about)."""
     blocked = robots.blocked(paths)
     if blocked is None:
-        return
+        return None
     path, rule = blocked
     if flags.ignore_robots_disallow:
         print(f"trio-enrich: warning: robots.txt ({rule}) disallows {path}; going on as "
               "--ignore-robots-disallow asks", file=sys.stderr, flush=True)  # fmt: skip
-        return
-    raise UsageError(
-        f"robots.txt disallows {path} for {PRODUCT_TOKEN} ({rule}); nothing was fetched. "
-        "Pass --ignore-robots-disallow only if you have decided to fetch it anyway"
-    )
+        return None
+    return f"robots.txt disallows {path} for {PRODUCT_TOKEN} ({rule})"
+
+
+def _stage_paths(store: Store, name: str, options: EnrichOptions) -> list[str]:
+    """The pages a stage of `update` is about to read, for robots.txt: the listing's first
+    page, the detail pages pending now, or each committee's first page. The dry run and the
+    real run ask robots.txt about the same pages."""
+    if name == "sync":
+        return [listing_path(1, 12)]
+    if name == "committees":
+        return [committees_path(code, 1) for code in COMMITTEES]
+    job = TRADES if name == "trades" else ISSUERS
+    return [job.path(item) for item in pending_ids(store, job, options)]
 
 
 def _print_stage(stage: Stage, flags: SiteFlags) -> None:
@@ -439,18 +467,22 @@ async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequ
 
     def count() -> dict[str, list[str]]:
         with Store.open(flags.db, read_only=True) as store:
-            return {
-                job.name: [job.path(item) for item in pending_ids(store, job, options)]
-                for job in (TRADES, ISSUERS)
-            }
+            return {name: _stage_paths(store, name, options) for name in UPDATE_STAGES}
 
     found = await trio.to_thread.run_sync(count)
-    pending = {name: len(paths) for name, paths in found.items()}
-    needed = [listing_path(1, 12)] if "sync" in stages else []
-    needed += [path for name in ("trades", "issuers") if name in stages for path in found[name]]
-    if "committees" in stages:
-        needed += [committees_path(code, 1) for code in COMMITTEES]
-    robots = await _robots_for_dry_run(options, needed)
+    pending = {name: len(found[name]) for name in ("trades", "issuers")}
+    robots = await _read_robots_once(options)
+    refused: dict[str, str] = {}
+    if isinstance(robots, str):
+        said = robots
+    else:
+        said = robots.describe()
+        for name in stages:
+            rule = robots.blocked(found[name])
+            if rule is not None and not flags.ignore_robots_disallow:
+                refused[name] = f"robots.txt disallows {rule[0]} for {PRODUCT_TOKEN} ({rule[1]})"
+        if not refused:
+            said += "; the pages needed are allowed"
     plan: dict[str, object] = {}
     lines: list[str] = []
     for name in stages:
@@ -466,11 +498,13 @@ async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequ
             plan[name] = pending[name]
             lines.append(f"{name}: {pending[name]} pending now (more after sync adds rows)"
                          if "sync" in stages else f"{name}: {pending[name]} pending")  # fmt: skip
+        if name in refused:
+            lines[-1] += f"; not run: {refused[name]}"
     if flags.json:
         print(json.dumps({"job": "+".join(stages), "dry_run": True, "plan": plan,
-                          "robots": robots}))  # fmt: skip
+                          "refused_by_robots": refused, "robots": said}))  # fmt: skip
     else:
-        print("\n".join(wrap(["dry run: only robots.txt was read", *lines, robots])), flush=True)
+        print("\n".join(wrap(["dry run: only robots.txt was read", *lines, said])), flush=True)
     return EXIT_OK
 
 
@@ -480,7 +514,7 @@ async def run_sync(flags: SyncFlags) -> int:
     def needs(store: Store, paced: EnrichOptions) -> list[str]:
         return [listing_path(1, options.page_size)]
 
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+    async def work(store: Store, stop: trio.Event, paced: EnrichOptions, _: Robots) -> list[Stage]:
         return [await _sync_stage(store, replace(options, enrich=paced), flags, stop)]
 
     return await _run_locked("sync", flags, options.enrich, work, needs, create=True)
@@ -495,7 +529,7 @@ async def run_committees(flags: CommitteeFlags) -> int:
     def needs(store: Store, paced: EnrichOptions) -> list[str]:
         return [committees_path(code, 1) for code in COMMITTEES]
 
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+    async def work(store: Store, stop: trio.Event, paced: EnrichOptions, _: Robots) -> list[Stage]:
         return [await _committees_stage(store, paced, flags, stop)]
 
     return await _run_locked("committees", flags, options, work, needs, create=False)
@@ -510,21 +544,25 @@ async def run_update(flags: UpdateFlags) -> int:
         raise UsageError(f"cannot create --db {flags.db}: folder {flags.db.parent} does not exist")
 
     def needs(store: Store, paced: EnrichOptions) -> list[str]:
-        # Pages of every stage: the listing, a trade's and an issuer's detail page (the ones
-        # pending now; trades found by this sync are checked against the same rules' shape),
-        # and every committee's listing.
-        trades = [TRADES.path(i) for i in pending_ids(store, TRADES, paced)] or ["/trades/1"]
-        issuers = [ISSUERS.path(i) for i in pending_ids(store, ISSUERS, paced)]
-        return [listing_path(1, 12), *trades, *(issuers or ["/issuers/1"]),
-                *(committees_path(code, 1) for code in COMMITTEES)]  # fmt: skip
+        return []  # robots.txt is asked stage by stage, each with the pages it is about to read
 
-    async def work(store: Store, stop: trio.Event, paced: EnrichOptions) -> list[Stage]:
+    refused: dict[str, str] = {}  # stage -> the robots.txt rule that keeps it from running
+
+    async def work(
+        store: Store, stop: trio.Event, paced: EnrichOptions, robots: Robots
+    ) -> list[Stage]:
         options = paced
         sync_options = SyncOptions(enrich=paced, full=flags.full)
         stages: list[Stage] = []
         for number, name in enumerate(UPDATE_STAGES, start=1):
             if stop.is_set():
                 break
+            paths = await trio.to_thread.run_sync(_stage_paths, store, name, paced)
+            rule = _disallowed(robots, paths, flags)
+            if rule is not None:
+                refused[name] = rule
+                print(f"trio-enrich: {name} not run: {rule}", file=sys.stderr, flush=True)
+                continue
             if not flags.json:
                 print(f"\nupdate: {name} ({number} of {len(UPDATE_STAGES)})", flush=True)
             if name == "sync":
@@ -541,17 +579,24 @@ async def run_update(flags: UpdateFlags) -> int:
                 break
         return stages
 
-    def report(stages: list[Stage]) -> None:
-        code = _most_severe([stage.code for stage in stages])
-        not_run = list(UPDATE_STAGES[len(stages) :])
+    def report(stages: list[Stage]) -> int:
+        ran = {stage.name for stage in stages}
+        not_run = [name for name in UPDATE_STAGES if name not in ran]
+        # A stage robots.txt keeps from running leaves the copy incomplete: exit 1 at least.
+        code = _most_severe([stage.code for stage in stages] + [EXIT_ITEM_FAILURES] * bool(refused))
+        if not stages:
+            code = EXIT_USAGE  # every stage refused: nothing was fetched or changed
         if flags.json:
             print(json.dumps({"job": "update", "exit_code": code, "not_run": not_run,
+                              "refused_by_robots": refused,
                               "stages": [stage.report for stage in stages]}),
                   flush=True)  # fmt: skip
-            return
+            return code
         print("\n" + "\n".join(update_lines(
             [(stage.name, stage.code, stage.finish.value) for stage in stages], not_run,
+            refused,
         )), flush=True)  # fmt: skip
+        return code
 
     return await _run_locked("update", flags, options, work, needs, create=True, report=report)
 

@@ -7,7 +7,7 @@ Apart from the command line, which only decides what to print; failure kinds app
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ._committees import CommitteesResult
@@ -181,17 +181,26 @@ def committee_lines(result: CommitteesResult) -> list[str]:
     ]
 
 
-def update_lines(stages: Sequence[tuple[str, int, str]], not_run: Sequence[str]) -> list[str]:
-    """The last lines of `update`: each stage's outcome, and the stages not run."""
+def update_lines(
+    stages: Sequence[tuple[str, int, str]],
+    not_run: Sequence[str],
+    refused: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The last lines of `update`: each stage's outcome, the stages robots.txt kept from
+    running (with its rule), and the stages an earlier one stopped."""
+    refused = refused or {}
     worst = max((code for _, code, _ in stages), default=0)
     parts = [
         f"{name} {finish}" + (f" (exit {code})" if code else "") for name, code, finish in stages
     ]
     lines = ["update: " + ("done" if not worst and not not_run else "finished with problems")]
-    lines.append("stages: " + ", ".join(parts))
-    if not_run:
+    lines.append("stages: " + ", ".join(parts or ["none"]))
+    for name, rule in refused.items():
+        lines.append(f"not run: {name}: {rule}")
+    stopped = [name for name in not_run if name not in refused]
+    if stopped:
         lines.append(
-            f"not run: {', '.join(not_run)} (an earlier stage stopped the run); run "
+            f"not run: {', '.join(stopped)} (an earlier stage stopped the run); run "
             "`trio-enrich update` again later"
         )
     return wrap(lines)
