@@ -269,3 +269,64 @@ async def test_a_second_run_starts_from_the_remembered_rate(tmp_path: Path) -> N
     assert not [r for r in early if r.status == 429]  # it starts at the remembered rate
     # ... and runs at it from its first second: not the slow start of a first run
     assert len([r for r in early if r.start - start < 2]) >= 0.9 * 2 * 0.95 * learned["rate"] - 5
+
+
+# --- issue 20: fixed pacing after a Retry-After; only achieved rates shown and remembered ------
+
+
+@pytest.mark.parametrize("max_rps", [None, 60.0])
+async def test_fixed_pacing_resumes_one_by_one_after_a_retry_after(
+    autojump_clock: trio.testing.MockClock, max_rps: float | None
+) -> None:
+    """Ten workers without a pause (or with a cap above the limit) against a hidden 20/s,
+    burst 5: after the first 429 they leave one by one at the rate the site accepts, instead
+    of spending the burst together after every pause."""
+    site = LimitedSite(rate=20.0, burst=5)
+    done: list[Outcome[int, int]] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        done.extend(outcomes)
+
+    config = PipelineConfig(concurrency=10, delay=0.0, max_rps=max_rps, rules=SITE_RULES)
+    start = trio.current_time()
+    stats = await run_pipeline(range(1000), site.fetch, commit, config)
+    wall = trio.current_time() - start
+    assert sorted(o.item_id for o in done if o.result is not None) == list(range(1000))
+    assert site.refused <= 0.05 * len(site.sends)
+    assert wall <= 1.3 * 1000 / 20
+    assert stats.rate is not None  # the rate the gate took, shown like auto's
+    assert stats.rate <= 21
+    cap = max_rps or float("inf")
+    in_any_second = max(sum(1 for t in site.sends if s <= t < s + 1.0) for s in site.sends[::25])
+    assert in_any_second <= cap
+
+
+async def test_fixed_pacing_the_site_never_refuses_is_unchanged(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = LimitedSite(rate=1000.0, burst=1000)
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    config = PipelineConfig(concurrency=10, delay=0.0, rules=SITE_RULES)
+    stats = await run_pipeline(range(200), site.fetch, commit, config)
+    assert stats.rate is None
+    assert site.refused == 0
+
+
+def test_growth_stops_at_what_the_workers_can_send_and_only_that_is_shown_or_kept() -> None:
+    """A client that can send 52/s (its workers are busy) and a site that never pushes back:
+    the law's rate is a ceiling it cannot reach; it must neither show nor remember 85/s."""
+    law = AdaptiveRate(start=5.0)
+    law.begin(0.0)
+    now = 0.0
+    while now < 30.0:
+        rate = law.sent(now)
+        law.answered(now + 0.05, now, rate, Signal.OK, 0.05)
+        now += max(1.0 / law.rate, 1.0 / 52)  # the workers send at most 52/s
+    assert law.sending <= 52.5
+    learned = law.learned()
+    assert learned is not None
+    assert learned[0] <= 52.5
+    assert law.rate <= 52.5 * law.GROWTH  # within one step of a rate really sent

@@ -37,7 +37,7 @@ from ._errors import (
 )
 from ._jobs import ISSUERS, JOBS, LISTING, TRADES, Job, Words
 from ._lock import RunLock
-from ._pacing import AdaptiveRate
+from ._pacing import COLD_START_RATE, AdaptiveRate
 from ._pipeline import FinishReason, ProgressSink, RunStats
 from ._progress import open_progress
 from ._report import committee_lines, status_lines, summary_lines, update_lines, walk_lines, wrap
@@ -276,9 +276,8 @@ async def _run_locked(
     return code
 
 
-#: Where `--max-rps auto` starts without a remembered rate: about the rate of the polite
-#: defaults (3 workers, each pausing 500 ms before a request of ~100 ms).
-AUTO_START_RATE = 5.0
+#: Where `--max-rps auto` starts without a remembered rate.
+AUTO_START_RATE = COLD_START_RATE
 
 
 #: A remembered rate older than this is not trusted.

@@ -34,7 +34,11 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["AdaptiveRate", "Phase", "Signal"]
+__all__ = ["COLD_START_RATE", "AdaptiveRate", "Phase", "Signal"]
+
+#: Where the law starts without a remembered rate: about the rate of the polite defaults
+#: (3 workers, each pausing 500 ms before a request of ~100 ms).
+COLD_START_RATE = 5.0
 
 
 def _median(values: Iterable[float]) -> float:
@@ -99,6 +103,12 @@ class AdaptiveRate:
     _slow_windows: int = 0  # windows in a row whose median latency was over the threshold
 
     _contradicted_at: float = -1e18  # when a proven rate was last refuted
+    # The rate requests really left at over the last stretch at one rate (None until one has
+    # lasted long enough to tell), and the most of it seen: the law's rate is a ceiling the
+    # workers may not reach (held back by their number or their pauses), and a rate that was
+    # never sent is neither shown nor remembered.
+    achieved: float | None = None
+    peak_achieved: float = 0.0
 
     def __post_init__(self) -> None:
         self.rate = self._bounded(self.start)
@@ -117,15 +127,21 @@ class AdaptiveRate:
         """The rate found to be allowed, once a limit was found and the search has closed."""
         return self.low if self.phase in (Phase.HOLD, Phase.PROBE) else None
 
+    @property
+    def sending(self) -> float:
+        """The rate to show: the law's rate, or what was achieved when that is less."""
+        return self.rate if self.achieved is None else min(self.rate, self.achieved)
+
     def learned(self) -> tuple[float, bool] | None:
         """What to remember for the next run: (rate, whether a limit was found), or None
-        when nothing was learned (the rate never moved)."""
+        when nothing was learned (the rate never moved). Never more than was achieved."""
+        peak = self.peak_achieved or self.rate
         if self.high is not None:
             if self.low > self.floor:
-                return self.low, True
-            return min(self.rate, self.high * 0.8), True
+                return min(self.low, peak), True
+            return min(self.rate, self.high * 0.8, peak), True
         if len(self.history) > 1:
-            return self.rate, False
+            return min(self.rate, peak), False
         return None
 
     def sent(self, now: float) -> float:
@@ -220,7 +236,9 @@ class AdaptiveRate:
             if held >= self.EPOCH and self._sent >= 2:
                 achieved = self._sent / held
                 if achieved >= 0.7 * self.rate:  # not held back by the concurrency
-                    self._set(now, self.rate * self.GROWTH)
+                    # From what was sent, not from the ceiling: growth stays within a step of
+                    # a rate the site has seen.
+                    self._set(now, min(self.rate, achieved) * self.GROWTH)
                 else:
                     self._set(now, self.rate)
             return
@@ -253,6 +271,10 @@ class AdaptiveRate:
             self._set(now, (self.low + high) / 2)
 
     def _set(self, now: float, rate: float, *, cut: bool = False) -> None:
+        held = now - self.since
+        if held >= self.EPOCH / 2 and self._sent >= 2:
+            self.achieved = min(self._sent / held, self.rate)
+            self.peak_achieved = max(self.peak_achieved, self.achieved)
         self.rate = self._bounded(rate)
         self.since = now
         self._sent = 0

@@ -31,7 +31,7 @@ import trio
 
 from ._errors import FetchError
 from ._model import FailureKind
-from ._pacing import AdaptiveRate, Signal
+from ._pacing import COLD_START_RATE, AdaptiveRate, Signal
 
 __all__ = [
     "Breaker",
@@ -292,6 +292,12 @@ class Gate:
     busy machine; a pacer that spaces from wake-up times lets that lateness add up, and the
     rate falls below the cap (17.9 instead of 20 per second was measured under load). A small
     log of send times keeps the cap strict when late wake-ups bunch requests together.
+
+    Once the site says "slow down" (a 429) to a gate without an adaptive rate, the gate takes
+    one: from then on requests leave one by one at the rate the site accepts, never above
+    `max_rps`. Without it, every worker would leave together when the pause ends, spend the
+    site's burst and be refused again: 207 s for 1,000 pages at a limit of 20/s (ten workers
+    without a pause), 782 answers 429 and 13 items failed, where ~50 s is the limit.
     """
 
     # Spacing requests 3% wider than 1/max_rps keeps the server's view of the rate (after
@@ -317,7 +323,7 @@ class Gate:
         if adaptive is not None:
             if not adaptive.history:
                 adaptive.begin(trio.current_time())
-            stats.rate = adaptive.rate
+            stats.rate = adaptive.sending
             stats.settled_rate = adaptive.settled
         self.paused_until = -math.inf
         self._stats = stats
@@ -325,6 +331,8 @@ class Gate:
         self._next_slot = -math.inf
         self._turn = trio.Lock()
         self._sent: deque[float] = deque(maxlen=max(1, math.floor(max_rps or 1)))
+        # The latest send times of fixed pacing: the rate it sent at when the site refused.
+        self._recent_sends: deque[float] = deque(maxlen=64)
         # Tests pass a sleep that wakes late, as a loaded machine does.
         self._sleep_until = sleep_until
 
@@ -364,7 +372,8 @@ class Gate:
                     continue
                 sent.append(now)
             self._stats.requests += 1
-            return Ticket(now, self.max_rps or 0.0)
+            self._recent_sends.append(now)
+            return Ticket(now, None)
 
     async def _admit_adaptive(self) -> Ticket:
         """One waiter at a time (trio's locks are fair) takes the next slot, spaced by the
@@ -390,22 +399,41 @@ class Gate:
         return Ticket(now, adaptive.sent(now))
 
     def answered(self, ticket: Ticket, signal: Signal) -> None:
-        """Tell the adaptive rate (if any) how the request of `ticket` was answered."""
+        """Tell the adaptive rate how the request of `ticket` was answered (a gate without one
+        takes one at the site's first "slow down")."""
         adaptive = self.adaptive
-        if adaptive is None:
-            return
         now = trio.current_time()
+        if adaptive is None:
+            if signal is Signal.LIMITED:
+                self._adapt_from_now(now)  # this refusal is the news it starts from
+            return
+        if ticket.rate is None:
+            return  # sent at the pace the site refused: the law starts after it
         adaptive.answered(now, ticket.sent_at, ticket.rate, signal, now - ticket.sent_at)
-        self._stats.rate = adaptive.rate
+        self._stats.rate = adaptive.sending
         self._stats.settled_rate = adaptive.settled
+
+    def _adapt_from_now(self, now: float) -> AdaptiveRate:
+        """An adaptive rate for a gate whose fixed pacing the site refused: it starts at the
+        law's cold start (or the rate sent in the last second, if that was less) and never
+        goes above `max_rps`."""
+        recent = sum(1 for moment in self._recent_sends if now - moment <= 1.0)
+        ceiling = self.max_rps / self.MARGIN if self.max_rps else None
+        adaptive = AdaptiveRate(start=max(1.0, min(COLD_START_RATE, recent)), ceiling=ceiling)
+        adaptive.begin(now)
+        self.adaptive = adaptive
+        self._next_slot = now
+        self._stats.rate = adaptive.sending
+        return adaptive
 
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """A request let through the gate: when, and at what rate."""
+    """A request let through the gate: when, and at what rate (None: by fixed pacing, before
+    any adaptive rate; its answer is no news to one taken later)."""
 
     sent_at: float
-    rate: float
+    rate: float | None
 
 
 def _short(error: FetchError) -> str:
