@@ -171,3 +171,62 @@ async def test_the_dry_run_and_the_run_agree_on_what_robots_txt_allows(
     assert code == (1 if pending else 0)
     ran = [stage["job"] for stage in summary["stages"]]
     assert ran == [s for s in ("sync", "trades", "issuers", "committees") if s not in refused]
+
+
+# --- item 5: pages that are always a server error are parked after days, not retried forever ---
+
+
+def _age_failures(db: Path, days: float) -> None:
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "UPDATE trio_enrich_failures SET"
+            " first_at = strftime('%Y-%m-%dT%H:%M:%SZ', first_at, ?),"
+            " last_at = strftime('%Y-%m-%dT%H:%M:%SZ', last_at, ?)",
+            (f"-{days} days", f"-{days} days"),
+        )
+    connection.close()
+
+
+async def test_a_page_that_is_always_a_server_error_is_parked_after_five_runs_over_days(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=208, trades=40)
+    broken = frozenset(t.listing.tx_id for t in dataset.trades[:3])
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, Faults(error_digest_ids=broken), seed=208) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--retry-max", "0", "--json"]  # fmt: skip
+        codes = []
+        for _night in range(6):
+            codes.append(await cli("trades", *site))
+            _age_failures(db, 1)  # the next run is a day later
+        capsys.readouterr()
+        assert await cli("status", "--db", str(db), "--json") == 0
+        status = json.loads(capsys.readouterr().out)["trades"]
+        assert await cli("status", "--db", str(db)) == 0
+        text = capsys.readouterr().out
+        before = len(sim.log)
+        assert await cli("trades", *site) == 0  # nothing selected: the copy is as complete
+        assert len(sim.log) == before
+        capsys.readouterr()
+        assert await cli("trades", *site, "--retry-failed") == 1  # back on request
+        again = json.loads(capsys.readouterr().out)
+    # Five runs over four days fail (exit 1) and record; from then on they are parked.
+    assert codes == [1, 1, 1, 1, 1, 0]
+    assert status["parked"] == 3
+    assert status["failed"] == 0
+    assert status["pending"] == 0
+    assert "parked: 3" in text
+    assert again["selected"] == 3
+
+
+async def test_a_few_bad_nights_in_a_row_are_not_enough_to_park(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=209, trades=20)
+    broken = frozenset({dataset.trades[0].listing.tx_id})
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, Faults(error_digest_ids=broken), seed=209) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--retry-max", "0"]  # fmt: skip
+        # Ten runs within an hour: an outage of the site's backend, not a broken page.
+        codes = [await cli("trades", *site) for _ in range(10)]
+    assert codes == [1] * 10

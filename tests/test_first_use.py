@@ -322,7 +322,11 @@ def test_a_version_1_database_gains_the_capital_gains_table(tmp_path: Path) -> N
     path = tmp_path / "v1.db"
     Store.open(path).close()
     db = sqlite3.connect(path)
+    # What version 1 had: no tables or columns of the later versions.
     db.execute("DROP TABLE trio_enrich_capital_gains_shown")
+    db.execute("DROP TABLE trio_enrich_partial_performance")
+    db.execute("ALTER TABLE trio_enrich_failures DROP COLUMN runs")
+    db.execute("ALTER TABLE trio_enrich_failures DROP COLUMN first_at")
     db.execute("UPDATE trio_enrich_meta SET value = '1' WHERE key = 'schema_version'")
     db.commit()
     db.close()

@@ -123,6 +123,12 @@ def status_lines(report: dict[str, object], db: object) -> list[str]:
             f"{entity['pending']} pending, {entity['not_found']} not found, "
             f"{entity['failed']} failed"
         )
+        parked = entity.get("parked")
+        if parked:
+            lines.append(
+                f"  parked: {parked} (a server error page on every run for days; "
+                "--retry-failed fetches them again)"
+            )
         kinds = entity["failed_by_kind"]
         if kinds:
             words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())

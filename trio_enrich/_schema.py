@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: trio-enrich's own schema version (in trio_enrich_meta), independent of PRAGMA user_version.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -221,6 +221,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             mtd REAL, mtd_change REAL, qtd REAL, qtd_change REAL, ytd REAL, ytd_change REAL,
             FOREIGN KEY (issuer_id) REFERENCES issuers(issuer_id) ON DELETE CASCADE
         )""",
+    ),
+    (
+        # How many runs in a row recorded the same kind of failure, and since when: an item
+        # whose page is a server error on every run for days is parked (see _store.PARKED).
+        "ALTER TABLE trio_enrich_failures ADD COLUMN runs INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE trio_enrich_failures ADD COLUMN first_at TEXT",
+        "UPDATE trio_enrich_failures SET first_at = last_at WHERE first_at IS NULL",
     ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION

@@ -77,6 +77,17 @@ _RUN_KEY = "run"
 # trio_enrich_meta key of the rates `--max-rps auto` learned (JSON: host -> rate, when).
 _RATE_KEY = "learned_rate"
 
+#: An item whose page was a server error page (an error digest) on this many runs in a row,
+#: over at least this many days, is parked: not fetched again (like a page not found) until
+#: --retry-failed. Without it, a few broken pages make every nightly run exit 1.
+PARK_AFTER_RUNS = 5
+PARK_AFTER_DAYS = 3
+# The failures that keep an item out of a run: not found, or parked (see above).
+_KEPT_OUT = (
+    "(kind = 'not_found' OR (kind = 'error_digest' AND runs >= "
+    f"{PARK_AFTER_RUNS} AND julianday(last_at) - julianday(first_at) >= {PARK_AFTER_DAYS}))"
+)
+
 # Enriched trades whose stored value only stands for "not shown on the page" (see _not_shown).
 _NOT_SHOWN_SQL = """
     SELECT COALESCE(SUM(a.asset_type = 'unknown'), 0), COALESCE(SUM(t.filing_id = 0), 0),
@@ -232,16 +243,23 @@ class Store:
             parameters.append(refresh_before)
         sql += ")"
         if not include_not_found and table_exists(self._db, "trio_enrich_failures"):
+            kept_out = _KEPT_OUT if self._has_failure_runs() else "kind = 'not_found'"
             sql += (
                 f" AND {key} NOT IN (SELECT item_id FROM trio_enrich_failures"
-                " WHERE entity = ? AND kind = ?)"
+                f" WHERE entity = ? AND {kept_out})"
             )
-            parameters += [entity, FailureKind.NOT_FOUND.value]
+            parameters.append(entity)
         sql += f" ORDER BY {key}"
         if limit is not None:
             sql += " LIMIT ?"
             parameters.append(limit)
         return [row[0] for row in self._db.execute(sql, parameters)]
+
+    def _has_failure_runs(self) -> bool:
+        """Whether the failure table counts runs (a database of an earlier trio-enrich opened
+        read-only does not)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(trio_enrich_failures)")}
+        return "runs" in columns
 
     def failures(self, entity: Entity) -> dict[int, tuple[str, str, int]]:
         """item id -> (kind, message, attempts) of every recorded failure of an entity."""
@@ -399,23 +417,28 @@ class Store:
                 f"SELECT COUNT(*), COUNT(enriched_at), MAX(enriched_at) FROM {table}"
             ).fetchone()
             by_kind: dict[str, int] = {}
+            parked = 0
             if has_failures:
-                by_kind = {
-                    str(kind): int(count)
-                    for kind, count in self._db.execute(
-                        f"SELECT f.kind, COUNT(*) FROM trio_enrich_failures f JOIN {table} t"
-                        f" ON t.{key} = f.item_id WHERE f.entity = ? AND t.enriched_at IS NULL"
-                        " GROUP BY f.kind ORDER BY f.kind",
-                        (entity,),
-                    )
-                }
+                parked_sql = _KEPT_OUT if self._has_failure_runs() else "0"
+                for kind, count, kept in self._db.execute(
+                    f"SELECT f.kind, COUNT(*), {parked_sql} AND f.kind <> 'not_found'"
+                    f" FROM trio_enrich_failures f JOIN {table} t"
+                    f" ON t.{key} = f.item_id WHERE f.entity = ? AND t.enriched_at IS NULL"
+                    " GROUP BY f.kind, 3 ORDER BY f.kind",
+                    (entity,),
+                ):
+                    if kept:
+                        parked += int(count)
+                    else:
+                        by_kind[str(kind)] = by_kind.get(str(kind), 0) + int(count)
             not_found = by_kind.pop(FailureKind.NOT_FOUND.value, 0)
             oldest = self._db.execute(f"SELECT MIN(enriched_at) FROM {table}").fetchone()[0]
             report[table] = {
                 "total": total,
                 "enriched": enriched,
-                "pending": total - enriched - not_found,
+                "pending": total - enriched - not_found - parked,
                 "not_found": not_found,
+                "parked": parked,
                 "failed": sum(by_kind.values()),
                 "failed_by_kind": by_kind,
                 "last_enriched_at": last,

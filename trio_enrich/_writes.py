@@ -339,15 +339,29 @@ def record_failures(
     db: sqlite3.Connection, entity: Entity, failures: Sequence[ItemFailure], stamp: str
 ) -> None:
     db.executemany(
-        """INSERT INTO trio_enrich_failures (entity, item_id, kind, message, attempts, last_at)
-           VALUES (?, ?, ?, ?, ?, ?)
+        # Every expression of the update reads the row as it was: `runs` counts the runs in a
+        # row that recorded this kind, `first_at` when the first of them did.
+        """INSERT INTO trio_enrich_failures (entity, item_id, kind, message, attempts, last_at,
+               runs, first_at)
+           VALUES (?, ?, ?, ?, ?, ?, 1, ?)
            ON CONFLICT(entity, item_id) DO UPDATE SET
                kind = excluded.kind,
                message = excluded.message,
                attempts = attempts + excluded.attempts,
-               last_at = excluded.last_at""",
+               last_at = excluded.last_at,
+               runs = CASE WHEN kind = excluded.kind THEN runs + 1 ELSE 1 END,
+               first_at = CASE WHEN kind = excluded.kind THEN COALESCE(first_at, excluded.first_at)
+                               ELSE excluded.first_at END""",
         [
-            (entity, failure.item_id, failure.kind.value, failure.message, failure.attempts, stamp)
+            (
+                entity,
+                failure.item_id,
+                failure.kind.value,
+                failure.message,
+                failure.attempts,
+                stamp,
+                stamp,
+            )
             for failure in failures
         ],
     )
