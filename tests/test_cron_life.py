@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from trio_enrich.cli import main
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 
-from .helpers import assert_issuers_match_truth, cli, database_with_listing
+from .helpers import assert_issuers_match_truth, cli, database_with_listing, sim_process
 
 
 def _age_issuers(db: Path, hours: float, minutes: float = 0) -> None:
@@ -230,3 +231,67 @@ async def test_a_few_bad_nights_in_a_row_are_not_enough_to_park(tmp_path: Path) 
         # Ten runs within an hour: an outage of the site's backend, not a broken page.
         codes = [await cli("trades", *site) for _ in range(10)]
     assert codes == [1] * 10
+
+
+# --- item 7: the simulator's own flags ----------------------------------------------------------
+
+
+def test_sim_refuses_a_busy_port_a_missing_robots_file_and_a_log_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cases = {
+            f"--port {port} is in use": ["--port", str(port)],
+            "does not exist": ["--port", "0", "--robots-txt", str(tmp_path / "none.txt")],
+            "is a folder": ["--port", "0", "--robots-txt", str(tmp_path)],
+            "folder": ["--port", "0", "--log", str(tmp_path / "missing" / "log.jsonl")],
+        }
+        for said, flags in cases.items():
+            assert main(["sim", *flags]) == 2, flags
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1, err
+            assert said in err[0], err
+
+
+# --- item 8: numbers that are not what the flag takes ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--concurrency", "2.5"), ("--details-delay-ms", "1.5"), ("--retry-max", "1e1"),
+     ("--batch-size", "0x10"), ("--max-rps", "auto:"), ("--max-rps", "auto:x")],
+)  # fmt: skip
+def test_a_number_the_flag_does_not_take_is_refused_not_truncated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=210, trades=20))
+    before = db.read_bytes()
+    assert main(["trades", "--db", str(db), flag, value, "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert flag in err[0]
+    assert db.read_bytes() == before
+
+
+# --- item 9: a first run that is refused or cannot reach the site leaves no file -------------
+
+
+@pytest.mark.parametrize("command", ["sync", "update"])
+def test_a_refused_or_unreachable_first_run_leaves_no_database(
+    tmp_path: Path, command: str
+) -> None:
+    robots = tmp_path.parent / f"robots-{command}.txt"
+    robots.write_text("User-agent: *\nDisallow: /\n")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = folder / "new.db"
+    with sim_process("--trades", "20", "--robots-txt", str(robots)) as url:
+        assert main([command, "--db", str(db), "--base-url", url, "--progress", "none"]) == 2
+    assert list(folder.iterdir()) == []
+    code = main([command, "--db", str(db), "--base-url", "http://127.0.0.1:9", "--progress",
+                 "none"])  # fmt: skip
+    assert code == 3
+    assert list(folder.iterdir()) == []

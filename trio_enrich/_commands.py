@@ -239,7 +239,14 @@ async def _run_locked(
 ) -> int:
     """Open the database, take the run lock, read robots.txt (the pages `needs` must be
     allowed; its rate caps the pacing), run `work` under the signal handling, print the
-    stages' summaries (or `report` them) and return the exit code."""
+    stages' summaries (or `report` them) and return the exit code.
+
+    A database this run created is removed again when the run stops before any stage ran
+    (robots.txt refused it, the site cannot be reached): exit 2 and 3 leave nothing behind.
+    """
+    created = create and not flags.db.exists()
+    began = False  # the work began: from then on what it wrote is kept
+    stages: list[Stage] | None = None
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=create))
     lock = RunLock(flags.db)
     try:
@@ -257,12 +264,15 @@ async def _run_locked(
         async def guarded(stop: trio.Event) -> list[Stage]:
             return await work(store, stop, paced, robots)
 
+        began = True
         stages, received = await _with_signals(label, guarded)
         if paced.adaptive is not None:
             await trio.to_thread.run_sync(_remember_rate, store, paced)
     finally:
         _release_run_lock(lock, store)
         store.close()
+        if created and (not began or stages == []):
+            _remove_unused_database(flags.db)
     if stages is None:
         return _signal_exit(received)
     if report is not None:
@@ -282,6 +292,12 @@ AUTO_START_RATE = COLD_START_RATE
 
 #: A remembered rate older than this is not trusted.
 REMEMBER_DAYS = 30
+
+
+def _remove_unused_database(path: Path) -> None:
+    """Remove the database file a run made but never used (with SQLite's WAL files)."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 def _paced(store: Store, flags: SiteFlags, options: EnrichOptions, robots: Robots) -> EnrichOptions:
@@ -543,7 +559,11 @@ async def run_update(flags: UpdateFlags) -> int:
         raise UsageError(f"cannot create --db {flags.db}: folder {flags.db.parent} does not exist")
 
     def needs(store: Store, paced: EnrichOptions) -> list[str]:
-        return []  # robots.txt is asked stage by stage, each with the pages it is about to read
+        # robots.txt is asked stage by stage, each about the pages it is about to read; but a
+        # database without trades gives the later stages nothing to do without the listing.
+        if store.query("SELECT COUNT(*) FROM trades")[0][0] == 0:
+            return _stage_paths(store, "sync", paced)
+        return []
 
     refused: dict[str, str] = {}  # stage -> the robots.txt rule that keeps it from running
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import cyclopts
-from cyclopts import Parameter, validators
+from cyclopts import Parameter, Token, validators
 
 from . import __version__
 from ._errors import (
@@ -63,6 +63,18 @@ def _error(message: str) -> None:
 
 def _number(**bounds: float) -> Parameter:
     return Parameter(validator=validators.Number(**bounds))
+
+
+def _whole_number(type_: object, tokens: Sequence[Token]) -> int:
+    """A flag's whole number: `2.5` is refused, not cut to 2 (cyclopts' int would)."""
+    text = tokens[0].value.strip()
+    if not re.fullmatch(r"[+-]?\d+", text):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(text)
+
+
+def _whole(**bounds: float) -> Parameter:
+    return Parameter(converter=_whole_number, validator=validators.Number(**bounds))
 
 
 _HELP = {
@@ -140,22 +152,22 @@ class SiteFlags:
         str,
         Parameter(env_var="CAPITOLTRADES_BASE_URL", help=_HELP["base_url"], metavar="URL"),
     ] = DEFAULT_BASE_URL
-    concurrency: Annotated[int, _number(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = 3
-    max_failures: Annotated[int, _number(gte=1), Parameter(help=_HELP["max_failures"])] = 5
+    concurrency: Annotated[int, _whole(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = 3
+    max_failures: Annotated[int, _whole(gte=1), Parameter(help=_HELP["max_failures"])] = 5
     details_delay_ms: Annotated[
-        int | None, _number(gte=0), Parameter(help=_HELP["delay"], show_default=False)
+        int | None, _whole(gte=0), Parameter(help=_HELP["delay"], show_default=False)
     ] = None
     max_rps: Annotated[str | None, Parameter(help=_HELP["max_rps"], metavar="R|auto|auto:R")] = None
     retry_max: Annotated[
         int,
-        _number(gte=0, lte=100),
+        _whole(gte=0, lte=100),
         Parameter(env_var="CAPITOLTRADES_RETRY_MAX", help=_HELP["retry_max"]),
     ] = 3
     retry_base_ms: Annotated[
-        int, _number(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_BASE_MS", help=_HELP["base"])
+        int, _whole(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_BASE_MS", help=_HELP["base"])
     ] = 2000
     retry_max_ms: Annotated[
-        int, _number(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_MAX_MS", help=_HELP["cap"])
+        int, _whole(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_MAX_MS", help=_HELP["cap"])
     ] = 30_000
     timeout: Annotated[float, _number(gt=0, lte=3600), Parameter(help=_HELP["timeout"])] = 30.0
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto"
@@ -195,8 +207,8 @@ class SiteFlags:
 class EnrichFlags(SiteFlags):
     """Options of `trades` and `issuers`."""
 
-    batch_size: Annotated[int | None, _number(gte=1), Parameter(help=_HELP["batch_size"])] = None
-    not_found_guard: Annotated[int, _number(gte=1), Parameter(help=_HELP["guard"])] = 25
+    batch_size: Annotated[int | None, _whole(gte=1), Parameter(help=_HELP["batch_size"])] = None
+    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = 25
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
     retry_failed: Annotated[bool, Parameter(help=_HELP["retry_failed"])] = False
 
@@ -239,10 +251,10 @@ def parse_max_rps(text: str | None) -> RateSpec:
     if text is None:
         return RateSpec()
     value = text.strip().lower()
-    auto = value == "auto" or value.startswith("auto:")
-    number = value[5:] if value.startswith("auto:") else ("" if auto else value)
-    if auto and not number:
+    if value == "auto":
         return RateSpec(auto=True)
+    auto = value.startswith("auto:")
+    number = value[5:] if auto else value
     try:
         rate = float(number)
     except ValueError:
@@ -286,8 +298,8 @@ class SyncFlags(SiteFlags):
     db: Annotated[Path, Parameter(help=_HELP["sync_db"])] = Path("capitoltraders.db")
     full: Annotated[bool, Parameter(help=_HELP["full"])] = False
     since: Annotated[str | None, Parameter(help=_HELP["since"], metavar="YYYY-MM-DD")] = None
-    pages: Annotated[int | None, _number(gte=1), Parameter(help=_HELP["pages"])] = None
-    page_size: Annotated[int, _number(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = 12
+    pages: Annotated[int | None, _whole(gte=1), Parameter(help=_HELP["pages"])] = None
+    page_size: Annotated[int, _whole(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = 12
 
     def sync_options(self) -> SyncOptions:
         from ._sync import SyncOptions
@@ -403,7 +415,7 @@ class UpdateFlags(SiteFlags):
         str,
         Parameter(help=_HELP["update_refresh"], metavar="DURATION", allow_leading_hyphen=True),
     ] = DEFAULT_REFRESH
-    not_found_guard: Annotated[int, _number(gte=1), Parameter(help=_HELP["guard"])] = 25
+    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = 25
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
 
     def options(self) -> EnrichOptions:
@@ -453,10 +465,8 @@ async def status(
 async def demo(
     *,
     db: Annotated[Path | None, Parameter(help=_HELP["demo_db"])] = None,
-    trades: Annotated[
-        int, _number(gte=12, lte=50_000), Parameter(help=_HELP["demo_trades"])
-    ] = 1500,
-    seed: Annotated[int, Parameter(help="Seed of the simulated site's data.")] = 1,
+    trades: Annotated[int, _whole(gte=12, lte=50_000), Parameter(help=_HELP["demo_trades"])] = 1500,
+    seed: Annotated[int, _whole(), Parameter(help="Seed of the simulated site's data.")] = 1,
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto",
 ) -> int:
     """Try the whole tool offline: `update` (sync, trades, issuers, committees) against a
@@ -474,10 +484,10 @@ async def demo(
 @app.command
 async def sim(
     *,
-    port: Annotated[int, Parameter(validator=validators.Number(gte=0, lte=65535))] = 8765,
-    seed: int = 1,
+    port: Annotated[int, _whole(gte=0, lte=65535)] = 8765,
+    seed: Annotated[int, _whole()] = 1,
     profile: Literal["clean", "realistic", "hostile", "limited", "lockout", "loaded"] = "clean",
-    trades: Annotated[int, Parameter(validator=validators.Number(gte=1, lte=1_000_000))] = 5_000,
+    trades: Annotated[int, _whole(gte=1, lte=1_000_000)] = 5_000,
     latency_ms: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
     shape: Literal["live", "object"] = "live",
     retry_after: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
@@ -485,11 +495,9 @@ async def sim(
     rate_limit: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
     burst: Annotated[float | None, Parameter(validator=validators.Number(gte=1))] = None,
     lockout_seconds: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
-    capacity: Annotated[int | None, Parameter(validator=validators.Number(gte=1))] = None,
+    capacity: Annotated[int | None, _whole(gte=1)] = None,
     robots_txt: Path | None = None,
-    robots_status: Annotated[
-        int | None, Parameter(validator=validators.Number(gte=100, lte=599))
-    ] = None,
+    robots_status: Annotated[int | None, _whole(gte=100, lte=599)] = None,
 ) -> int:
     """Serve a simulated capitoltrades.com on 127.0.0.1, for trying trio-enrich offline.
 
@@ -546,9 +554,9 @@ async def sim(
     """
     import trio
 
-    from .sim import serve_until_signal
+    from .sim._command import read_robots_file, serve_until_signal
 
-    robots = await trio.Path(robots_txt).read_text() if robots_txt is not None else None
+    robots = await trio.to_thread.run_sync(read_robots_file, robots_txt) if robots_txt else None
     return await serve_until_signal(
         port=port, seed=seed, profile=profile, trades=trades, latency_ms=latency_ms,
         shape=shape, retry_after=retry_after, log=log,
