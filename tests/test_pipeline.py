@@ -409,3 +409,79 @@ async def test_the_core_applies_the_rules_it_is_given(
                      rules=SITE_RULES, max_failures=2)  # fmt: skip
     assert site.done == 5
     assert site.retries == 5
+
+
+async def test_the_time_paused_is_what_passed_not_what_was_asked(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 20, item 12: a run stopped 10 s into a 120 s Retry-After was paused 10 s."""
+
+    def answer(item: int, attempt: int) -> FetchError | None:
+        if item == 3 and attempt == 1:
+            return FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=120.0)
+        return None
+
+    site, recorder = FakeSite(latency=0.1, answer=answer), Recorder()
+    stop = trio.Event()
+    stats_box: list[RunStats] = []
+
+    async def stopper() -> None:
+        await trio.sleep(10.0)
+        assert stats_box[0].seconds_paused == pytest.approx(10.0 - paused_at[0], abs=0.2)
+        stop.set()
+
+    paused_at: list[float] = []
+    real_answer = site.answer
+
+    def noting(item: int, attempt: int) -> FetchError | None:
+        error = real_answer(item, attempt)
+        if error is not None:
+            paused_at.append(trio.current_time() + site.latency)
+        return error
+
+    site.answer = noting
+
+    async def main() -> RunStats:
+        progress = _Capture(stats_box)
+        return await run_pipeline(
+            list(range(20)), site.fetch, recorder.commit, config(concurrency=2),
+            progress=progress, stop=stop, rng=random.Random(5),
+        )  # fmt: skip
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stopper)
+        stats = await main()
+    assert stats.rate_limit_pauses == 1
+    assert stats.seconds_paused == pytest.approx(10.0 - paused_at[0], abs=0.2)
+    assert stats.seconds_paused < 11  # not the 120 s asked for
+
+
+class _Capture:
+    """A progress sink that keeps the live statistics object."""
+
+    def __init__(self, box: list[RunStats]) -> None:
+        self.box = box
+
+    def update(self, stats: RunStats) -> None:
+        if not self.box:
+            self.box.append(stats)
+
+    def tick(self, stats: RunStats) -> None:
+        self.update(stats)
+
+    def warn(self, message: str) -> None:
+        pass
+
+
+def test_a_long_progress_line_is_cut_at_a_word() -> None:
+    from trio_enrich._progress import fit
+
+    text = (
+        "enriched 5, failed 0, retries 1, rate 5.0/s, 429 1 | pause 4s left: HTTP 429 Retry-After"
+    )
+    cut = fit(text, 79)
+    assert len(cut) <= 79
+    assert cut.endswith("...")
+    assert text.startswith(cut[:-3])
+    assert text[len(cut) - 3] == " "  # the cut falls between words
+    assert fit("short", 79) == "short"

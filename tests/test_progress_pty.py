@@ -100,20 +100,22 @@ def test_the_trades_bar_at_80_columns_shows_counts_and_a_pause(tmp_path: Path) -
             terminal.wait_for(lambda lines: any("enriched " in line for line in lines))
             with urllib.request.urlopen(f"{url}/_sim/inject?fault=429&count=1", timeout=5):
                 pass
-            screen = terminal.wait_for(lambda lines: any("paused" in line for line in lines))
+            screen = terminal.wait_for(lambda lines: any("left: HTTP" in line for line in lines))
         finally:
             terminal.process.send_signal(signal.SIGINT)
             code = terminal.close()
     bar = next(line for line in screen if line.startswith("trades |"))
-    text = next(line for line in screen if "paused" in line)
+    text = next(line for line in screen if "left: HTTP" in line)
     assert "/200 [" in bar  # position and total
     assert "ETA" in bar
     # The counts and the pause share the line under the bar, whole, within 80 columns.
     assert text.startswith("enriched ")
     assert "failed 0" in text
     assert "retries 1" in text
-    assert "paused " in text
-    assert "s: HTTP 429" in text  # how long, and why
+    assert "pause " in text
+    assert "s left: HTTP" in text  # how long the pause under way still lasts, and why
+    assert len(text) <= 80
+    assert not text.rstrip(".").endswith(" Re")  # cut at a word, never mid-word
     assert code == 130
 
 

@@ -159,7 +159,7 @@ class RunStats:
     retries: int = 0
     requests: int = 0
     rate_limit_pauses: int = 0
-    seconds_paused: float = 0.0
+    paused_before: float = 0.0  # seconds of the pauses that ended (see seconds_paused)
     rate_limited: int = 0  # answers that said "slow down" (429, 403), retried ones included
     rate: float | None = None  # the adaptive rate now (requests per second)
     settled_rate: float | None = None  # the rate the adaptive law settled at, once it has
@@ -170,6 +170,7 @@ class RunStats:
     started: float = 0.0
     finished: float = 0.0
     paused_until: float = 0.0  # every worker waits until then (a Retry-After)
+    paused_from: float = 0.0  # when the latest pause began
     pause_reason: str = ""
     last_retry: str = ""  # why the latest retry since the last finished item was needed
     last_done_at: float = 0.0  # when the collector last received an outcome
@@ -178,8 +179,8 @@ class RunStats:
     #: combined the later run's stand. Every other field is a counter, and counters add up.
     STATE_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"rate", "settled_rate", "consecutive_failures", "breaker_open", "finish_reason",
-         "last_failure", "started", "finished", "paused_until", "pause_reason", "last_retry",
-         "last_done_at"}
+         "last_failure", "started", "finished", "paused_until", "paused_from", "pause_reason",
+         "last_retry", "last_done_at"}
     )  # fmt: skip
 
     def activity(self, quiet_after: float = 3.0) -> str:
@@ -192,10 +193,22 @@ class RunStats:
             return ""
         now = trio.current_time()
         if now < self.paused_until:
-            return f"paused {math.ceil(self.paused_until - now)}s: {self.pause_reason}"
+            return f"pause {math.ceil(self.paused_until - now)}s left: {self.pause_reason}"
         if self.last_retry and now - max(self.last_done_at, self.started) >= quiet_after:
             return f"retrying: {self.last_retry}"
         return ""
+
+    @property
+    def seconds_paused(self) -> float:
+        """Seconds every worker has spent paused so far: what passed of each pause, not what
+        was asked for (a run that ends during a 120 s pause was not paused 120 s)."""
+        end = min(self.paused_until, self.finished or trio.current_time())
+        return self.paused_before + max(0.0, end - self.paused_from)
+
+    def end_pause(self, now: float) -> None:
+        """Count what passed of the latest pause as over (a new one begins, or the run ends)."""
+        self.paused_before += max(0.0, min(self.paused_until, now) - self.paused_from)
+        self.paused_from = self.paused_until = now
 
     @property
     def handled(self) -> int:
@@ -341,12 +354,13 @@ class Gate:
         now = trio.current_time()
         until = now + seconds
         if until > self.paused_until:
-            already = max(0.0, self.paused_until - now)
-            self._stats.rate_limit_pauses += 1
-            self._stats.seconds_paused += seconds - already
+            stats = self._stats
+            if now >= stats.paused_until:  # a new pause, not a longer one
+                stats.rate_limit_pauses += 1
+                stats.end_pause(now)
             self.paused_until = until
-            self._stats.paused_until = until
-            self._stats.pause_reason = reason
+            stats.paused_until = until
+            stats.pause_reason = reason
 
     async def admit(self) -> Ticket:
         """Wait until a request may leave, then count it as sent."""
@@ -514,6 +528,7 @@ class _Run(Generic[K, R]):
             await collected.wait()
             nursery.cancel_scope.cancel()  # the ticker and the stop watcher
         stats.finished = trio.current_time()
+        stats.end_pause(stats.finished)
         return stats
 
     def stop_work(self, reason: FinishReason) -> None:

@@ -74,7 +74,7 @@ def describe(stats: RunStats, noun: str = "enriched") -> str:
         position = f"{done} done, {rate:.1f}/s"
     line = f"{position}; {counts(stats, noun)}"
     if stats.rate_limit_pauses:
-        line += f", paused {stats.seconds_paused:.0f}s"
+        line += f", waited {stats.seconds_paused:.0f}s"  # in all; the pause under way below
     activity = stats.activity()
     return f"{line}; {activity}" if activity else line
 
@@ -128,6 +128,15 @@ class LogProgress:
         self._print(f"{self.title}: warning: {message}")
 
 
+def fit(text: str, width: int) -> str:
+    """`text` in `width` columns, cut at a word with "..." rather than mid-word."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 3]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip(" ,:;|") + "..."
+
+
 class BarProgress:
     """An alive-progress bar; the counts and the run's activity on the line below it."""
 
@@ -147,9 +156,9 @@ class BarProgress:
         activity = stats.activity()
         if activity:
             # The counts first; what the run waits for gets the rest of the line, cut from
-            # its end (its first words, "paused 4s" or "retrying", say the most).
+            # its end (its first words, "pause 4s left" or "retrying", say the most).
             text = f"{text} | {activity}"
-        self._bar.text = text[: self.WIDTH - 1]
+        self._bar.text = fit(text, self.WIDTH - 1)
 
     def tick(self, stats: RunStats) -> None:
         self.update(stats)
