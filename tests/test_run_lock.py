@@ -4,6 +4,7 @@ first, or waits with --wait; a killed run leaves no stale lock; readers are neve
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -83,6 +84,13 @@ def test_with_wait_the_second_run_runs_after_and_fetches_nothing(tmp_path: Path,
     summary = json.loads(second.stdout.strip().splitlines()[-1])
     assert summary["selected"] == 0  # it read the pending list after the first run's end
     assert max(_detail_requests(site).values()) == 1
+    # It said once, when it began to wait, for whom; and when it could start (issue 20, 13).
+    said = [line for line in second.stderr.splitlines() if "waiting for the run" in line]
+    assert len(said) == 1, second.stderr
+    assert f"pid {first.pid}" in said[0]
+    assert "trio-enrich trades" in said[0]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", said[0])  # when
+    assert any("is free; starting" in line for line in second.stderr.splitlines())
 
 
 def test_after_sigkill_the_next_run_starts_at_once(tmp_path: Path, site: str) -> None:

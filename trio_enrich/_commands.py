@@ -394,6 +394,7 @@ def _most_severe(codes: Sequence[int]) -> int:
 async def _take_run_lock(lock: RunLock, store: Store, flags: SiteFlags) -> None:
     """One writer per database: another run's lock stops this one (exit 2), or with --wait
     this one waits for it (Ctrl-C still stops the wait)."""
+    said = False
     while not lock.try_acquire():
         if not flags.wait:
             holder = await trio.to_thread.run_sync(store.current_run)
@@ -401,9 +402,23 @@ async def _take_run_lock(lock: RunLock, store: Store, flags: SiteFlags) -> None:
                 f"database {flags.db} is in use by another trio-enrich run "
                 f"({_describe_run(holder)}); let it finish, or pass --wait to run after it"
             )
+        if not said:
+            # Once, so that a terminal does not look hung and a cron log says who it waited for.
+            holder = await trio.to_thread.run_sync(store.current_run)
+            print(f"{_stamp()} trio-enrich: waiting for the run using {flags.db} "
+                  f"({_describe_run(holder)}) to finish", file=sys.stderr, flush=True)  # fmt: skip
+            said = True
         await trio.sleep(0.2)
+    if said:
+        print(f"{_stamp()} trio-enrich: {flags.db} is free; starting", file=sys.stderr,
+              flush=True)  # fmt: skip
     command = " ".join(["trio-enrich", *sys.argv[1:]])[:200]
     await trio.to_thread.run_sync(store.record_run, command)
+
+
+def _stamp() -> str:
+    """The local time, as log lines start with it."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def _release_run_lock(lock: RunLock, store: Store) -> None:
