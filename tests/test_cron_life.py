@@ -295,3 +295,34 @@ def test_a_refused_or_unreachable_first_run_leaves_no_database(
                  "none"])  # fmt: skip
     assert code == 3
     assert list(folder.iterdir()) == []
+
+
+# --- item 15: a sync stopped at --pages says so, and status knows it happened -------------------
+
+
+async def test_a_sync_stopped_at_its_page_limit_says_so_and_status_shows_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=212, trades=60)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=212) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0"]  # fmt: skip
+        assert await cli("sync", *site, "--pages", "3") == 0  # a first walk, cut at 3 pages
+        said = " ".join(capsys.readouterr().out.split())
+        assert await cli("status", "--db", str(db)) == 0
+        status = " ".join(capsys.readouterr().out.split())
+        assert await cli("sync", *site) == 0  # finishes the walk
+        capsys.readouterr()
+        dataset.publish(40)
+        assert await cli("sync", *site, "--pages", "2", "--json") == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert await cli("status", "--db", str(db)) == 0
+        later = " ".join(capsys.readouterr().out.split())
+    assert "sync: stopped at --pages 3" in said
+    assert "completed" not in said.split("pages 3")[0]
+    assert "last sync never" not in status
+    assert "not to its end; last complete sync never" in status
+    assert summary["stopped_at_page_limit"] is True
+    assert summary["complete"] is False
+    assert "not to its end; last complete sync 20" in later

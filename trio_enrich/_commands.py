@@ -182,6 +182,9 @@ async def _sync_stage(
     result = await sync_listing(store, options, progress=progress_for, stop=stop, notify=notify)
     stats = result.stats
     lines = _summary("sync", stats, flags, LISTING)
+    if result.page_limit and stats.finish_reason is FinishReason.COMPLETED:
+        # The pipeline read every page it was given; the walk did not reach its end.
+        lines[0] = lines[0].replace("sync: completed", f"sync: stopped at --pages {result.pages}")
     walk = wrap(["", *walk_lines(result)])[1:]
     code = _stats_code(stats)
     if code == EXIT_OK and not result.complete and options.max_pages is None:

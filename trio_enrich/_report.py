@@ -107,7 +107,12 @@ def walk_lines(result: SyncResult) -> list[str]:
             )
             lines.append(f"{walk} unfinished: {unread}; run `trio-enrich sync` to read the rest")
     else:
-        reached = "reached" if result.complete else "not reached: run `trio-enrich sync` again"
+        if result.complete:
+            reached = "reached"
+        elif result.page_limit:
+            reached = "not reached (stopped at --pages); `trio-enrich sync` reads the rest"
+        else:
+            reached = "not reached: run `trio-enrich sync` again"
         lines.append(f"read back to {result.cutoff}: {reached}")
     return lines
 
@@ -149,10 +154,13 @@ def status_lines(report: dict[str, object], db: object) -> list[str]:
                 "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
                 + ", ".join(f"{NOT_SHOWN_WORDS[key]} {n}" for key, n in hidden.items() if n)
             )
-    lines.append(
-        f"last sync {report['last_sync_at'] or 'never'}; newest trade published "
-        f"{report['last_trade_pub_date'] or '-'}"
-    )
+    complete, read = report["last_sync_at"], report.get("listing_read_at")
+    if isinstance(read, str):
+        # A later sync read pages without reaching its end (--pages, Ctrl-C, a failure).
+        synced = f"last sync {read}, not to its end; last complete sync {complete or 'never'}"
+    else:
+        synced = f"last sync {complete or 'never'}"
+    lines.append(f"{synced}; newest trade published {report['last_trade_pub_date'] or '-'}")
     committees = report.get("committees")
     if isinstance(committees, dict):
         lines.append(

@@ -76,6 +76,7 @@ _WALK_KEY = "sync_walk"
 _RUN_KEY = "run"
 # trio_enrich_meta key of the rates `--max-rps auto` learned (JSON: host -> rate, when).
 _RATE_KEY = "learned_rate"
+_READ_KEY = "listing_read_at"  # when a sync that did not reach its end last read pages
 
 #: An item whose page was a server error page (an error digest) on this many runs in a row,
 #: over at least this many days, is parked: not fetched again (like a page not found) until
@@ -308,6 +309,8 @@ class Store:
                 new += exists is None
             if walk is not None:
                 set_our_meta(db, _WALK_KEY, walk.to_json())
+            # Pages read since the last complete walk (finish_sync forgets it): status says so.
+            set_our_meta(db, _READ_KEY, utc_now())
         return ListingWrite(written, new)
 
     def get_our_meta(self, key: str) -> str | None:
@@ -377,7 +380,7 @@ class Store:
         the walk proved that every trade up to `newest` is stored) move the cutoff to it."""
         with self.transaction() as db:
             recompute_stats(db)
-            db.execute("DELETE FROM trio_enrich_meta WHERE key = ?", (_WALK_KEY,))
+            db.execute("DELETE FROM trio_enrich_meta WHERE key IN (?, ?)", (_WALK_KEY, _READ_KEY))
             if advance_cutoff and newest is not None:
                 current = db.execute(
                     "SELECT value FROM ingest_meta WHERE key = 'last_trade_pub_date'"
@@ -450,6 +453,7 @@ class Store:
         report["committees"] = self._committees_status()
         report["not_shown"] = self._not_shown()
         report["last_sync_at"] = self.get_meta("last_sync_at")
+        report["listing_read_at"] = self.get_our_meta(_READ_KEY)
         walk = self.full_walk()
         report["unfinished_full_walk"] = (
             None

@@ -72,6 +72,7 @@ class SyncResult:
     complete: bool = False  # the walk reached its end (the cutoff, or every page)
     resumed: bool = False  # a full walk left unfinished by an earlier run was continued
     unread_trades: int | None = None  # full walk: listing positions still unread
+    page_limit: bool = False  # stopped by `max_pages` (--pages) before the walk's end
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -84,6 +85,7 @@ class SyncResult:
             "complete": self.complete,
             "resumed": self.resumed,
             "unread_trades": self.unread_trades,
+            "stopped_at_page_limit": self.page_limit,
         }
 
 
@@ -244,6 +246,11 @@ class _SyncRun:
             and self.reached.is_set()
             and not stats.failed_total
         )
+        self.result.page_limit = (
+            stats.finish_reason is FinishReason.COMPLETED
+            and not self.reached.is_set()
+            and stats.handled >= limit
+        )
 
     async def _full(self, walk: Walk) -> None:
         options, result = self.options, self.result
@@ -275,6 +282,7 @@ class _SyncRun:
             if walk.complete or walk.unread_count() >= unread:
                 break  # done, or a round that closed nothing (the site is churning)
         result.complete = walk.complete
+        result.page_limit = not walk.complete and result.pages >= budget
         result.unread_trades = walk.unread_count() if walk.total is not None else None
         if walk.total is not None and walk.total > 0:
             pages_total = math.ceil(walk.total / options.page_size)
