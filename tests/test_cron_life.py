@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,13 @@ import pytest
 from trio_enrich.cli import main
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 
-from .helpers import assert_issuers_match_truth, cli, database_with_listing, sim_process
+from .helpers import (
+    assert_issuers_match_truth,
+    cli,
+    database_with_listing,
+    sim_process,
+    wait_for_requests,
+)
 
 
 def _age_issuers(db: Path, hours: float, minutes: float = 0) -> None:
@@ -326,3 +336,107 @@ async def test_a_sync_stopped_at_its_page_limit_says_so_and_status_shows_it(
     assert summary["stopped_at_page_limit"] is True
     assert summary["complete"] is False
     assert "not to its end; last complete sync 20" in later
+
+
+# --- items 10 and 11: one form for the code, one true instruction naming the command run ------
+
+
+@pytest.mark.parametrize(
+    ("command", "stage", "signum", "code"),
+    [
+        ("update", "sync", signal.SIGINT, 130),
+        ("update", "trades", signal.SIGTERM, 143),
+        ("trades", "trades", signal.SIGINT, 130),
+        ("committees", "committees", signal.SIGINT, 130),
+    ],
+)
+def test_a_stopped_run_names_its_exit_code_and_the_command_to_run_again(
+    tmp_path: Path, command: str, stage: str, signum: int, code: int
+) -> None:
+    db = tmp_path / "ct.db"
+    with sim_process("--trades", "600", "--latency-ms", "30", "--seed", "213") as url:
+        site = ["--db", str(db), "--base-url", url, "--progress", "none",
+                "--details-delay-ms", "0", "--concurrency", "2"]  # fmt: skip
+        if command != "update" or stage != "sync":
+            assert main(["sync", *site]) == 0
+        before = _served(url)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "trio_enrich", command, *site],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        wait_for_requests(url, before + (8 if stage != "trades" or command == "trades" else 60))
+        run.send_signal(signum)
+        out, err = run.communicate(timeout=60)
+    assert run.returncode == code, (out, err)
+    text = " ".join(out.split())
+    if command == "update":
+        assert f"{stage} interrupted (exit {code})" in text, out
+    else:
+        assert f"{command}: interrupted in" in text
+        assert f"(exit {code})" in text.split("interrupted in")[1][:40], out
+    advice = [s for s in ("trio-enrich sync", "trio-enrich trades", "trio-enrich issuers",
+                          "trio-enrich committees", "trio-enrich update", "the same command")
+              if s in text]  # fmt: skip
+    assert advice == [f"trio-enrich {command}"], (advice, out)
+    if command == "committees":
+        assert "reads all 48 committees again" in text
+        assert "remaining" not in text
+
+
+def _served(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/_sim/stats", timeout=5) as answer:
+        return int(json.loads(answer.read())["requests"])
+
+
+# --- item 16: what a person reads, whole -------------------------------------------------------
+
+
+def test_wrapped_text_never_splits_a_command() -> None:
+    from trio_enrich._report import wrap
+
+    line = ("not run: issuers, committees (an earlier stage stopped the run); run "
+            "`trio-enrich update --db /srv/capitol/capitoltraders.db` again later")  # fmt: skip
+    for indent in range(0, 40, 3):
+        lines = wrap(["head", "x" * indent + " " + line])
+        text = "\n".join(lines)
+        assert "`trio-enrich update --db /srv/capitol/capitoltraders.db`" in text, text
+        assert all(len(out) <= 80 or "`" in out for out in lines)
+
+
+def test_log_lines_start_with_the_time(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import re
+
+    from trio_enrich._pipeline import RunStats
+    from trio_enrich._progress import LogProgress
+
+    stream = io.StringIO()
+    log = LogProgress("trades", interval=0.0, stream=stream)
+    stats = RunStats(selected=10, started=0.0, finished=1.0, done=3)
+    log.tick(stats)
+    log.warn("something")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d "
+    assert re.match(stamp + "trades: 3/10", lines[0]), lines
+    assert re.match(stamp + "trades: warning: something", lines[1]), lines
+
+
+async def test_since_before_the_listing_reads_no_page_past_its_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=214, trades=50)  # 5 pages
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=214) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0"]  # fmt: skip
+        assert await cli("sync", *site) == 0
+        before = len(sim.log)
+        capsys.readouterr()
+        assert await cli("sync", *site, "--since", "1990-01-01") == 0
+        paths = sim.log.paths()[before:]
+        text = " ".join(capsys.readouterr().out.split())
+    assert [p for p in paths if p.startswith("/trades?")] == [
+        f"/trades?page={n}" for n in range(1, 6)
+    ]
+    assert "last page came first" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -323,7 +324,8 @@ def test_log_progress_prints_a_line_at_least_every_ten_seconds(tmp_path: Path) -
         started = time.monotonic()
         stamps = []
         for line in run.stderr:
-            if line.startswith("trades: "):
+            # Each log line starts with the local time (issue 20, item 16), then its title.
+            if re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d trades: ", line):
                 stamps.append(time.monotonic() - started)
         run.wait(timeout=60)
         total = time.monotonic() - started

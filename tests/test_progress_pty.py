@@ -139,9 +139,9 @@ def test_the_sync_bar_counts_pages_with_a_total_and_ends_at_the_summary_count(
     bar = next(line for line in during if "/50 [" in line)
     assert bar.startswith("sync |")
     assert "ETA" in bar
-    # Page 1 alone (it tells the count), then a bar of all 50 that starts at 1 and ends at
-    # the summary's count.
-    assert any("1/1 [100%]" in line for line in end)
+    # Page 1 alone (it tells the count) shows no bar of its own, which would stay above the
+    # real one (issue 20, item 16); then one bar of all 50 ends at the summary's count.
+    assert not any("1/1 [" in line for line in during + end)
     assert any("50/50 [100%]" in line for line in end)
     assert any("selected 50: fetched 50" in line for line in end)
     assert all(len(line) <= COLUMNS for line in end)

@@ -157,7 +157,12 @@ class Stage:
 
 
 async def _job_stage(
-    store: Store, job: Job[Any, Any], options: EnrichOptions, flags: SiteFlags, stop: trio.Event
+    store: Store,
+    job: Job[Any, Any],
+    options: EnrichOptions,
+    flags: SiteFlags,
+    stop: trio.Event,
+    command: str | None = None,
 ) -> Stage:
     selected = await trio.to_thread.run_sync(pending_ids, store, job, options)
     with open_progress(flags.progress, job.name, len(selected)) as progress:
@@ -166,13 +171,13 @@ async def _job_stage(
         name=job.name,
         code=_stats_code(stats),
         report={"job": job.name, **job.words.counters(stats)},
-        lines=_summary(job.name, stats, flags, job.words),
+        lines=_summary(job.name, stats, flags, job.words, command or job.name),
         finish=stats.finish_reason,
     )
 
 
 async def _sync_stage(
-    store: Store, options: SyncOptions, flags: SiteFlags, stop: trio.Event
+    store: Store, options: SyncOptions, flags: SiteFlags, stop: trio.Event, command: str = "sync"
 ) -> Stage:
     progress_for = _progress_factory(flags, "sync", LISTING)
 
@@ -181,11 +186,11 @@ async def _sync_stage(
 
     result = await sync_listing(store, options, progress=progress_for, stop=stop, notify=notify)
     stats = result.stats
-    lines = _summary("sync", stats, flags, LISTING)
+    lines = _summary("sync", stats, flags, LISTING, command)
     if result.page_limit and stats.finish_reason is FinishReason.COMPLETED:
         # The pipeline read every page it was given; the walk did not reach its end.
         lines[0] = lines[0].replace("sync: completed", f"sync: stopped at --pages {result.pages}")
-    walk = wrap(["", *walk_lines(result)])[1:]
+    walk = wrap(["", *walk_lines(result, f"trio-enrich {command}")])[1:]
     code = _stats_code(stats)
     if code == EXIT_OK and not result.complete and options.max_pages is None:
         code = EXIT_ITEM_FAILURES  # the walk did not reach its end: not everything is stored
@@ -199,13 +204,18 @@ async def _sync_stage(
 
 
 async def _committees_stage(
-    store: Store, options: EnrichOptions, flags: SiteFlags, stop: trio.Event
+    store: Store,
+    options: EnrichOptions,
+    flags: SiteFlags,
+    stop: trio.Event,
+    command: str = "committees",
 ) -> Stage:
     progress_for = _progress_factory(flags, "committees", COMMITTEE_WORDS)
 
     result = await read_committees(store, options, progress=progress_for, stop=stop)
     stats = result.stats
-    lines = _summary("committees", stats, flags, COMMITTEE_WORDS)
+    again = f"all {len(COMMITTEES)} committees"
+    lines = _summary("committees", stats, flags, COMMITTEE_WORDS, command, starts_over=again)
     code = _stats_code(stats)
     if code == EXIT_OK and not result.complete:
         code = EXIT_ITEM_FAILURES
@@ -213,7 +223,11 @@ async def _committees_stage(
         name="committees",
         code=code,
         report={"job": "committees", **result.as_dict(), **COMMITTEE_WORDS.counters(stats)},
-        lines=[lines[0], *wrap(["", *committee_lines(result)])[1:], *lines[1:]],
+        lines=[
+            lines[0],
+            *wrap(["", *committee_lines(result, f"trio-enrich {command}")])[1:],
+            *lines[1:],
+        ],
         finish=stats.finish_reason,
     )
 
@@ -278,6 +292,11 @@ async def _run_locked(
             _remove_unused_database(flags.db)
     if stages is None:
         return _signal_exit(received)
+    for stage in stages:
+        if received and stage.finish is FinishReason.INTERRUPTED:
+            stage.code = _signal_exit(received)  # the code the process returns
+        if stage.code and not flags.json and report is None:
+            stage.lines[0] += f" (exit {stage.code})"
     if report is not None:
         code = report(stages)  # the report decides the code (update: stages refused too)
     else:
@@ -387,7 +406,8 @@ def _print_stage(stage: Stage, flags: SiteFlags) -> None:
 
 
 #: Exit codes from the least to the most severe.
-_SEVERITY = (EXIT_OK, EXIT_ITEM_FAILURES, EXIT_USAGE, EXIT_BREAKER)
+_SEVERITY = (EXIT_OK, EXIT_ITEM_FAILURES, EXIT_USAGE, EXIT_BREAKER, EXIT_INTERRUPTED,
+             EXIT_TERMINATED)  # fmt: skip
 
 
 def _most_severe(codes: Sequence[int]) -> int:
@@ -489,10 +509,20 @@ def _stats_code(stats: RunStats) -> int:
     return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
 
 
-def _summary(label: str, stats: RunStats, flags: SiteFlags, words: Words) -> list[str]:
+def _summary(
+    label: str,
+    stats: RunStats,
+    flags: SiteFlags,
+    words: Words,
+    command: str,
+    *,
+    starts_over: str = "",
+) -> list[str]:
+    """A stage's summary; its advice names `command`, the command that was run."""
     return summary_lines(
-        label, stats, words, max_failures=flags.max_failures, base_url=flags.base_url
-    )
+        label, stats, words, max_failures=flags.max_failures, base_url=flags.base_url,
+        resume=f"trio-enrich {command}", starts_over=starts_over,
+    )  # fmt: skip
 
 
 async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequence[str]) -> int:
@@ -603,12 +633,12 @@ async def run_update(flags: UpdateFlags) -> int:
             if not flags.json:
                 print(f"\nupdate: {name} ({number} of {len(UPDATE_STAGES)})", flush=True)
             if name == "sync":
-                stage = await _sync_stage(store, sync_options, flags, stop)
+                stage = await _sync_stage(store, sync_options, flags, stop, "update")
             elif name == "committees":
-                stage = await _committees_stage(store, options, flags, stop)
+                stage = await _committees_stage(store, options, flags, stop, "update")
             else:
                 job = TRADES if name == "trades" else ISSUERS
-                stage = await _job_stage(store, job, options, flags, stop)
+                stage = await _job_stage(store, job, options, flags, stop, "update")
             stages.append(stage)
             if not flags.json:
                 print("\n".join(stage.lines), flush=True)

@@ -11,6 +11,7 @@ retries) and, while it lasts, why nothing moves (a pause for a Retry-After, or r
 
 from __future__ import annotations
 
+import datetime
 import sys
 import time
 from collections.abc import Iterator
@@ -113,7 +114,9 @@ class LogProgress:
         self._last = time.monotonic()
 
     def _print(self, text: str) -> None:
-        print(text, file=self._stream or sys.stderr, flush=True)
+        # With the local time: nights in one cron log can be told apart.
+        stamp = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        print(f"{stamp} {text}", file=self._stream or sys.stderr, flush=True)
 
     def update(self, stats: RunStats) -> None:
         self.tick(stats)

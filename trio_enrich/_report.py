@@ -6,6 +6,7 @@ Apart from the command line, which only decides what to print; failure kinds app
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -35,9 +36,20 @@ NOT_SHOWN_WORDS = {
 
 
 def summary_lines(
-    label: str, stats: RunStats, words: Words, *, max_failures: int, base_url: str
+    label: str,
+    stats: RunStats,
+    words: Words,
+    *,
+    max_failures: int,
+    base_url: str,
+    resume: str,
+    starts_over: str = "",
 ) -> list[str]:
-    """The text summary: short lines, each wrapped to 80 columns, failure kinds in words."""
+    """The text summary: short lines, each wrapped to 80 columns, failure kinds in words.
+
+    Advice names `resume`, the command that was run; `starts_over` says what running it again
+    reads again when a run cut short keeps nothing ("all 48 committees"), not only what is left.
+    """
     summary = stats.as_dict()
     noun, done_word = words.noun, words.done
     failed = ", ".join(
@@ -64,7 +76,11 @@ def summary_lines(
         lines.append(
             f"stopped by the circuit breaker after {max_failures} consecutive failures "
             f"(last: {stats.last_failure}). The site may be down, blocking or rate-limiting. "
-            f"Run the same command later to resume: committed {noun} are not fetched again."
+            + (
+                f"Run `{resume}` later: it reads {starts_over} again; nothing was changed."
+                if starts_over
+                else f"Run `{resume}` later to resume: committed {noun} are not fetched again."
+            )
         )
     elif stats.finish_reason is FinishReason.NOT_FOUND_GUARD:
         lines.append(
@@ -75,24 +91,40 @@ def summary_lines(
         host = urlsplit(base_url).netloc or base_url
         lines.append(
             f"cannot reach {host}: {stats.last_failure}. Check --base-url and the network; "
-            f"nothing was recorded against the {noun}: run the same command once the site "
-            "answers."
+            f"nothing was recorded against the {noun}: run `{resume}` once the site answers."
         )
     elif stats.finish_reason is FinishReason.INTERRUPTED:
-        lines.append(f"interrupted; run the same command to finish the remaining {noun}")
+        lines.append(
+            f"interrupted; nothing was changed: `{resume}` reads {starts_over} again"
+            if starts_over
+            else f"interrupted; `{resume}` finishes the remaining {noun}"
+        )
     return wrap(lines)
 
 
+_COMMAND = re.compile(r"`[^`]*`")
+_KEEP = "\x00"  # a space inside a command, while wrapping
+
+
 def wrap(lines: Sequence[str]) -> list[str]:
-    """The first line as it is, the others indented; every line at most 80 columns."""
+    """The first line as it is, the others indented; every line at most 80 columns. A command
+    in backticks is never split (at a space or at its hyphen), so it can be copied whole."""
     out = [lines[0]]
     for line in lines[1:]:
-        out.extend(textwrap.wrap(line, 80, initial_indent="  ", subsequent_indent="    "))
+        kept = _COMMAND.sub(lambda match: match.group(0).replace(" ", _KEEP), line)
+        out.extend(
+            part.replace(_KEEP, " ")
+            for part in textwrap.wrap(
+                kept, 80, initial_indent="  ", subsequent_indent="    ",
+                break_on_hyphens=False, break_long_words=False,
+            )
+        )  # fmt: skip
     return out
 
 
-def walk_lines(result: SyncResult) -> list[str]:
-    """What the walk read and whether it reached its end (logical lines, wrapped later)."""
+def walk_lines(result: SyncResult, resume: str = "trio-enrich sync") -> list[str]:
+    """What the walk read and whether it reached its end (logical lines, wrapped later); the
+    advice names `resume`, the command that was run."""
     site = f"; the site has {result.total_pages} pages" if result.total_pages else ""
     lines = [f"pages {result.pages}, trades {result.trades_seen} ({result.new_trades} new){site}"]
     if result.mode == "full":
@@ -105,14 +137,16 @@ def walk_lines(result: SyncResult) -> list[str]:
                 if result.unread_trades is None
                 else f"{result.unread_trades} trades still unread"
             )
-            lines.append(f"{walk} unfinished: {unread}; run `trio-enrich sync` to read the rest")
+            lines.append(f"{walk} unfinished: {unread}; `{resume}` reads the rest")
     else:
-        if result.complete:
+        if result.complete and result.end_of_listing:
+            reached = "the listing's last page came first (nothing older is listed)"
+        elif result.complete:
             reached = "reached"
         elif result.page_limit:
-            reached = "not reached (stopped at --pages); `trio-enrich sync` reads the rest"
+            reached = f"not reached (stopped at --pages); `{resume}` reads the rest"
         else:
-            reached = "not reached: run `trio-enrich sync` again"
+            reached = f"not reached: run `{resume}` again"
         lines.append(f"read back to {result.cutoff}: {reached}")
     return lines
 
@@ -177,7 +211,7 @@ def status_lines(report: dict[str, object], db: object) -> list[str]:
     return wrap(lines)
 
 
-def committee_lines(result: CommitteesResult) -> list[str]:
+def committee_lines(result: CommitteesResult, resume: str = "trio-enrich committees") -> list[str]:
     """What a committees run stored, or why it stored nothing (logical lines)."""
     written = result.written
     if written is not None:
@@ -191,7 +225,7 @@ def committee_lines(result: CommitteesResult) -> list[str]:
     more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
     return [
         f"memberships unchanged: {len(problems)} of {len(COMMITTEES)} committees not read "
-        f"completely ({named}{more}); run `trio-enrich committees` again"
+        f"completely ({named}{more}); run `{resume}` again"
     ]
 
 

@@ -73,6 +73,7 @@ class SyncResult:
     resumed: bool = False  # a full walk left unfinished by an earlier run was continued
     unread_trades: int | None = None  # full walk: listing positions still unread
     page_limit: bool = False  # stopped by `max_pages` (--pages) before the walk's end
+    end_of_listing: bool = False  # incremental: the last page came before the cutoff did
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -86,6 +87,7 @@ class SyncResult:
             "resumed": self.resumed,
             "unread_trades": self.unread_trades,
             "stopped_at_page_limit": self.page_limit,
+            "end_of_listing": self.end_of_listing,
         }
 
 
@@ -198,10 +200,12 @@ class _SyncRun:
         if parsed.total_pages is not None:
             self.result.total_pages = parsed.total_pages
         if self.result.cutoff is not None:
-            if not parsed.trades:
-                self.reached.set()  # past the last page
-            elif parsed.trades[-1].pub_date < self.result.cutoff:
+            if parsed.trades and parsed.trades[-1].pub_date < self.result.cutoff:
                 self.reached.set()  # this page reaches back past what we already have
+            elif not parsed.trades or (parsed.total_pages and page >= parsed.total_pages):
+                # The listing's last page (or past it): nothing older exists to read.
+                self.result.end_of_listing = True
+                self.reached.set()
         return parsed
 
     async def _commit(self, outcomes: list[Outcome[int, ListingPage]]) -> None:
@@ -264,7 +268,8 @@ class _SyncRun:
             unread = walk.unread_count() if walk.total is not None else math.inf
             if walk.total is None:
                 # Page 1 tells how many pages there are; the rest can then go concurrently.
-                with self.progress(len(pages)) as sink:
+                # No display of its own: a bar of "1/1" would stay above the real one.
+                with no_progress(len(pages)) as sink:
                     stats = await run_pipeline(
                         pages, self._fetch, self._commit, replace(config, concurrency=1),
                         progress=sink, stop=self.stop,
