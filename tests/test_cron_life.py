@@ -440,3 +440,39 @@ async def test_since_before_the_listing_reads_no_page_past_its_end(
         f"/trades?page={n}" for n in range(1, 6)
     ]
     assert "last page came first" in text
+
+
+# --- item 14: a dry run speaks as the real run does ---------------------------------------------
+
+
+async def test_the_update_dry_run_takes_full_names_its_job_and_counts_in_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=215, trades=50)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=215) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none",
+                "--details-delay-ms", "0", "--json"]  # fmt: skip
+        assert await cli("update", *site) == 0
+        real = json.loads(capsys.readouterr().out)
+        plans = {}
+        for extra in ([], ["--full"]):
+            assert await cli("update", *site, "--dry-run", *extra) == 0
+            plans[bool(extra)] = json.loads(capsys.readouterr().out)
+    assert plans[False]["job"] == real["job"] == "update"
+    assert all(isinstance(v, int) for k, v in plans[False]["plan"].items() if k != "sync_mode")
+    assert (plans[False]["plan"]["sync"], plans[False]["plan"]["sync_mode"]) == (1, "incremental")
+    assert (plans[True]["plan"]["sync"], plans[True]["plan"]["sync_mode"]) == (5, "full")
+
+
+def test_the_dry_run_estimate_of_auto_uses_its_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=216, trades=2000)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    assert main(["trades", "--db", str(db), "--max-rps", "auto", "--dry-run", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    # 2,000 pages at auto's start of 5 requests/s: at least 400 s, not 2000 x 0.15 / 3 = 100 s.
+    assert plan["estimated_seconds"] >= 2000 / 5
+    assert main(["trades", "--db", str(db), "--max-rps", "auto", "--dry-run"]) == 0
+    assert "auto from 5.0 requests/s" in " ".join(capsys.readouterr().out.split())

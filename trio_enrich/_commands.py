@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
 import signal
 import sys
 import tempfile
@@ -97,25 +98,35 @@ async def _run_job(job: Job[Any, Any], flags: EnrichFlags) -> int:
 async def _dry_run(job: Job[Any, Any], flags: EnrichFlags, options: EnrichOptions) -> int:
     _require_database(flags.db)
 
-    def pending() -> list[str]:
+    def pending() -> tuple[list[str], EnrichOptions]:
         with Store.open(flags.db, read_only=True) as store:
-            return [job.path(item) for item in pending_ids(store, job, options)]
+            # The pacing the run would start with (auto: its start rate, remembered or not).
+            paced = _paced(store, flags, options, Robots(options.base_url, None))
+            return [job.path(item) for item in pending_ids(store, job, options)], paced
 
-    paths = await trio.to_thread.run_sync(pending)
+    paths, paced = await trio.to_thread.run_sync(pending)
     selected = len(paths)
     robots = await _robots_for_dry_run(options, paths)
     per_item = options.delay + 0.15  # the pause plus a typical page time
     estimate = selected * per_item / options.concurrency
-    if options.max_rps:
-        estimate = max(estimate, selected / options.max_rps)
+    rate = paced.adaptive.rate if paced.adaptive is not None else paced.max_rps
+    if rate:
+        estimate = max(estimate, selected / rate)
+    pace = f"concurrency {options.concurrency}"
+    if paced.adaptive is not None:
+        pace += f", auto from {rate:.1f} requests/s (faster if the site allows)"
     if flags.json:
         print(json.dumps({"job": job.name, "dry_run": True, "selected": selected,
                           "estimated_seconds": round(estimate, 1), "robots": robots}))  # fmt: skip
     else:
-        print(f"{job.name}: {selected} pending; would send at least {selected} requests "
-              f"(about {estimate / 60:.1f} min at concurrency {options.concurrency}); "
-              "nothing else was sent", robots, sep="\n")  # fmt: skip
+        print("\n".join(wrap([f"{job.name}: {selected} pending; would send at least {selected} "
+              f"requests (about {_minutes(estimate)} at {pace}); nothing else was sent",
+              robots])), flush=True)  # fmt: skip
     return EXIT_OK
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
 async def _robots_for_dry_run(options: EnrichOptions, paths: Sequence[str]) -> str:
@@ -525,14 +536,20 @@ def _summary(
     )  # fmt: skip
 
 
-async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequence[str]) -> int:
+async def _update_dry_run(
+    flags: SiteFlags, options: EnrichOptions, stages: Sequence[str], *, full: bool = False
+) -> int:
     """What each stage would fetch from the database as it is now; nothing is sent."""
 
-    def count() -> dict[str, list[str]]:
+    def count() -> tuple[dict[str, list[str]], int, bool]:
         with Store.open(flags.db, read_only=True) as store:
-            return {name: _stage_paths(store, name, options) for name in UPDATE_STAGES}
+            trades = int(str(store.query("SELECT COUNT(*) FROM trades")[0][0]))
+            walk_first = store.get_meta("last_trade_pub_date") is None or bool(store.full_walk())
+            paths = {name: _stage_paths(store, name, options) for name in UPDATE_STAGES}
+            return paths, trades, walk_first
 
-    found = await trio.to_thread.run_sync(count)
+    found, stored_trades, walk_first = await trio.to_thread.run_sync(count)
+    full = full or walk_first
     pending = {name: len(found[name]) for name in ("trades", "issuers")}
     robots = await _read_robots_once(options)
     refused: dict[str, str] = {}
@@ -550,9 +567,13 @@ async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequ
     lines: list[str] = []
     for name in stages:
         if name == "sync":
-            plan["sync"] = "listing pages from page 1 back to the last synced trade"
-            lines.append("sync: listing pages from page 1 back to the last synced trade "
-                         "(every page the first time, or with --full)")  # fmt: skip
+            # Listing pages: every page for a full walk (as many as the trades stored fill,
+            # at least), or from page 1 back to the last synced trade (at least one).
+            plan["sync"] = max(1, math.ceil(stored_trades / 12)) if full else 1
+            plan["sync_mode"] = "full" if full else "incremental"
+            lines.append(f"sync: every listing page, a full walk (at least {plan['sync']})"
+                         if full else "sync: listing pages from page 1 back to the last "
+                         "synced trade (at least 1)")  # fmt: skip
         elif name == "committees":
             plan["committees"] = len(COMMITTEES)
             lines.append(f"committees: page 1 of each of the {len(COMMITTEES)} committees, then "
@@ -564,7 +585,8 @@ async def _update_dry_run(flags: SiteFlags, options: EnrichOptions, stages: Sequ
         if name in refused:
             lines[-1] += f"; not run: {refused[name]}"
     if flags.json:
-        print(json.dumps({"job": "+".join(stages), "dry_run": True, "plan": plan,
+        job = "update" if len(stages) > 1 else stages[0]  # as the real run's JSON names it
+        print(json.dumps({"job": job, "dry_run": True, "plan": plan,
                           "refused_by_robots": refused, "robots": said}))  # fmt: skip
     else:
         print("\n".join(wrap(["dry run: only robots.txt was read", *lines, said])), flush=True)
@@ -602,7 +624,7 @@ async def run_update(flags: UpdateFlags) -> int:
     options = flags.options()  # validates before anything is opened
     if flags.dry_run:
         _require_database(flags.db)
-        return await _update_dry_run(flags, options, stages=UPDATE_STAGES)
+        return await _update_dry_run(flags, options, stages=UPDATE_STAGES, full=flags.full)
     if not flags.db.absolute().parent.is_dir():
         raise UsageError(f"cannot create --db {flags.db}: folder {flags.db.parent} does not exist")
 
