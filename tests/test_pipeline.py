@@ -21,6 +21,7 @@ from trio_enrich._pipeline import (
     PipelineConfig,
     RetryPolicy,
     RunStats,
+    _Run,
     run_pipeline,
 )
 from trio_enrich._site import SITE_RULES
@@ -485,3 +486,55 @@ def test_a_long_progress_line_is_cut_at_a_word() -> None:
     assert text.startswith(cut[:-3])
     assert text[len(cut) - 3] == " "  # the cut falls between words
     assert fit("short", 79) == "short"
+
+
+async def test_a_stop_commits_the_answers_of_requests_already_sent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 20, item 17: at a first Ctrl-C the requests in flight bring their answers in and
+    are committed; none is asked for again by the next run, no new one leaves."""
+    site, recorder = FakeSite(latency=0.4), Recorder()
+    stop = trio.Event()
+
+    async def stopper() -> None:
+        await trio.sleep(2.05)  # mid-flight for every worker
+        stop.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stopper)
+        stats = await run_pipeline(
+            list(range(100)), site.fetch, recorder.commit, config(concurrency=4, delay=0.0),
+            stop=stop, rng=random.Random(5),
+        )  # fmt: skip
+    asked = sorted(item for _, item in site.calls)
+    committed = sorted(o.item_id for o in recorder.outcomes)
+    assert stats.finish_reason is FinishReason.INTERRUPTED
+    assert asked == committed  # every request sent was answered and committed
+    assert max(t for t, _ in site.calls) < 2.05  # nothing left after the stop
+    assert stats.finished - stats.started < 2.05 + 0.4 + 0.1
+
+
+async def test_a_stop_with_a_hanging_request_ends_within_the_grace(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class Hanging(FakeSite):
+        async def fetch(self, item: int) -> str:
+            if item == 2:
+                await trio.sleep_forever()
+            return await super().fetch(item)
+
+    site, recorder = Hanging(latency=0.1), Recorder()
+    stop = trio.Event()
+
+    async def stopper() -> None:
+        await trio.sleep(1.0)
+        stop.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stopper)
+        stats = await run_pipeline(
+            list(range(50)), site.fetch, recorder.commit, config(concurrency=3, delay=0.0),
+            stop=stop, rng=random.Random(5),
+        )  # fmt: skip
+    assert stats.finished - 1.0 <= _Run.DRAIN_GRACE + 0.05
+    assert 2 not in {o.item_id for o in recorder.outcomes}  # never answered: stays pending

@@ -25,6 +25,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sized
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 import trio
@@ -471,7 +472,8 @@ async def run_pipeline(
     """Fetch every id with `config.concurrency` workers and commit the outcomes in batches.
 
     Returns the run's statistics; `stats.finish_reason` says why it ended. Setting `stop` ends the
-    run gracefully: no new request leaves, and what was received is committed. Setting `enough`
+    run gracefully: no new request leaves, the requests in flight get `_Run.DRAIN_GRACE` seconds
+    to bring their answers in, and what was received is committed. Setting `enough`
     (say, from `fetch` when it sees the data it needed) starts no new item but lets the ones under
     way finish: the run then counts as completed.
     """
@@ -482,6 +484,10 @@ async def run_pipeline(
 
 
 class _Run(Generic[K, R]):
+    #: Seconds the requests in flight at a first Ctrl-C have to bring their answers in (a
+    #: second Ctrl-C stops at once; a stop must come within 2 s even with requests hanging).
+    DRAIN_GRACE: ClassVar[float] = 1.5
+
     def __init__(
         self,
         ids: Iterable[K],
@@ -504,6 +510,11 @@ class _Run(Generic[K, R]):
         self.breaker = Breaker(config.max_failures, config.rules.trips_breaker)
         self.work_scope = trio.CancelScope()
         self.enough = trio.Event()
+        # Stopping (a first Ctrl-C): the workers' waits (pauses, backoff, the gate) are given
+        # up at once; requests already sent get DRAIN_GRACE seconds to bring their answers in,
+        # so that what the site already answered is committed, not fetched again next run.
+        self.draining = False
+        self._waits: set[trio.CancelScope] = set()
         self.reached = False  # some request of this run got an answer from the site
         self.unreachable_since: float | None = None
 
@@ -538,7 +549,40 @@ class _Run(Generic[K, R]):
 
     async def _watch_stop(self, stop: trio.Event) -> None:
         await stop.wait()
-        self.stop_work(FinishReason.INTERRUPTED)
+        if self.stats.finish_reason is FinishReason.COMPLETED:
+            self.stats.finish_reason = FinishReason.INTERRUPTED
+        self.draining = True  # (not `enough`: that is the caller's, and says "done")
+        for wait in list(self._waits):
+            wait.cancel()
+        self.work_scope.deadline = min(
+            self.work_scope.deadline, trio.current_time() + self.DRAIN_GRACE
+        )
+
+    async def _wait(self, wait: Callable[[], Awaitable[None]]) -> bool:
+        """Run `wait` (a worker's pause or backoff) unless the run is stopping; False when
+        it was given up for that."""
+        if self.draining:
+            return False
+        with trio.CancelScope() as scope:
+            self._waits.add(scope)
+            try:
+                await wait()
+            finally:
+                self._waits.discard(scope)
+        return not scope.cancelled_caught
+
+    async def _admit(self) -> Ticket | None:
+        """The gate's ticket for a request, or None when the run began to stop meanwhile."""
+        if self.draining:
+            return None
+        ticket: Ticket | None = None
+        with trio.CancelScope() as scope:
+            self._waits.add(scope)
+            try:
+                ticket = await self.gate.admit()
+            finally:
+                self._waits.discard(scope)
+        return None if scope.cancelled_caught else ticket
 
     async def _tick(self) -> None:
         while True:
@@ -548,7 +592,7 @@ class _Run(Generic[K, R]):
     async def _produce(self, send: trio.MemorySendChannel[K]) -> None:
         async with send:
             for item_id in self.ids:
-                if self.enough.is_set():
+                if self.enough.is_set() or self.draining:
                     break
                 try:
                     await send.send(item_id)
@@ -575,7 +619,7 @@ class _Run(Generic[K, R]):
                         break
                 except trio.EndOfChannel:
                     break
-                if self.enough.is_set():
+                if self.enough.is_set() or self.draining:
                     break
                 outcome = await self._fetch_with_retries(item_id)
                 if outcome is None:
@@ -597,9 +641,11 @@ class _Run(Generic[K, R]):
         attempt = 0
         while True:
             attempt += 1
-            if config.delay > 0:
-                await trio.sleep(config.delay)
-            ticket = await self.gate.admit()
+            if config.delay > 0 and not await self._wait(partial(trio.sleep, config.delay)):
+                return None  # stopping: the item was not asked for, it stays pending
+            ticket = await self._admit()
+            if ticket is None:
+                return None
             try:
                 result = await self.fetch(item_id)
             except FetchError as error:
@@ -618,8 +664,11 @@ class _Run(Generic[K, R]):
                     wait = min(error.retry_after, policy.max_retry_after)
                     self.gate.pause(wait, f"{_short(error)} Retry-After")
                 if attempt <= policy.max_retries and config.rules.retryable(error.kind):
+                    if self.draining:
+                        return None  # no retry while stopping: the item stays pending
                     self._note_retry(error)
-                    await trio.sleep(policy.backoff(attempt, self.rng))
+                    if not await self._wait(partial(trio.sleep, policy.backoff(attempt, self.rng))):
+                        return None
                     continue
                 return Outcome(item_id, None, error.kind, str(error), attempt)
             self.reached = True
