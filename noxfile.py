@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import nox
@@ -49,6 +50,11 @@ def nextsite(session: nox.Session) -> None:
     Installs the app with npm from its lock file and builds it, each only when its inputs
     changed since the last run (stamps in node_modules/ and .next/), then runs the tests.
     """
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        session.skip(
+            f"the Next.js test site needs Node.js 20 and npm ({' and '.join(missing)} not found)"
+        )
     session.install("-e", ".[test,sim]")
     env = {"NEXT_TELEMETRY_DISABLED": "1", "NEXT_TELEMETRY_DEBUG": "0"}
     installed = _stamp(NEXTSITE / "package.json", NEXTSITE / "package-lock.json")
