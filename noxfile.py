@@ -17,14 +17,14 @@ PACKAGE = "trio_enrich"
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
-    session.install("-e", ".[test,sim]")
+    session.install("-e", ".[test]")
     session.run("pytest", "-m", "not slow and not nextsite", *session.posargs)
 
 
 @nox.session
 def reliability(session: nox.Session) -> None:
     """The slow reliability suite: SIGKILL and resume, the hostile site, a 30 s outage, ..."""
-    session.install("-e", ".[test,sim]")
+    session.install("-e", ".[test]")
     session.run("pytest", "-m", "slow", *session.posargs)
 
 
@@ -55,7 +55,7 @@ def nextsite(session: nox.Session) -> None:
         session.skip(
             f"the Next.js test site needs Node.js 20 and npm ({' and '.join(missing)} not found)"
         )
-    session.install("-e", ".[test,sim]")
+    session.install("-e", ".[test]")
     env = {"NEXT_TELEMETRY_DISABLED": "1", "NEXT_TELEMETRY_DEBUG": "0"}
     installed = _stamp(NEXTSITE / "package.json", NEXTSITE / "package-lock.json")
     sources = [p for p in NEXTSITE.rglob("*.*") if _is_app_source(p)]
@@ -89,7 +89,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[test,sim]", "mypy")
+    session.install("-e", ".[test]", "mypy")
     session.run("mypy", "--strict", PACKAGE)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import sqlite3
@@ -476,3 +477,41 @@ def test_the_dry_run_estimate_of_auto_uses_its_rate(
     assert plan["estimated_seconds"] >= 2000 / 5
     assert main(["trades", "--db", str(db), "--max-rps", "auto", "--dry-run"]) == 0
     assert "auto from 5.0 requests/s" in " ".join(capsys.readouterr().out.split())
+
+
+# --- item 19: what the demo and the docs say is true ---------------------------------------------
+
+
+def test_the_demo_prints_the_flags_it_runs_with_and_leaves_no_temporary_folder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).glob("trio-enrich-demo-*"))
+    assert main(["demo", "--trades", "60", "--progress", "none"]) == 0
+    out = capsys.readouterr().out
+    after = set(Path(tempfile.gettempdir()).glob("trio-enrich-demo-*"))
+    assert after == before  # its temporary folder is gone
+    command = next(line for line in out.splitlines() if line.startswith("$ trio-enrich update"))
+    assert "--concurrency 8" in command
+    assert "--details-delay-ms 0" in command
+    assert "..." not in command
+    assert "removed (pass --db FILE to keep it)" in out
+
+
+def test_committees_and_status_count_the_same_committees(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(db), "--trades", "80", "--progress", "none"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    said = re.search(r"memberships (\d+) in (\d+) of the 48 committees", out)
+    shown = re.search(r"committees: (\d+) memberships of \d+ politicians in (\d+) committees", out)
+    assert said is not None and shown is not None, out  # noqa: PT018
+    assert said.groups() == shown.groups()
+
+
+def test_the_readme_says_which_commands_create_the_database() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "(`sync`, `update` and `demo` create it" in readme
+    assert "hypercorn" not in (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()

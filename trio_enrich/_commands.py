@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import json
 import math
+import shutil
 import signal
 import sys
 import tempfile
@@ -717,11 +718,19 @@ def _demo_path(db: Path | None) -> Path:
 
 
 async def run_demo(db: Path | None, trades: int, seed: int, progress: str) -> int:
+    path = _demo_path(db)
+    try:
+        return await _demo(path, trades, seed, progress, kept=db is not None)
+    finally:
+        if db is None:  # a temporary folder of our own: nothing of it is left behind
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+
+async def _demo(path: Path, trades: int, seed: int, progress: str, *, kept: bool) -> int:
     from .cli import app
     from .sim import make_dataset, open_simulator
     from .sim import profile as fault_profile
 
-    path = _demo_path(db)
     # The realistic profile's faults, at a latency and Retry-After that fit in a minute.
     faults = fault_profile("realistic").with_(
         latency_median_ms=20, latency_p99_ms=120, retry_after=1
@@ -733,7 +742,8 @@ async def run_demo(db: Path | None, trades: int, seed: int, progress: str) -> in
         common = ["--db", str(path), "--base-url", site.base_url, "--concurrency", "8",
                   "--details-delay-ms", "0", "--retry-base-ms", "200", "--retry-max-ms", "2000",
                   "--progress", progress]  # fmt: skip
-        print("\n$ trio-enrich update ...", flush=True)
+        # The flags as run: faster than the defaults, which are for the real site.
+        print(f"\n$ trio-enrich update {' '.join(common)}", flush=True)
         code = await app.run_async(
             ["update", *common], result_action="return_value", exit_on_error=False,
             print_error=False,
@@ -743,6 +753,9 @@ async def run_demo(db: Path | None, trades: int, seed: int, progress: str) -> in
             return int(code)
         print()
         await app.run_async(["status", "--db", str(path)], result_action="return_value")
-    print(f"\ndemo: done. Look inside with sqlite3, for example:\n  sqlite3 {path} \\\n"
-          "    'SELECT committee, COUNT(*) FROM politician_committees GROUP BY 1'")  # fmt: skip
+    if kept:
+        print(f"\ndemo: done. Look inside with sqlite3, for example:\n  sqlite3 {path} \\\n"
+              "    'SELECT committee, COUNT(*) FROM politician_committees GROUP BY 1'")  # fmt: skip
+    else:
+        print("\ndemo: done; its temporary database is removed (pass --db FILE to keep it)")
     return EXIT_OK

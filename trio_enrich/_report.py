@@ -216,7 +216,8 @@ def committee_lines(result: CommitteesResult, resume: str = "trio-enrich committ
     written = result.written
     if written is not None:
         return [
-            f"memberships {written.memberships} in {len(COMMITTEES)} committees "
+            f"memberships {written.memberships} in {written.committees} of the "
+            f"{len(COMMITTEES)} committees (the others have no members) "
             f"({written.added} added, {written.removed} removed); politicians added from "
             f"their cards {written.politicians_added}"
         ]

@@ -372,6 +372,7 @@ class MembershipWrite:
     """What replacing the committee memberships changed."""
 
     memberships: int  # rows now in politician_committees
+    committees: int  # committees with at least one member (status counts the same)
     added: int  # memberships that were not there before
     removed: int  # memberships that are gone
     politicians_added: int  # politicians stored from their cards (they had no trades)
@@ -413,6 +414,7 @@ def replace_memberships(
     )
     return MembershipWrite(
         memberships=len(after),
+        committees=len({code for _, code in after}),
         added=len(after - before),
         removed=len(before - after),
         politicians_added=added_politicians,

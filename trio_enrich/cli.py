@@ -546,7 +546,7 @@ async def sim(
         After a request over the rate limit, refuse every request for this long.
     capacity
         Requests served at once; more wait (latency grows with load), and beyond a queue
-        of 20 the site answers 503. Profile loaded has 4.
+        of 20 (12 in profile loaded) the site answers 503. Profile loaded has 4.
     robots_txt
         Serve this file as /robots.txt (default: 404, no rules).
     robots_status
