@@ -346,7 +346,7 @@ class Gate:
         self._turn = trio.Lock()
         self._sent: deque[float] = deque(maxlen=max(1, math.floor(max_rps or 1)))
         # The latest send times of fixed pacing: the rate it sent at when the site refused.
-        self._recent_sends: deque[float] = deque(maxlen=64)
+        self._recent_sends: deque[float] = deque(maxlen=256)
         # Tests pass a sleep that wakes late, as a loaded machine does.
         self._sleep_until = sleep_until
 
@@ -430,11 +430,11 @@ class Gate:
 
     def _adapt_from_now(self, now: float) -> AdaptiveRate:
         """An adaptive rate for a gate whose fixed pacing the site refused: it starts at the
-        law's cold start (or the rate sent in the last second, if that was less) and never
-        goes above `max_rps`."""
-        recent = sum(1 for moment in self._recent_sends if now - moment <= 1.0)
+        rate requests were sent at over the last two seconds (at least the law's cold start;
+        a burst after a pause is not a rate) and never goes above `max_rps`."""
+        recent = sum(1 for moment in self._recent_sends if now - moment <= 2.0) / 2.0
         ceiling = self.max_rps / self.MARGIN if self.max_rps else None
-        adaptive = AdaptiveRate(start=max(1.0, min(COLD_START_RATE, recent)), ceiling=ceiling)
+        adaptive = AdaptiveRate(start=max(COLD_START_RATE, recent), ceiling=ceiling)
         adaptive.begin(now)
         self.adaptive = adaptive
         self._next_slot = now
