@@ -461,10 +461,3 @@ def _parse_shares(text: str | None) -> tuple[int, int] | None:
     if single.isdigit():
         return int(single), int(single)
     return None
-    match = _SHARES_RANGE.match(text)
-    if match:
-        return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
-    single = text.replace(",", "").strip()
-    if single.isdigit():
-        return int(single), int(single)
-    return None
