@@ -328,3 +328,31 @@ def test_growth_stops_at_what_the_workers_can_send_and_only_that_is_shown_or_kep
     assert learned is not None
     assert learned[0] <= 52.5
     assert law.rate <= 52.5 * law.GROWTH  # within one step of a rate really sent
+
+
+async def test_fixed_pacing_keeps_its_pace_on_a_site_that_refuses_now_and_then(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """One request in fifty refused at random, at any rate: a pause each time, as before, but
+    no rate law (one that read each refusal as "too fast" would slow the run to a crawl)."""
+    import random
+
+    rng = random.Random(3)
+    sends: list[float] = []
+
+    async def fetch(item: int) -> int:
+        sends.append(trio.current_time())
+        await trio.sleep(0.04)
+        if rng.random() < 0.02:
+            raise FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=1.0)
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    config = PipelineConfig(concurrency=8, delay=0.0, rules=SITE_RULES)
+    start = trio.current_time()
+    stats = await run_pipeline(range(2000), fetch, commit, config)
+    wall = trio.current_time() - start
+    assert stats.rate is None  # no law taken
+    assert wall <= 2000 * 0.04 / 8 + stats.seconds_paused + 5  # the pauses, nothing more
