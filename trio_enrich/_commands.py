@@ -41,7 +41,7 @@ from ._jobs import ISSUERS, JOBS, LISTING, TRADES, Job, Words
 from ._lock import RunLock
 from ._pacing import COLD_START_RATE, AdaptiveRate
 from ._pipeline import FinishReason, ProgressSink, RunStats
-from ._progress import open_progress
+from ._progress import local_time, open_progress
 from ._report import committee_lines, status_lines, summary_lines, update_lines, walk_lines, wrap
 from ._robots import PRODUCT_TOKEN, Robots, read_robots
 from ._roster import COMMITTEES, committees_path
@@ -320,10 +320,6 @@ async def _run_locked(
     return code
 
 
-#: Where `--max-rps auto` starts without a remembered rate.
-AUTO_START_RATE = COLD_START_RATE
-
-
 #: A remembered rate older than this is not trusted.
 REMEMBER_DAYS = 30
 
@@ -347,13 +343,13 @@ def _paced(store: Store, flags: SiteFlags, options: EnrichOptions, robots: Robot
     ceilings = [c for c in (rate.value, None if cap is None else cap / 1.03) if c is not None]
     ceiling = min(ceilings) if ceilings else None
     learned = store.learned_rate(urlsplit(options.base_url).netloc)
-    adaptive = AdaptiveRate(start=AUTO_START_RATE, ceiling=ceiling)
+    adaptive = AdaptiveRate(start=COLD_START_RATE, ceiling=ceiling)
     if learned is not None and _fresh(str(learned.get("learned_at", ""))):
-        value = float(str(learned.get("rate", AUTO_START_RATE)))
+        value = float(str(learned.get("rate", COLD_START_RATE)))
         if learned.get("limited"):
             adaptive = AdaptiveRate(start=0.95 * value, ceiling=ceiling, remembered=True)
         else:
-            adaptive = AdaptiveRate(start=max(AUTO_START_RATE, 0.9 * value), ceiling=ceiling)
+            adaptive = AdaptiveRate(start=max(COLD_START_RATE, 0.9 * value), ceiling=ceiling)
     return replace(options, adaptive=adaptive)
 
 
@@ -440,20 +436,15 @@ async def _take_run_lock(lock: RunLock, store: Store, flags: SiteFlags) -> None:
         if not said:
             # Once, so that a terminal does not look hung and a cron log says who it waited for.
             holder = await trio.to_thread.run_sync(store.current_run)
-            print(f"{_stamp()} trio-enrich: waiting for the run using {flags.db} "
+            print(f"{local_time()} trio-enrich: waiting for the run using {flags.db} "
                   f"({_describe_run(holder)}) to finish", file=sys.stderr, flush=True)  # fmt: skip
             said = True
         await trio.sleep(0.2)
     if said:
-        print(f"{_stamp()} trio-enrich: {flags.db} is free; starting", file=sys.stderr,
+        print(f"{local_time()} trio-enrich: {flags.db} is free; starting", file=sys.stderr,
               flush=True)  # fmt: skip
     command = " ".join(["trio-enrich", *sys.argv[1:]])[:200]
     await trio.to_thread.run_sync(store.record_run, command)
-
-
-def _stamp() -> str:
-    """The local time, as log lines start with it."""
-    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def _release_run_lock(lock: RunLock, store: Store) -> None:

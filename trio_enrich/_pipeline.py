@@ -51,6 +51,7 @@ __all__ = [
 
 K = TypeVar("K")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def _never(kind: FailureKind) -> bool:
@@ -584,31 +585,19 @@ class _Run(Generic[K, R]):
             self.work_scope.deadline, trio.current_time() + self.DRAIN_GRACE
         )
 
-    async def _wait(self, wait: Callable[[], Awaitable[None]]) -> bool:
-        """Run `wait` (a worker's pause or backoff) unless the run is stopping; False when
-        it was given up for that."""
+    async def _wait(self, wait: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
+        """Run `wait` (a pause, a backoff, the gate) unless the run is stopping: (True, its
+        result), or (False, None) when it was given up for that."""
         if self.draining:
-            return False
+            return False, None
+        result: T | None = None
         with trio.CancelScope() as scope:
             self._waits.add(scope)
             try:
-                await wait()
+                result = await wait()
             finally:
                 self._waits.discard(scope)
-        return not scope.cancelled_caught
-
-    async def _admit(self) -> Ticket | None:
-        """The gate's ticket for a request, or None when the run began to stop meanwhile."""
-        if self.draining:
-            return None
-        ticket: Ticket | None = None
-        with trio.CancelScope() as scope:
-            self._waits.add(scope)
-            try:
-                ticket = await self.gate.admit()
-            finally:
-                self._waits.discard(scope)
-        return None if scope.cancelled_caught else ticket
+        return not scope.cancelled_caught, result
 
     async def _tick(self) -> None:
         while True:
@@ -667,10 +656,10 @@ class _Run(Generic[K, R]):
         attempt = 0
         while True:
             attempt += 1
-            if config.delay > 0 and not await self._wait(partial(trio.sleep, config.delay)):
+            if config.delay > 0 and not (await self._wait(partial(trio.sleep, config.delay)))[0]:
                 return None  # stopping: the item was not asked for, it stays pending
-            ticket = await self._admit()
-            if ticket is None:
+            admitted, ticket = await self._wait(self.gate.admit)
+            if not admitted or ticket is None:
                 return None
             try:
                 result = await self.fetch(item_id)
@@ -693,7 +682,8 @@ class _Run(Generic[K, R]):
                     if self.draining:
                         return None  # no retry while stopping: the item stays pending
                     self._note_retry(error)
-                    if not await self._wait(partial(trio.sleep, policy.backoff(attempt, self.rng))):
+                    backoff = partial(trio.sleep, policy.backoff(attempt, self.rng))
+                    if not (await self._wait(backoff))[0]:
                         return None
                     continue
                 return Outcome(item_id, None, error.kind, str(error), attempt)

@@ -96,6 +96,11 @@ class NullProgress:
         print(f"warning: {message}", file=self._stream or sys.stderr, flush=True)
 
 
+def local_time() -> str:
+    """The local time as log lines start with it (ISO-8601, seconds, with its offset)."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
 class LogProgress:
     """A plain line every `interval` seconds (and at the end), for logs and pipes."""
 
@@ -115,8 +120,7 @@ class LogProgress:
 
     def _print(self, text: str) -> None:
         # With the local time: nights in one cron log can be told apart.
-        stamp = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-        print(f"{stamp} {text}", file=self._stream or sys.stderr, flush=True)
+        print(f"{local_time()} {text}", file=self._stream or sys.stderr, flush=True)
 
     def update(self, stats: RunStats) -> None:
         self.tick(stats)
