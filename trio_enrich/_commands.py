@@ -263,6 +263,7 @@ async def _run_locked(
     needs: Callable[[Store, EnrichOptions], list[str]],
     *,
     create: bool,
+    first: Sequence[str] = (),
     check: Callable[[Store], None] | None = None,
     report: Callable[[list[Stage]], int] | None = None,
 ) -> int:
@@ -270,11 +271,15 @@ async def _run_locked(
     allowed; its rate caps the pacing), run `work` under the signal handling, print the
     stages' summaries (or `report` them) and return the exit code.
 
-    A database this run created is removed again when the run stops before any stage ran
-    (robots.txt refused it, the site cannot be reached): exit 2 and 3 leave nothing behind.
+    A new database is made only once robots.txt was read and allows `first`, the pages a run
+    on a new database reads first: a first run that is refused (exit 2) or cannot reach the
+    site (exit 3) leaves no file behind. (Removing a file made too soon would not do: another
+    run may have opened it meanwhile.)
     """
-    created = create and not flags.db.exists()
-    began = False  # the work began: from then on what it wrote is kept
+    robots: Robots | None = None
+    if create and not flags.db.exists():
+        robots = await read_robots(options.base_url, deadline=options.deadline)
+        _check_robots(robots, first, flags)
     stages: list[Stage] | None = None
     store = await trio.to_thread.run_sync(lambda: Store.open(flags.db, create=create))
     lock = RunLock(flags.db)
@@ -283,7 +288,8 @@ async def _run_locked(
             await trio.to_thread.run_sync(check, store)
         # The lock before the pending list: a run that waited reads what the other left.
         await _take_run_lock(lock, store, flags)
-        robots = await read_robots(options.base_url, deadline=options.deadline)
+        if robots is None:
+            robots = await read_robots(options.base_url, deadline=options.deadline)
         if robots.text:
             print(robots.describe(), file=sys.stderr, flush=True)
         paced = await trio.to_thread.run_sync(_paced, store, flags, options, robots)
@@ -291,17 +297,15 @@ async def _run_locked(
         _check_robots(robots, paths, flags)
 
         async def guarded(stop: trio.Event) -> list[Stage]:
+            assert robots is not None
             return await work(store, stop, paced, robots)
 
-        began = True
         stages, received = await _with_signals(label, guarded)
         if paced.adaptive is not None:
             await trio.to_thread.run_sync(_remember_rate, store, paced)
     finally:
         _release_run_lock(lock, store)
         store.close()
-        if created and (not began or stages == []):
-            _remove_unused_database(flags.db)
     if stages is None:
         return _signal_exit(received)
     for stage in stages:
@@ -322,12 +326,6 @@ async def _run_locked(
 
 #: A remembered rate older than this is not trusted.
 REMEMBER_DAYS = 30
-
-
-def _remove_unused_database(path: Path) -> None:
-    """Remove the database file a run made but never used (with SQLite's WAL files)."""
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        leftover.unlink(missing_ok=True)
 
 
 def _paced(store: Store, flags: SiteFlags, options: EnrichOptions, robots: Robots) -> EnrichOptions:
@@ -594,7 +592,10 @@ async def run_sync(flags: SyncFlags) -> int:
     async def work(store: Store, stop: trio.Event, paced: EnrichOptions, _: Robots) -> list[Stage]:
         return [await _sync_stage(store, replace(options, enrich=paced), flags, stop)]
 
-    return await _run_locked("sync", flags, options.enrich, work, needs, create=True)
+    return await _run_locked(
+        "sync", flags, options.enrich, work, needs, create=True,
+        first=[listing_path(1, options.page_size)],
+    )  # fmt: skip
 
 
 async def run_committees(flags: CommitteeFlags) -> int:
@@ -679,7 +680,10 @@ async def run_update(flags: UpdateFlags) -> int:
         )), flush=True)  # fmt: skip
         return code
 
-    return await _run_locked("update", flags, options, work, needs, create=True, report=report)
+    return await _run_locked(
+        "update", flags, options, work, needs, create=True, first=[listing_path(1, 12)],
+        report=report,
+    )  # fmt: skip
 
 
 async def run_status(db: Path, json: bool) -> int:
