@@ -32,7 +32,7 @@ import trio
 
 from ._errors import FetchError
 from ._model import FailureKind
-from ._pacing import COLD_START_RATE, AdaptiveRate, Signal
+from ._pacing import AdaptiveRate, Signal
 
 __all__ = [
     "Breaker",
@@ -307,20 +307,7 @@ class Gate:
     busy machine; a pacer that spaces from wake-up times lets that lateness add up, and the
     rate falls below the cap (17.9 instead of 20 per second was measured under load). A small
     log of send times keeps the cap strict when late wake-ups bunch requests together.
-
-    A gate without an adaptive rate takes one when a pause did not cure the site's "slow
-    down": when a large share (REFUSED_SHARE) of the requests that left in the second after a
-    `Retry-After` pause are refused again, every worker left together, spent the site's burst
-    and met its limit. From then on requests leave one by one at the rate the site accepts
-    (the law of `--max-rps auto`), never above `max_rps`. Without it: 207 s for 1,000 pages at
-    a hidden 20/s (ten workers without a pause), 782 answers 429 and 13 items failed, where
-    ~50 s is the limit. A site that refuses a request now and then, at any rate, never shows
-    that pattern, and keeps the fixed pacing (a law that read each such refusal as "too fast"
-    would slow it to a crawl).
     """
-
-    AFTER_PAUSE = 1.0  # seconds after a pause whose requests tell whether the pause cured it
-    REFUSED_SHARE = 0.2  # ... refused this much of them (at least 2): a limit, not noise
 
     # Spacing requests 3% wider than 1/max_rps keeps the server's view of the rate (after
     # network and scheduling jitter) under the cap too; evenly spaced requests are also
@@ -353,11 +340,6 @@ class Gate:
         self._next_slot = -math.inf
         self._turn = trio.Lock()
         self._sent: deque[float] = deque(maxlen=max(1, math.floor(max_rps or 1)))
-        # The latest send times of fixed pacing: the rate it sent at when the site refused.
-        self._recent_sends: deque[float] = deque(maxlen=256)
-        # The latest pauses: when each ended, how many requests left in the second after it,
-        # and how many of those were refused (answers come in after the next pause began).
-        self._after_pauses: deque[list[float]] = deque(maxlen=3)
         # Tests pass a sleep that wakes late, as a loaded machine does.
         self._sleep_until = sleep_until
 
@@ -373,10 +355,6 @@ class Gate:
             self.paused_until = until
             stats.paused_until = until
             stats.pause_reason = reason
-            if self._after_pauses and now < self._after_pauses[-1][0]:
-                self._after_pauses[-1][0] = until  # a longer pause: it ends later
-            else:
-                self._after_pauses.append([until, 0, 0])
 
     async def admit(self) -> Ticket:
         """Wait until a request may leave, then count it as sent."""
@@ -402,10 +380,6 @@ class Gate:
                     continue
                 sent.append(now)
             self._stats.requests += 1
-            self._recent_sends.append(now)
-            latest = self._after_pauses[-1] if self._after_pauses else None
-            if latest is not None and 0.0 <= now - latest[0] < self.AFTER_PAUSE:
-                latest[1] += 1
             return Ticket(now, None)
 
     async def _admit_adaptive(self) -> Ticket:
@@ -432,47 +406,19 @@ class Gate:
         return Ticket(now, adaptive.sent(now))
 
     def answered(self, ticket: Ticket, signal: Signal) -> None:
-        """Tell the adaptive rate how the request of `ticket` was answered (a gate without one
-        takes one at the site's first "slow down")."""
+        """Tell the adaptive rate (if any) how the request of `ticket` was answered."""
         adaptive = self.adaptive
-        now = trio.current_time()
-        if adaptive is None:
-            if signal is Signal.LIMITED and self._pause_did_not_cure(ticket):
-                self._adapt_from_now(now)  # this refusal is the news it starts from
+        if adaptive is None or ticket.rate is None:
             return
-        if ticket.rate is None:
-            return  # sent at the pace the site refused: the law starts after it
+        now = trio.current_time()
         adaptive.answered(now, ticket.sent_at, ticket.rate, signal, now - ticket.sent_at)
         self._stats.rate = adaptive.sending
         self._stats.settled_rate = adaptive.settled
 
-    def _pause_did_not_cure(self, ticket: Ticket) -> bool:
-        """Whether this refusal of a request that left right after a pause makes the share of
-        those refused large enough to mean a limit."""
-        for window in self._after_pauses:
-            if 0.0 <= ticket.sent_at - window[0] < self.AFTER_PAUSE:
-                window[2] += 1
-                return window[2] >= 2 and window[2] >= self.REFUSED_SHARE * window[1]
-        return False
-
-    def _adapt_from_now(self, now: float) -> AdaptiveRate:
-        """An adaptive rate for a gate whose fixed pacing the site refused: it starts at the
-        rate requests were sent at over the last two seconds (at least the law's cold start;
-        a burst after a pause is not a rate) and never goes above `max_rps`."""
-        recent = sum(1 for moment in self._recent_sends if now - moment <= 2.0) / 2.0
-        ceiling = self.max_rps / self.MARGIN if self.max_rps else None
-        adaptive = AdaptiveRate(start=max(COLD_START_RATE, recent), ceiling=ceiling)
-        adaptive.begin(now)
-        self.adaptive = adaptive
-        self._next_slot = now
-        self._stats.rate = adaptive.sending
-        return adaptive
-
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """A request let through the gate: when, and at what rate (None: by fixed pacing, before
-    any adaptive rate; its answer is no news to one taken later)."""
+    """A request let through the gate: when, and at what rate (None: by fixed pacing)."""
 
     sent_at: float
     rate: float | None
