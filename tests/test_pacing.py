@@ -11,7 +11,7 @@ import trio
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
-from trio_enrich._pacing import AdaptiveRate, Phase, Signal
+from trio_enrich._pacing import AdaptiveRate, PauseWatch, Phase, Signal
 from trio_enrich._pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
 from trio_enrich._site import SITE_RULES
 from trio_enrich.cli import main, parse_max_rps
@@ -270,6 +270,135 @@ async def test_a_second_run_starts_from_the_remembered_rate(tmp_path: Path) -> N
 
 
 # --- issue 20: fixed pacing after a Retry-After; only achieved rates shown and remembered ------
+
+
+@pytest.mark.parametrize("max_rps", [None, 60.0])
+async def test_fixed_pacing_resumes_one_by_one_after_pauses_that_do_not_cure(
+    autojump_clock: trio.testing.MockClock, max_rps: float | None
+) -> None:
+    """Ten workers without a pause (or with a cap above the limit) against a hidden 20/s,
+    burst 5: once two pauses in a row did not cure the 429s, requests leave one by one at the
+    rate the site accepts, instead of spending the burst together after every pause."""
+    site = LimitedSite(rate=20.0, burst=5)
+    done: list[Outcome[int, int]] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        done.extend(outcomes)
+
+    config = PipelineConfig(concurrency=10, delay=0.0, max_rps=max_rps, rules=SITE_RULES)
+    start = trio.current_time()
+    stats = await run_pipeline(range(1000), site.fetch, commit, config)
+    wall = trio.current_time() - start
+    assert sorted(o.item_id for o in done if o.result is not None) == list(range(1000))
+    assert site.refused <= 0.05 * len(site.sends)
+    assert wall <= 1.3 * 1000 / 20
+    assert stats.rate is not None  # the rate the gate took, shown like auto's
+    assert stats.rate <= 21
+    cap = max_rps or float("inf")
+    in_any_second = max(sum(1 for t in site.sends if s <= t < s + 1.0) for s in site.sends[::25])
+    assert in_any_second <= cap
+
+
+class LockoutNoiseSite:
+    """Refuses one request in fifty at random, at any rate, and then everything for the
+    second after (as the hostile profile's limiter does): the requests in flight are refused
+    too, and a pause's end can meet the lockout's."""
+
+    def __init__(self, seed: int) -> None:
+        import random
+
+        self.rng = random.Random(seed)
+        self.locked_until = -1.0
+        self.sends: list[float] = []
+
+    async def fetch(self, item: int) -> int:
+        now = trio.current_time()
+        self.sends.append(now)
+        locked = now < self.locked_until
+        await trio.sleep(0.04 if self.rng.random() < 0.9 else self.rng.uniform(0.04, 0.4))
+        if locked or self.rng.random() < 0.02:
+            if not locked:
+                self.locked_until = trio.current_time() + 1.0
+            raise FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=1.0)
+        return item
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_fixed_pacing_keeps_its_pace_through_random_lockouts(
+    autojump_clock: trio.testing.MockClock, seed: int
+) -> None:
+    site = LockoutNoiseSite(seed)
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    config = PipelineConfig(
+        concurrency=8, delay=0.0, rules=SITE_RULES, retry=RetryPolicy(base=0.02, cap=0.2)
+    )
+    start = trio.current_time()
+    stats = await run_pipeline(range(2000), site.fetch, commit, config)
+    wall = trio.current_time() - start
+    assert stats.rate is None  # no law taken
+    # the pauses and ~2,000 requests of ~50 ms by 8 workers; a law would take minutes
+    assert wall <= stats.seconds_paused + 2000 * 0.08 / 8 + 5
+
+
+def watch_after_pauses(watch: PauseWatch, start: float, pauses: int, refused: int) -> object:
+    """`pauses` one-second pauses in a row, each followed by ten requests of which `refused`
+    are refused again; what the watch answered to the last refusal."""
+    now = start
+    answer: object = None
+    for _ in range(pauses):
+        watch.paused(now, now + 1.0)
+        now += 1.0
+        for k in range(10):
+            watch.sent(now)
+            if k < refused:
+                answer = watch.refused(now + 0.02, now, None)
+            else:
+                watch.accepted(now + 0.02)
+    return answer
+
+
+def test_the_watch_hands_over_after_two_uncured_pauses_in_a_row_only() -> None:
+    watch = PauseWatch()
+    assert watch_after_pauses(watch, 0.0, 1, refused=5) is None  # one may be chance
+    assert watch_after_pauses(watch, 1.1, 1, refused=0) is None  # cured
+    assert watch_after_pauses(watch, 2.2, 1, refused=5) is None  # the row starts again
+    law = watch_after_pauses(watch, 3.3, 1, refused=5)
+    assert isinstance(law, AdaptiveRate)
+    # from the answers the site gave over the seconds before (20 in 3.3 s), not the 10/s
+    # that left
+    assert law.rate == pytest.approx(20 / 3.3, rel=0.05)
+
+
+def test_a_law_that_gets_fewer_answers_than_the_pace_it_replaced_is_given_back() -> None:
+    watch = PauseWatch()
+    for k in range(400):  # fixed pacing got 40 answers a second
+        watch.accepted(k / 40)
+    law = watch_after_pauses(watch, 10.0, 2, refused=5)
+    assert isinstance(law, AdaptiveRate)
+    now = 12.1
+    kept = True
+    while now < 12.1 + watch.TRIAL_SECONDS + 0.5:  # the law gets 10 a second
+        kept = watch.keeps(now, Signal.OK)
+        now += 0.1
+        if not kept:
+            break
+    assert not kept
+    watch.gave_back(now)
+    assert watch_after_pauses(watch, now, 2, refused=5) is None  # quiet for a while
+    assert isinstance(watch_after_pauses(watch, now + watch.QUIET, 2, refused=5), AdaptiveRate)
+
+
+def test_a_law_that_does_better_than_the_pace_it_replaced_stays() -> None:
+    watch = PauseWatch()
+    law = watch_after_pauses(watch, 0.0, 2, refused=5)
+    assert isinstance(law, AdaptiveRate)
+    now = 2.1
+    while now < 2.1 + 2 * watch.TRIAL_SECONDS:  # 18 answers a second, where it had ~5
+        assert watch.keeps(now, Signal.OK)
+        now += 1 / 18
 
 
 async def test_fixed_pacing_the_site_never_refuses_is_unchanged(

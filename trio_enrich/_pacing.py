@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["COLD_START_RATE", "AdaptiveRate", "Phase", "Signal"]
+__all__ = ["COLD_START_RATE", "AdaptiveRate", "PauseWatch", "Phase", "Signal"]
 
 #: Where the law starts without a remembered rate: about the rate of the polite defaults
 #: (3 workers, each pausing 500 ms before a request of ~100 ms).
@@ -289,3 +289,117 @@ class AdaptiveRate:
         if self.ceiling is not None:
             rate = min(rate, self.ceiling)
         return max(self.floor, rate)
+
+
+@dataclass(slots=True)
+class PauseWatch:
+    """Fixed pacing's watch on its `Retry-After` pauses: whether they cure the site's refusals.
+
+    Fixed pacing lets every worker leave the moment a pause ends. Against a hard limit they
+    spend its burst together and are refused again at once: ten workers without a pause
+    against a hidden 20/s took 207 s for 1,000 pages (~50 s is the limit), 782 answers 429,
+    13 items failed. So when UNCURED pauses in a row did not cure (REFUSED_SHARE or more of
+    what left in the AFTER_PAUSE seconds after each is refused again, at least two) the gate
+    hands over to the adaptive law of `--max-rps auto`, which lets requests out one by one at
+    the rate the site accepts (58 s, 1.9% answered 429, none failed). The law starts from the
+    answers per second the site gave over the last WINDOW seconds, pauses included: a token
+    bucket passes no more than its rate and its burst, so that is about the limit or below,
+    not the rate that overran it.
+
+    A site that refuses now and then at any rate (a lockout after a random 429 refuses all in
+    flight, and its end can race the client's) shows one such pause now and then, two in a row
+    hardly ever. Were the law taken there, it would read each later refusal as "too fast" and
+    slow to a crawl (minutes instead of a minute, measured). So the law is on trial for
+    TRIAL_SECONDS: against a limit it gets more answers per second than the pace it replaced,
+    which lost its time in pauses; against refusals at any rate, far fewer. Below GIVE_BACK
+    times the answers per second before it, the law goes and fixed pacing comes back; the
+    watch then waits QUIET seconds (twice as long each time) before it hands over again.
+
+    Sans-io: times are passed in.
+    """
+
+    AFTER_PAUSE = 1.0  # seconds after a pause whose requests tell whether the pause cured it
+    REFUSED_SHARE = 0.2  # ... refused this much of them (at least 2): a limit, not noise
+    UNCURED = 2  # pauses in a row that did not cure
+    WINDOW = 10.0  # seconds of answers before a hand-over: the rate the site accepted
+    TRIAL_SECONDS = 10.0
+    GIVE_BACK = 0.4
+    QUIET = 60.0
+
+    quiet_until: float = -1e18
+    quiet: float = QUIET
+    # The latest pauses (UNCURED of them and the next, which may begin before the answers
+    # come in): when each ended, how many requests left in the second after it, how many of
+    # those were refused, and whether that means it did not cure (1) or not yet (0).
+    _after_pauses: deque[list[float]] = field(
+        default_factory=lambda: deque(maxlen=PauseWatch.UNCURED + 1)
+    )
+    # When fixed pacing's latest answers came (a full log covers less than WINDOW: the rate
+    # is then taken over the time it covers).
+    _accepted: deque[float] = field(default_factory=lambda: deque(maxlen=1024))
+    # The law taken, on trial: when it was taken, the rate of answers before it, its answers.
+    _trial: tuple[float, float] | None = None
+    _trial_answers: int = 0
+
+    def paused(self, now: float, until: float) -> None:
+        """Every worker is held until `until` (a new pause, or a longer one)."""
+        windows = self._after_pauses
+        if windows and now < windows[-1][0]:
+            windows[-1][0] = until  # a longer pause: it ends later
+        else:
+            windows.append([until, 0, 0, 0])
+
+    def sent(self, now: float) -> None:
+        """A request leaves by fixed pacing."""
+        latest = self._after_pauses[-1] if self._after_pauses else None
+        if latest is not None and 0.0 <= now - latest[0] < self.AFTER_PAUSE:
+            latest[1] += 1
+
+    def accepted(self, now: float) -> None:
+        """A request fixed pacing sent was answered, not refused."""
+        self._accepted.append(now)
+
+    def refused(self, now: float, sent_at: float, ceiling: float | None) -> AdaptiveRate | None:
+        """A request fixed pacing sent at `sent_at` was refused: the law to hand over to
+        (never above `ceiling`) when this refusal shows that a pause did not cure, else None."""
+        windows = list(self._after_pauses)
+        after = [k for k, w in enumerate(windows) if 0.0 <= sent_at - w[0] < self.AFTER_PAUSE]
+        if not after:
+            return None
+        window = windows[after[0]]
+        window[2] += 1
+        if window[2] >= 2 and window[2] >= self.REFUSED_SHARE * window[1]:
+            window[3] = 1
+        # This pause and the ones before it (the next may have begun already).
+        in_a_row = windows[: after[0] + 1][-self.UNCURED :]
+        if len(in_a_row) < self.UNCURED or not all(w[3] for w in in_a_row):
+            return None
+        if now < self.quiet_until:
+            return None
+        accepted = self._accepted
+        seen = min(self.WINDOW, now - accepted[0]) if accepted else self.WINDOW
+        before = sum(1 for moment in accepted if now - moment <= seen) / max(seen, 1.0)
+        law = AdaptiveRate(start=max(COLD_START_RATE, before), ceiling=ceiling)
+        law.begin(now)
+        self._trial = (now, before)
+        self._trial_answers = 0
+        return law
+
+    def keeps(self, now: float, signal: Signal) -> bool:
+        """Whether the law taken stays (call with each answer it was told): False when its
+        trial ends with fewer answers per second than GIVE_BACK times those before it."""
+        if self._trial is None:
+            return True  # its trial is over: it stays
+        if signal is not Signal.LIMITED:
+            self._trial_answers += 1
+        taken_at, before = self._trial
+        if now - taken_at < self.TRIAL_SECONDS:
+            return True
+        self._trial = None
+        return self._trial_answers / (now - taken_at) >= self.GIVE_BACK * before
+
+    def gave_back(self, now: float) -> None:
+        """The law was given back: fixed pacing again, and no new law for a while."""
+        self.quiet_until = now + self.quiet
+        self.quiet *= 2
+        self._after_pauses.clear()

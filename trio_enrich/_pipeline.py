@@ -32,7 +32,7 @@ import trio
 
 from ._errors import FetchError
 from ._model import FailureKind
-from ._pacing import AdaptiveRate, Signal
+from ._pacing import AdaptiveRate, PauseWatch, Signal
 
 __all__ = [
     "Breaker",
@@ -307,6 +307,9 @@ class Gate:
     busy machine; a pacer that spaces from wake-up times lets that lateness add up, and the
     rate falls below the cap (17.9 instead of 20 per second was measured under load). A small
     log of send times keeps the cap strict when late wake-ups bunch requests together.
+
+    Fixed pacing hands over to the adaptive law when a `Retry-After` pause did not cure the
+    site's refusals, and takes its pace back when the law does no better (see `PauseWatch`).
     """
 
     # Spacing requests 3% wider than 1/max_rps keeps the server's view of the rate (after
@@ -340,6 +343,8 @@ class Gate:
         self._next_slot = -math.inf
         self._turn = trio.Lock()
         self._sent: deque[float] = deque(maxlen=max(1, math.floor(max_rps or 1)))
+        # Fixed pacing's watch on its pauses (None with `--max-rps auto` from the start).
+        self.watch = PauseWatch() if adaptive is None else None
         # Tests pass a sleep that wakes late, as a loaded machine does.
         self._sleep_until = sleep_until
 
@@ -355,6 +360,8 @@ class Gate:
             self.paused_until = until
             stats.paused_until = until
             stats.pause_reason = reason
+            if self.watch is not None:
+                self.watch.paused(now, until)
 
     async def admit(self) -> Ticket:
         """Wait until a request may leave, then count it as sent."""
@@ -380,6 +387,8 @@ class Gate:
                     continue
                 sent.append(now)
             self._stats.requests += 1
+            if self.watch is not None:
+                self.watch.sent(now)
             return Ticket(now, None)
 
     async def _admit_adaptive(self) -> Ticket:
@@ -390,6 +399,8 @@ class Gate:
         assert adaptive is not None
         async with self._turn:
             while True:
+                if self.adaptive is not adaptive:
+                    return await self.admit()  # the law was given back meanwhile
                 now = trio.current_time()
                 if now < self.paused_until:
                     await self._sleep_until(self.paused_until)
@@ -406,14 +417,38 @@ class Gate:
         return Ticket(now, adaptive.sent(now))
 
     def answered(self, ticket: Ticket, signal: Signal) -> None:
-        """Tell the adaptive rate (if any) how the request of `ticket` was answered."""
+        """Tell the adaptive rate (if any) how the request of `ticket` was answered; with
+        fixed pacing, tell its watch."""
         adaptive = self.adaptive
-        if adaptive is None or ticket.rate is None:
-            return
+        watch = self.watch
         now = trio.current_time()
+        if adaptive is None:
+            if watch is None or ticket.rate is not None:
+                return
+            if signal is Signal.LIMITED:
+                ceiling = self.max_rps / self.MARGIN if self.max_rps else None
+                self._take(now, watch.refused(now, ticket.sent_at, ceiling))
+            else:
+                watch.accepted(now)
+            return
+        if ticket.rate is None:
+            return  # sent by fixed pacing, before the law was taken: old news to it
         adaptive.answered(now, ticket.sent_at, ticket.rate, signal, now - ticket.sent_at)
+        if watch is not None and not watch.keeps(now, signal):
+            watch.gave_back(now)
+            self._take(now, None)
+            return
         self._stats.rate = adaptive.sending
         self._stats.settled_rate = adaptive.settled
+
+    def _take(self, now: float, law: AdaptiveRate | None) -> None:
+        """Fixed pacing's watch hands over to `law`, or (None) takes its pace back."""
+        if law is None and self.adaptive is None:
+            return
+        self.adaptive = law
+        self._next_slot = now if law is not None else -math.inf
+        self._stats.rate = law.sending if law is not None else None
+        self._stats.settled_rate = None
 
 
 @dataclass(frozen=True, slots=True)
