@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from ._enrich import (
         DEFAULT_BASE_URL,
         EnrichOptions,
-        enrich,
     )
     from ._errors import (
         DatabaseError,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
         IssuerDetail,
         IssuerPerformance,
         IssuerStats,
+        ItemFailure,
         ListingIssuer,
         ListingPage,
         ListingPolitician,
@@ -48,10 +48,10 @@ if TYPE_CHECKING:
         RetryPolicy,
         RunStats,
     )
+    from ._polite import enrich
     from ._roster import COMMITTEES
     from ._store import (
         SCHEMA_VERSION,
-        ItemFailure,
         Store,
     )
     from ._sync import (
@@ -75,7 +75,7 @@ _LAZY = {
     "IssuerDetail": "._model",
     "IssuerPerformance": "._model",
     "IssuerStats": "._model",
-    "ItemFailure": "._store",
+    "ItemFailure": "._model",
     "ListingIssuer": "._model",
     "ListingPage": "._model",
     "ListingPolitician": "._model",
@@ -92,7 +92,7 @@ _LAZY = {
     "TradeDetail": "._model",
     "TrioEnrichError": "._errors",
     "UsageError": "._errors",
-    "enrich": "._enrich",
+    "enrich": "._polite",
     "parse_issuer_detail": "._parse",
     "parse_politicians_page": "._parse",
     "parse_trade_detail": "._parse",

@@ -18,7 +18,7 @@ import trio
 
 from ._enrich import EnrichOptions
 from ._errors import FetchError
-from ._jobs import Words, open_page_client, read_page
+from ._jobs import open_page_client, read_page
 from ._model import FailureKind, PoliticianPage
 from ._parse import parse_politicians_page
 from ._pipeline import FinishReason, Outcome, RunStats, run_pipeline
@@ -27,10 +27,7 @@ from ._store import Store
 from ._sync import CarriedProgress, ProgressFactory, combine, no_progress
 from ._writes import MembershipWrite
 
-__all__ = ["COMMITTEE_WORDS", "CommitteesResult", "read_committees"]
-
-#: How committee pages are spoken of.
-COMMITTEE_WORDS = Words(noun="pages", done="fetched", rate="pages")
+__all__ = ["CommitteesResult", "read_committees"]
 
 #: Rounds in one run: page 1 of each; the other pages; one more for rosters that changed.
 MAX_ROUNDS = 3

@@ -1,6 +1,8 @@
 """Enrichment jobs: the generic pipeline wired to the HTTP client, the parser and the store.
 
-This is the library entry point the CLI and the examples use::
+:func:`fetch_and_store` is one job's run on a store the caller has made polite already;
+programs call :func:`~trio_enrich.enrich` (``_polite``), which runs it inside the run lock
+with robots.txt read and the pacing set::
 
     with Store.open("capitoltraders.db") as store:
         stats = await enrich(store, "trades", EnrichOptions(concurrency=5))
@@ -9,20 +11,21 @@ This is the library entry point the CLI and the examples use::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import trio
 
+from . import _defaults as defaults
 from ._jobs import JOBS, Job, open_page_client, read_page
-from ._model import DEFAULT_BASE_URL
-from ._pacing import AdaptiveRate
+from ._model import DEFAULT_BASE_URL, ItemFailure
+from ._pacing import COLD_START_RATE, AdaptiveRate
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._site import SITE_RULES
-from ._store import ItemFailure, Store
+from ._store import Store
 
-__all__ = ["DEFAULT_BASE_URL", "EnrichOptions", "JobName", "enrich", "pending_ids"]
+__all__ = ["DEFAULT_BASE_URL", "EnrichOptions", "JobName", "fetch_and_store", "pending_ids"]
 
 
 JobName = Literal["trades", "issuers"]
@@ -33,15 +36,18 @@ class EnrichOptions:
     """How to run an enrichment; the defaults are the polite ones the site has tolerated."""
 
     base_url: str = DEFAULT_BASE_URL
-    concurrency: int = 3
-    max_failures: int = 5
-    not_found_guard: int = 25
-    delay: float = 0.5  # seconds each worker pauses before each request
+    concurrency: int = defaults.CONCURRENCY
+    max_failures: int = defaults.MAX_FAILURES
+    not_found_guard: int = defaults.NOT_FOUND_GUARD
+    delay: float = defaults.DELAY  # seconds each worker pauses before each request
+    # The most requests in any second; with `auto`, the ceiling of the rate found.
     max_rps: float | None = None
-    # `--max-rps auto`: the rate law, shared by every run made with these options
+    auto: bool = False  # `--max-rps auto`: find the rate the site allows from its answers
+    # The rate law of `auto`, shared by every run made with these options (`polite_run` sets
+    # it, from the rate an earlier run learned).
     adaptive: AdaptiveRate | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    deadline: float = 30.0  # seconds for a whole request, body included
+    deadline: float = defaults.DEADLINE  # seconds for a whole request, body included
     limit: int | None = None  # the most items this run
     retry_failed: bool = False  # include items recorded as not found
     refresh_older_than: float | None = None  # seconds: refetch items enriched longer ago
@@ -52,8 +58,8 @@ class EnrichOptions:
             max_failures=self.max_failures,
             not_found_guard=self.not_found_guard,
             delay=self.delay,
-            max_rps=self.max_rps,
-            adaptive=self.adaptive,
+            max_rps=None if self.auto else self.max_rps,
+            adaptive=self.adaptive if self.auto else None,
             retry=self.retry,
             rules=SITE_RULES,
         )
@@ -80,7 +86,7 @@ def pending_ids(store: Store, job: JobName | Job[Any, Any], options: EnrichOptio
     return _job(job).pending(store, options.limit, options.retry_failed, refresh_before)
 
 
-async def enrich(
+async def fetch_and_store(
     store: Store,
     job: JobName | Job[Any, Any],
     options: EnrichOptions,
@@ -89,11 +95,14 @@ async def enrich(
     progress: ProgressSink | None = None,
     stop: trio.Event | None = None,
 ) -> RunStats:
-    """Fetch, parse and store the detail page of every pending item of `job` (or of `ids`).
+    """Fetch, parse and store the detail page of every pending item of `job` (or of `ids`),
+    paced as `options` say (inside a `polite_run`, which sets the pacing).
 
     `job` is a job value (``_jobs.TRADES``, ``_jobs.ISSUERS``, ...) or its name.
     """
     spec = _job(job)
+    if options.auto and options.adaptive is None:
+        options = replace(options, adaptive=AdaptiveRate(COLD_START_RATE, options.max_rps))
     # One connection, one thread at a time: sqlite3 objects must not be used concurrently.
     limiter = trio.CapacityLimiter(1)
     if ids is None:

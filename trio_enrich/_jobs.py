@@ -18,12 +18,12 @@ from typing import Any, Generic, TypeVar
 
 from ._errors import FetchError
 from ._http import PageClient
-from ._model import IssuerDetail, PageFailure, TradeDetail
+from ._model import IssuerDetail, ItemFailure, PageFailure, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
 from ._pipeline import RunStats
-from ._store import ItemFailure, Store
+from ._store import Store
 
-__all__ = ["ISSUERS", "JOBS", "LISTING", "TRADES", "Job", "Words", "open_page_client", "read_page"]
+__all__ = ["ISSUERS", "JOBS", "PAGES", "TRADES", "Job", "Words", "open_page_client", "read_page"]
 
 K = TypeVar("K")  # an item's id: a trade's or issuer's number, a committee's code
 R = TypeVar("R")  # what a page gives
@@ -84,7 +84,8 @@ ISSUERS: Job[int, IssuerDetail] = Job(
 )
 
 #: The words of `sync`, which walks listing pages (its walk is in ``_sync``).
-LISTING = Words(noun="pages", done="fetched", rate="pages")
+#: The words of the stages that read listing pages (sync, committees).
+PAGES = Words(noun="pages", done="fetched", rate="pages")
 
 JOBS: dict[str, Job[Any, Any]] = {job.name: job for job in (TRADES, ISSUERS)}
 

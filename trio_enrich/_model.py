@@ -17,6 +17,8 @@ __all__ = [
     "IssuerDetail",
     "IssuerPerformance",
     "IssuerStats",
+    "ItemFailure",
+    "LearnedRate",
     "ListingIssuer",
     "ListingPage",
     "ListingPolitician",
@@ -25,6 +27,7 @@ __all__ = [
     "PoliticianCard",
     "PoliticianPage",
     "ProgressMode",
+    "RunHolder",
     "TradeDetail",
 ]
 
@@ -87,6 +90,37 @@ class PageFailure:
 
 
 # --- trades listing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFailure:
+    """A final failure of one item, for the failure table."""
+
+    item_id: int
+    kind: FailureKind
+    message: str
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedRate:
+    """The request rate an earlier `--max-rps auto` run learned for a host."""
+
+    rate: float  # requests per second
+    limited: bool  # a limit was found, not just a rate reached
+    learned_at: str  # ISO-8601 UTC
+
+
+@dataclass(frozen=True, slots=True)
+class RunHolder:
+    """Who holds (or last held) a database's run lock."""
+
+    pid: int
+    command: str
+    since: str  # ISO-8601 UTC
+
+    def __str__(self) -> str:
+        return f"pid {self.pid}, `{self.command}`, since {self.since}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 import trio
 
+from . import _defaults as defaults
 from ._errors import FetchError
 from ._model import FailureKind
 from ._pacing import AdaptiveRate, PauseWatch, Signal
@@ -103,9 +104,9 @@ class FinishReason(enum.StrEnum):
 class RetryPolicy:
     """Exponential backoff with full jitter; Retry-After waits are capped at `max_retry_after`."""
 
-    max_retries: int = 3
-    base: float = 2.0  # seconds
-    cap: float = 30.0  # seconds
+    max_retries: int = defaults.RETRIES
+    base: float = defaults.RETRY_BASE  # seconds
+    cap: float = defaults.RETRY_CAP  # seconds
     max_retry_after: float = 120.0  # seconds
 
     def backoff(self, retry: int, rng: random.Random) -> float:
@@ -116,10 +117,10 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
-    concurrency: int = 3
-    max_failures: int = 5  # consecutive final failures that trip the breaker
-    not_found_guard: int = 25  # consecutive not-found answers that stop the run
-    delay: float = 0.5  # each worker's pause before each request, seconds
+    concurrency: int = defaults.CONCURRENCY
+    max_failures: int = defaults.MAX_FAILURES  # consecutive final failures: the breaker trips
+    not_found_guard: int = defaults.NOT_FOUND_GUARD  # not-found answers in a row: it stops
+    delay: float = defaults.DELAY  # each worker's pause before each request, seconds
     max_rps: float | None = None  # the most requests in any 1 s window
     # `--max-rps auto`: the rate adapts to the site's answers (shared by the runs of one
     # command, so a later stage starts where the earlier one left off)

@@ -33,8 +33,11 @@ from ._errors import DatabaseError
 from ._model import (
     FailureKind,
     IssuerDetail,
+    ItemFailure,
+    LearnedRate,
     ListingTrade,
     PoliticianCard,
+    RunHolder,
     TradeDetail,
 )
 from ._schema import (
@@ -63,7 +66,6 @@ from ._writes import (
 __all__ = [
     "SCHEMA_VERSION",
     "Entity",
-    "ItemFailure",
     "Store",
     "utc_now",
 ]
@@ -103,16 +105,6 @@ _NOT_SHOWN_SQL_V1 = _NOT_SHOWN_SQL.replace(
 def utc_now() -> str:
     """The current UTC time as ISO-8601 with a Z, the form ``enriched_at`` takes."""
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True, slots=True)
-class ItemFailure:
-    """A final failure of one item, for the failure table."""
-
-    item_id: int
-    kind: FailureKind
-    message: str
-    attempts: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,11 +314,16 @@ class Store:
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def learned_rate(self, host: str) -> dict[str, object] | None:
-        """The request rate an earlier `--max-rps auto` run learned for `host`: rate (per
-        second), limited (a limit was found, not just a rate reached), learned_at."""
+    def learned_rate(self, host: str) -> LearnedRate | None:
+        """The request rate an earlier `--max-rps auto` run learned for `host` (None: none,
+        or not readable as one)."""
         found = self._learned_rates().get(host)
-        return found if isinstance(found, dict) else None
+        if not isinstance(found, dict):
+            return None
+        rate, limited, at = found.get("rate"), found.get("limited"), found.get("learned_at")
+        if not isinstance(rate, int | float) or not isinstance(at, str) or rate <= 0:
+            return None
+        return LearnedRate(rate=float(rate), limited=bool(limited), learned_at=at)
 
     def remember_rate(self, host: str, rate: float, *, limited: bool) -> None:
         """Keep the rate a `--max-rps auto` run settled at, for the next run at `host`."""
@@ -344,16 +341,19 @@ class Store:
             return {}
         return learned if isinstance(learned, dict) else {}
 
-    def current_run(self) -> dict[str, object] | None:
-        """Who holds (or last held) the run lock: pid, command, since (see ``_lock``)."""
+    def current_run(self) -> RunHolder | None:
+        """Who holds (or last held) the run lock (see ``_lock``); None when not recorded."""
         text = self.get_our_meta(_RUN_KEY)
-        if text is None:
-            return None
         try:
-            value = json.loads(text)
+            value = json.loads(text) if text is not None else None
         except ValueError:
             return None
-        return value if isinstance(value, dict) else None
+        if not isinstance(value, dict):
+            return None
+        pid, command, since = value.get("pid"), value.get("command"), value.get("since")
+        if not isinstance(pid, int) or not isinstance(command, str) or not isinstance(since, str):
+            return None
+        return RunHolder(pid=pid, command=command, since=since)
 
     def record_run(self, command: str) -> None:
         """Note this process as the holder of the run lock (call it once the lock is held)."""

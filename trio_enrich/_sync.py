@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import trio
 
+from ._defaults import PAGE_SIZE
 from ._enrich import EnrichOptions
 from ._errors import FetchError
 from ._jobs import open_page_client, read_page
@@ -57,7 +58,7 @@ class SyncOptions:
     full: bool = False  # walk every page instead of stopping at the last synced date
     since: str | None = None  # YYYY-MM-DD: stop at pages older than this instead
     max_pages: int | None = None  # the most pages to fetch
-    page_size: int = 12
+    page_size: int = PAGE_SIZE
 
 
 @dataclass(slots=True)
@@ -93,7 +94,7 @@ class SyncResult:
 
 def listing_path(page: int, size: int) -> str:
     """The path of listing page `page` at `size` trades a page."""
-    return f"/trades?page={page}" if size == 12 else f"/trades?page={page}&pageSize={size}"
+    return f"/trades?page={page}" if size == PAGE_SIZE else f"/trades?page={page}&pageSize={size}"
 
 
 def no_progress(total: int | None) -> AbstractContextManager[ProgressSink]:

@@ -16,19 +16,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ._model import (
     PERFORMANCE_FIELDS,
     IssuerDetail,
+    ItemFailure,
     ListingIssuer,
     ListingTrade,
     PoliticianCard,
     TradeDetail,
 )
-
-if TYPE_CHECKING:
-    from ._store import ItemFailure
 
 __all__ = [
     "MembershipWrite",

@@ -7,8 +7,6 @@ terminated (SIGTERM).
 
 from __future__ import annotations
 
-import datetime
-import math
 import re
 import signal
 import sys
@@ -21,6 +19,7 @@ import cyclopts
 from cyclopts import Parameter, Token, validators
 
 from . import __version__
+from . import _defaults as defaults
 from ._errors import (
     EXIT_BREAKER,
     EXIT_INTERRUPTED,
@@ -28,18 +27,14 @@ from ._errors import (
     EXIT_USAGE,
     SiteUnavailable,
     TrioEnrichError,
-    UsageError,
 )
 from ._model import DEFAULT_BASE_URL, ProgressMode
+from ._settings import RateSpec, RunSettings, parse_max_rps, parse_refresh, parse_since
 
 if TYPE_CHECKING:
     from ._enrich import EnrichOptions
-    from ._sync import SyncOptions
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "entry", "main"]
-
-#: How old issuer data may be before `update` fetches it again.
-DEFAULT_REFRESH = "1d"
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "main", "parse_max_rps"]
 
 app = cyclopts.App(
     name="trio-enrich",
@@ -152,8 +147,12 @@ class SiteFlags:
         str,
         Parameter(env_var="CAPITOLTRADES_BASE_URL", help=_HELP["base_url"], metavar="URL"),
     ] = DEFAULT_BASE_URL
-    concurrency: Annotated[int, _whole(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = 3
-    max_failures: Annotated[int, _whole(gte=1), Parameter(help=_HELP["max_failures"])] = 5
+    concurrency: Annotated[int, _whole(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = (
+        defaults.CONCURRENCY
+    )
+    max_failures: Annotated[int, _whole(gte=1), Parameter(help=_HELP["max_failures"])] = (
+        defaults.MAX_FAILURES
+    )
     details_delay_ms: Annotated[
         int | None, _whole(gte=0), Parameter(help=_HELP["delay"], show_default=False)
     ] = None
@@ -162,14 +161,16 @@ class SiteFlags:
         int,
         _whole(gte=0, lte=100),
         Parameter(env_var="CAPITOLTRADES_RETRY_MAX", help=_HELP["retry_max"]),
-    ] = 3
+    ] = defaults.RETRIES
     retry_base_ms: Annotated[
         int, _whole(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_BASE_MS", help=_HELP["base"])
-    ] = 2000
+    ] = round(defaults.RETRY_BASE * 1000)
     retry_max_ms: Annotated[
         int, _whole(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_MAX_MS", help=_HELP["cap"])
-    ] = 30_000
-    timeout: Annotated[float, _number(gt=0, lte=3600), Parameter(help=_HELP["timeout"])] = 30.0
+    ] = round(defaults.RETRY_CAP * 1000)
+    timeout: Annotated[float, _number(gt=0, lte=3600), Parameter(help=_HELP["timeout"])] = (
+        defaults.DEADLINE
+    )
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto"
     json: Annotated[bool, Parameter(help=_HELP["json"])] = False
     wait: Annotated[bool, Parameter(help=_HELP["wait"])] = False
@@ -177,6 +178,13 @@ class SiteFlags:
 
     def rate(self) -> RateSpec:
         return parse_max_rps(self.max_rps)
+
+    def settings(self) -> RunSettings:
+        """What the command is asked to do (validated before anything is opened)."""
+        return RunSettings(
+            db=self.db, options=self.options(), progress=self.progress, json=self.json,
+            wait=self.wait, ignore_robots_disallow=self.ignore_robots_disallow,
+        )  # fmt: skip
 
     def options(self) -> EnrichOptions:
         from ._enrich import EnrichOptions
@@ -186,13 +194,14 @@ class SiteFlags:
         rate = self.rate()
         delay_ms = self.details_delay_ms
         if delay_ms is None:
-            delay_ms = 0 if rate.auto else 500
+            delay_ms = 0 if rate.auto else round(defaults.DELAY * 1000)
         return EnrichOptions(
             base_url=check_base_url(self.base_url),
             concurrency=self.concurrency,
             max_failures=self.max_failures,
             delay=delay_ms / 1000,
-            max_rps=None if rate.auto else rate.value,
+            max_rps=rate.value,
+            auto=rate.auto,
             retry=RetryPolicy(
                 max_retries=self.retry_max,
                 base=self.retry_base_ms / 1000,
@@ -208,7 +217,9 @@ class EnrichFlags(SiteFlags):
     """Options of `trades` and `issuers`."""
 
     batch_size: Annotated[int | None, _whole(gte=1), Parameter(help=_HELP["batch_size"])] = None
-    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = 25
+    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = (
+        defaults.NOT_FOUND_GUARD
+    )
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
     retry_failed: Annotated[bool, Parameter(help=_HELP["retry_failed"])] = False
 
@@ -219,6 +230,9 @@ class EnrichFlags(SiteFlags):
             limit=self.batch_size,
             retry_failed=self.retry_failed,
         )
+
+    def settings(self) -> RunSettings:
+        return replace(super().settings(), dry_run=self.dry_run)
 
 
 @Parameter(name="*")
@@ -238,58 +252,6 @@ class IssuerFlags(EnrichFlags):
         return replace(super().options(), refresh_older_than=refresh)
 
 
-@dataclass(frozen=True, slots=True)
-class RateSpec:
-    """What --max-rps asked for: a fixed cap, or auto (with an optional ceiling)."""
-
-    auto: bool = False
-    value: float | None = None  # the fixed cap, or auto's ceiling
-
-
-def parse_max_rps(text: str | None) -> RateSpec:
-    """`20`, `0.5`, `auto` or `auto:30`; a UsageError otherwise."""
-    if text is None:
-        return RateSpec()
-    value = text.strip().lower()
-    if value == "auto":
-        return RateSpec(auto=True)
-    auto = value.startswith("auto:")
-    number = value[5:] if auto else value
-    try:
-        rate = float(number)
-    except ValueError:
-        rate = math.nan
-    if not math.isfinite(rate) or rate <= 0:
-        raise UsageError(
-            f"--max-rps {text!r} is not a rate: give requests per second (20, 0.5), auto or "
-            "auto:N (auto, never above N)"
-        )
-    return RateSpec(auto=auto, value=rate)
-
-
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_LONGEST_DURATION = 36_500 * 86400  # a hundred years: longer cannot be told from never
-
-
-def parse_duration(text: str, flag: str) -> float:
-    """Seconds of a duration such as `0s`, `30m`, `12h`, `7d`; a UsageError otherwise."""
-    match = _DURATION.match(text.strip())
-    if match is None:
-        raise UsageError(f"{flag} {text!r} is not a duration such as 0s, 30m, 12h or 7d")
-    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if seconds > _LONGEST_DURATION:
-        raise UsageError(f"{flag} {text!r} is longer than 36500d; say never to turn it off")
-    return seconds
-
-
-def parse_refresh(text: str) -> float | None:
-    """--refresh-older-than: a duration, or `never` (None: enriched issuers are not fetched)."""
-    if text.strip() == "never":
-        return None
-    return parse_duration(text, "--refresh-older-than")
-
-
 @Parameter(name="*")
 @dataclass(kw_only=True)
 class SyncFlags(SiteFlags):
@@ -299,30 +261,18 @@ class SyncFlags(SiteFlags):
     full: Annotated[bool, Parameter(help=_HELP["full"])] = False
     since: Annotated[str | None, Parameter(help=_HELP["since"], metavar="YYYY-MM-DD")] = None
     pages: Annotated[int | None, _whole(gte=1), Parameter(help=_HELP["pages"])] = None
-    page_size: Annotated[int, _whole(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = 12
+    page_size: Annotated[int, _whole(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = (
+        defaults.PAGE_SIZE
+    )
 
-    def sync_options(self) -> SyncOptions:
+    def settings(self) -> RunSettings:
         from ._sync import SyncOptions
 
-        since = self.since
-        if since is not None:
-            try:
-                since = datetime.date.fromisoformat(since).isoformat()
-            except ValueError:
-                raise UsageError(
-                    f"--since {since!r} is not a date in the form YYYY-MM-DD"
-                ) from None
-            if len(self.since or "") != 10:
-                raise UsageError(f"--since {self.since!r} is not a date in the form YYYY-MM-DD")
-            if self.full:
-                raise UsageError("--full and --since exclude each other: --full reads every page")
-        return SyncOptions(
-            enrich=self.options(),
-            full=self.full,
-            since=since,
-            max_pages=self.pages,
-            page_size=self.page_size,
-        )
+        since = parse_since(self.since, full=self.full)
+        settings = super().settings()
+        walk = SyncOptions(enrich=settings.options, full=self.full, since=since,
+                           max_pages=self.pages, page_size=self.page_size)  # fmt: skip
+        return replace(settings, sync=walk)
 
 
 # --- trades / issuers ---------------------------------------------------------------------------
@@ -337,7 +287,7 @@ async def trades(flags: EnrichFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_job("trades", flags or EnrichFlags())
+    return await _commands.run_job("trades", (flags or EnrichFlags()).settings())
 
 
 @app.command
@@ -351,10 +301,7 @@ async def issuers(flags: IssuerFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_job("issuers", flags or IssuerFlags())
-
-
-# --- stages: one job's run inside a locked database ------------------------------------------
+    return await _commands.run_job("issuers", (flags or IssuerFlags()).settings())
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -372,7 +319,7 @@ async def sync(flags: SyncFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_sync(flags=flags or SyncFlags())
+    return await _commands.run_sync((flags or SyncFlags()).settings())
 
 
 # --- committees -----------------------------------------------------------------------------
@@ -384,6 +331,9 @@ class CommitteeFlags(SiteFlags):
     """Options of `committees`."""
 
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
+
+    def settings(self) -> RunSettings:
+        return replace(super().settings(), dry_run=self.dry_run)
 
 
 @app.command
@@ -398,7 +348,7 @@ async def committees(flags: CommitteeFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_committees(flags=flags or CommitteeFlags())
+    return await _commands.run_committees((flags or CommitteeFlags()).settings())
 
 
 # --- update -----------------------------------------------------------------------------------
@@ -414,13 +364,18 @@ class UpdateFlags(SiteFlags):
     refresh_older_than: Annotated[
         str,
         Parameter(help=_HELP["update_refresh"], metavar="DURATION", allow_leading_hyphen=True),
-    ] = DEFAULT_REFRESH
-    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = 25
+    ] = defaults.REFRESH
+    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = (
+        defaults.NOT_FOUND_GUARD
+    )
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
 
     def options(self) -> EnrichOptions:
         return replace(super().options(), not_found_guard=self.not_found_guard,
                        refresh_older_than=parse_refresh(self.refresh_older_than))  # fmt: skip
+
+    def settings(self) -> RunSettings:
+        return replace(super().settings(), dry_run=self.dry_run, full=self.full)
 
 
 @app.command
@@ -437,7 +392,7 @@ async def update(flags: UpdateFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_update(flags=flags or UpdateFlags())
+    return await _commands.run_update((flags or UpdateFlags()).settings())
 
 
 # --- status ---------------------------------------------------------------------------------------
@@ -476,9 +431,9 @@ async def demo(
     latency, occasional 5xx and 429 with Retry-After), runs `update` into a fresh database
     with a progress bar per stage, then prints the status and the database's path.
     """
-    from . import _commands
+    from ._demo import run_demo
 
-    return await _commands.run_demo(db=db, trades=trades, seed=seed, progress=progress)
+    return await run_demo(db=db, trades=trades, seed=seed, progress=progress)
 
 
 @app.command
@@ -615,13 +570,6 @@ def run_and_exit_code() -> int:
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     return code
-
-
-def entry() -> None:
-    """The console script (kept for callers of ``trio_enrich.cli:entry``)."""
-    from ._entry import entry as console_entry
-
-    console_entry()
 
 
 def _invoke(args: list[str]) -> int:

@@ -1,0 +1,31 @@
+"""The polite defaults, in one place: the library's options and the CLI's flags take them.
+
+They are the settings the site has tolerated from earlier tools. Nothing is imported here, so
+the command line can read them without paying for the rest of the package.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CONCURRENCY",
+    "DEADLINE",
+    "DELAY",
+    "MAX_FAILURES",
+    "NOT_FOUND_GUARD",
+    "PAGE_SIZE",
+    "REFRESH",
+    "RETRIES",
+    "RETRY_BASE",
+    "RETRY_CAP",
+]
+
+CONCURRENCY = 3  # requests in flight at once
+MAX_FAILURES = 5  # consecutive failures that mean the site is unusable: the breaker trips
+NOT_FOUND_GUARD = 25  # "not found" answers in a row: the site's addresses changed
+DELAY = 0.5  # seconds each worker pauses before each request (0 with `--max-rps auto`)
+DEADLINE = 30.0  # seconds for a whole request, body included
+RETRIES = 3  # retries of a retryable failure
+RETRY_BASE = 2.0  # seconds: the first backoff ceiling, doubling each retry
+RETRY_CAP = 30.0  # seconds: the largest backoff ceiling
+PAGE_SIZE = 12  # trades (or cards) per listing page: the site's own
+REFRESH = "1d"  # `update`: issuer data older than this (less a sixth) is fetched again
