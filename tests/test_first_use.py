@@ -123,7 +123,7 @@ def test_a_refused_address_stops_in_seconds_with_exit_3_and_records_nothing(
 
 
 def _refused(item: int) -> FetchError:
-    return FetchError(FailureKind.UNREACHABLE, f"GET /x/{item}: connection refused")
+    return FetchError(FailureKind.UNREACHABLE, "connection refused", path=f"/x/{item}")
 
 
 async def test_the_core_gives_up_after_the_grace_period_without_an_outcome(

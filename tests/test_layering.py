@@ -1,4 +1,5 @@
-"""The dependency direction of the package: sans-io core, one adapter per foreign library."""
+"""The dependency direction of the package: every module has a rank and imports only from
+lower ranks (no circles); sans-io core, one adapter per foreign library; SQL only in the store."""
 
 from __future__ import annotations
 
@@ -42,6 +43,107 @@ FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
     "protego",
 }  # fmt: skip
+
+
+#: Every module of the package, by rank from the bottom; a module imports (at its top, lazily
+#: in a function, or for type checking) only from a lower rank. docs/ARCHITECTURE.md draws it.
+RANKS: list[tuple[str, ...]] = [
+    ("_model", "_defaults", "_help", "_flight", "_walk", "_lock", "_pacing", "_stats",
+     "sim._faults"),
+    ("_errors", "_page", "_roster"),
+    ("_read_trades", "_read_issuers", "_read_politicians", "_policy", "_gate", "_progress",
+     "_writes", "sim._dataset"),
+    ("_parse", "_schema", "_http", "_pipeline", "sim._pages"),
+    ("_store", "_robots", "_site", "sim._server"),
+    ("_jobs", "sim._command"),
+    ("_enrich", "sim"),
+    ("_sync", "_polite"),
+    ("_committees", "_settings"),
+    ("_report", "__init__"),
+    ("_stages",),
+    ("_commands",),
+    ("_demo",),
+    ("cli",),
+    ("_entry",),
+    ("__main__",),
+]  # fmt: skip
+RANK = {module: rank for rank, layer in enumerate(RANKS) for module in layer}
+
+
+def module_name(path: Path) -> str:
+    """`_store`, `sim._server`, `sim` (a package by its name), `__init__` (the package)."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts == ("__init__",):
+        return "__init__"
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def internal_imports(path: Path) -> set[str]:
+    """The package's modules `path` imports, anywhere in it (lazy ones included)."""
+    name = module_name(path)
+    package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
+    if name == "__init__":
+        package = []
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - (node.level - 1)]
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            submodules = {f"{target}.{a.name}".lstrip(".") for a in node.names}
+            submodules &= set(RANK)
+            if node.module is None and submodules:
+                found |= submodules
+            else:
+                found.add(target or "__init__")
+                found |= submodules
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("trio_enrich"):
+            found.add(str(node.module).removeprefix("trio_enrich").lstrip(".") or "__init__")
+    found.discard(name)
+    return found
+
+
+def all_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_rank() -> None:
+    names = {module_name(path) for path in all_modules()}
+    assert names == set(RANK), f"unranked: {names - set(RANK)}; gone: {set(RANK) - names}"
+
+
+@pytest.mark.parametrize("path", all_modules(), ids=module_name)
+def test_each_import_goes_to_a_lower_rank(path: Path) -> None:
+    name = module_name(path)
+    upward = {
+        target: RANK.get(target) for target in internal_imports(path)
+        if target not in RANK or RANK[target] >= RANK[name]
+    }  # fmt: skip
+    assert not upward, f"{name} (rank {RANK[name]}) imports {upward}"
+
+
+_SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DROP", "REPLACE")
+
+
+@pytest.mark.parametrize("path", all_modules(), ids=module_name)
+def test_sql_is_built_only_in_the_store(path: Path) -> None:
+    """A string that starts like SQL (an f-string above all: built SQL) appears only in the
+    store's modules, which keep their table and column names to their own constants."""
+    if module_name(path) in ("_store", "_schema", "_writes"):
+        return
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.JoinedStr):
+            parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+            text = str(parts[0]) if parts else ""
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        else:
+            continue
+        # SQL is written in capitals here; prose that starts with "Replace" is not SQL
+        assert not text.lstrip().startswith(tuple(f"{word} " for word in _SQL)), (
+            f"{module_name(path)} line {node.lineno} builds SQL: {text[:60]!r}"
+        )
 
 
 def imports_of(path: Path) -> set[str]:

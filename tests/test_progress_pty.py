@@ -181,7 +181,7 @@ async def test_the_bar_says_retrying_when_nothing_finishes_for_a_few_seconds(
         await trio.sleep(0.1)
         if item == 0 or trio.current_time() > 30:
             return "page"
-        raise FetchError(FailureKind.SERVER_ERROR, f"GET /trades/{item}: HTTP 503")
+        raise FetchError(FailureKind.SERVER_ERROR, "HTTP 503", path=f"/trades/{item}")
 
     config = PipelineConfig(
         concurrency=1, delay=0, retry=RetryPolicy(max_retries=100, base=2, cap=2), rules=SITE_RULES

@@ -28,7 +28,6 @@ from trio_enrich import (
 )
 from trio_enrich._model import PERFORMANCE_FIELDS
 from trio_enrich._pipeline import FinishReason, RunStats
-from trio_enrich._sync import combine
 from trio_enrich.sim import make_dataset, open_simulator
 
 from .conftest import fixture_bytes
@@ -449,7 +448,7 @@ def test_combine_adds_every_counter_and_keeps_the_later_state() -> None:
     first.failed, later.failed = {"timeout": 1, "blocked": 2}, {"timeout": 10}
     first.started, later.started = 1.0, 5.0
     later.finish_reason = FinishReason.BREAKER
-    both = combine(first, later, copy=True)
+    both = first.followed_by(later, copy=True)
     for number, name in enumerate(names, start=1):
         if name not in RunStats.STATE_FIELDS and name != "failed":
             assert getattr(both, name) == 101 * number, name

@@ -65,7 +65,7 @@ async def run_job(name: str, settings: RunSettings) -> int:
     table = JOBS[name].table
 
     def require_items(store: Store) -> None:
-        if store.query(f"SELECT COUNT(*) FROM {table}")[0][0] == 0:
+        if store.count(table) == 0:
             raise UsageError(
                 f"no {JOBS[name].words.noun} in the database {settings.db}: run "
                 f"`trio-enrich sync --db {settings.db}` first"
@@ -157,7 +157,7 @@ async def _run_locked(
                 return [path for stage in stages for path in stage.paths(store, paced)]
             # Asked stage by stage; but a database without trades gives the later stages
             # nothing to do without the listing.
-            if store.query("SELECT COUNT(*) FROM trades")[0][0] == 0:
+            if store.count("trades") == 0:
                 return SYNC.paths(store, paced)
             return []
 

@@ -24,7 +24,7 @@ from ._parse import parse_politicians_page
 from ._pipeline import FinishReason, Outcome, RunStats, run_pipeline
 from ._roster import COMMITTEES, Roll, chamber_of, committees_path
 from ._store import Store
-from ._sync import CarriedProgress, ProgressFactory, combine, no_progress
+from ._sync import CarriedProgress, ProgressFactory, no_progress
 from ._writes import MembershipWrite
 
 __all__ = ["CommitteesResult", "read_committees"]
@@ -71,7 +71,7 @@ async def read_committees(
         path = committees_path(code, page_number)
         page = await read_page(client, path, parse_politicians_page)
         if page.total_count is None:
-            raise FetchError(FailureKind.BLOCKED, f"GET {path}: no totalCount on the page")
+            raise FetchError(FailureKind.BLOCKED, "no totalCount on the page", path=path)
         return page
 
     async def commit(outcomes: list[Outcome[tuple[str, int], PoliticianPage]]) -> None:
@@ -90,7 +90,7 @@ async def read_committees(
                 stats = await run_pipeline(
                     items, fetch, commit, config, progress=CarriedProgress(sink, earlier), stop=stop
                 )
-            result.stats = combine(earlier, stats)
+            result.stats = earlier.followed_by(stats)
             if stats.finish_reason is not FinishReason.COMPLETED or stats.handled < len(items):
                 break
             if stats.failed_total or stats.skipped:

@@ -56,11 +56,23 @@ class SiteUnavailable(TrioEnrichError):
 
 
 class FetchError(TrioEnrichError):
-    """A request gave no page; `kind` says why, `retry_after` is the server's wish in seconds."""
+    """A request gave no page: `kind` says why in a word, `reason` in a few (`HTTP 429`, `no
+    complete answer in 30 s`), `path` which page (None: not one page), `retry_after` is the
+    server's wish in seconds. Its message, built here only, is `GET {path}: {reason}`."""
 
     def __init__(
-        self, kind: FailureKind, message: str, *, retry_after: float | None = None
+        self,
+        kind: FailureKind,
+        reason: str,
+        *,
+        path: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
         self.kind = kind
+        self.reason = reason
+        self.path = path
         self.retry_after = retry_after
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return self.reason if self.path is None else f"GET {self.path}: {self.reason}"

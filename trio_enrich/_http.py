@@ -193,18 +193,18 @@ class PageClient:
                 yield
         except trio.TooSlowError:
             raise FetchError(
-                FailureKind.TIMEOUT, f"GET {path}: no complete answer in {self.deadline:g} s"
+                FailureKind.TIMEOUT, f"no complete answer in {self.deadline:g} s", path=path
             ) from None
         except httpx.TimeoutException as error:
-            raise FetchError(FailureKind.TIMEOUT, f"GET {path}: {_describe(error)}") from error
+            raise FetchError(FailureKind.TIMEOUT, _describe(error), path=path) from error
         except httpx.DecodingError as error:
-            raise FetchError(FailureKind.BAD_CONTENT, f"GET {path}: {_describe(error)}") from error
+            raise FetchError(FailureKind.BAD_CONTENT, _describe(error), path=path) from error
         except httpx.ConnectError as error:
             # Refused, or the name does not resolve: nothing answered at all, so this says
             # nothing about the page, only that the site cannot be reached.
-            raise FetchError(FailureKind.UNREACHABLE, f"GET {path}: {_describe(error)}") from error
+            raise FetchError(FailureKind.UNREACHABLE, _describe(error), path=path) from error
         except (httpx.TransportError, httpx.StreamError) as error:
-            raise FetchError(FailureKind.TRANSPORT, f"GET {path}: {_describe(error)}") from error
+            raise FetchError(FailureKind.TRANSPORT, _describe(error), path=path) from error
 
     async def _get(self, path: str) -> bytes:
         # No per-phase timeouts for httpcore: the total deadline in get() covers connect, write
@@ -232,12 +232,13 @@ class PageClient:
             raise _status_error(path, response)
         content_type = response.headers.get("content-type", "text/html").lower()
         if not content_type.startswith(("text/", "application/xhtml", "application/json")):
-            raise FetchError(FailureKind.BAD_CONTENT, f"GET {path}: not a page ({content_type})")
+            raise FetchError(FailureKind.BAD_CONTENT, f"not a page ({content_type})", path=path)
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise FetchError(
                 FailureKind.TOO_LARGE,
-                f"GET {path}: body of {int(declared)} bytes exceeds {self.max_body}",
+                f"body of {int(declared)} bytes exceeds {self.max_body}",
+                path=path,
             )
         body = bytearray()
         # We ask for no compression, so a page normally comes as is and its raw bytes are the
@@ -251,7 +252,7 @@ class PageClient:
             body += chunk
             if len(body) > self.max_body:
                 raise FetchError(
-                    FailureKind.TOO_LARGE, f"GET {path}: body exceeds {self.max_body} bytes"
+                    FailureKind.TOO_LARGE, f"body exceeds {self.max_body} bytes", path=path
                 )
         return bytes(body)
 
@@ -259,17 +260,17 @@ class PageClient:
 def _status_error(path: str, response: httpx.Response) -> FetchError:
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("retry-after"))
-    where = f"GET {path}: HTTP {status}"
+    reason = f"HTTP {status}"
     if status in (429, 403):
-        return FetchError(FailureKind.RATE_LIMITED, where, retry_after=retry_after)
+        return FetchError(FailureKind.RATE_LIMITED, reason, path=path, retry_after=retry_after)
     if status == 408 or status >= 500:
-        return FetchError(FailureKind.SERVER_ERROR, where, retry_after=retry_after)
+        return FetchError(FailureKind.SERVER_ERROR, reason, path=path, retry_after=retry_after)
     if status in (404, 410):
-        return FetchError(FailureKind.NOT_FOUND, where)
+        return FetchError(FailureKind.NOT_FOUND, reason, path=path)
     if 300 <= status < 400:
         location = response.headers.get("location", "?")
-        return FetchError(FailureKind.HTTP_ERROR, f"{where} redirect to {location} not followed")
-    return FetchError(FailureKind.HTTP_ERROR, where)
+        reason += f" redirect to {location} not followed"
+    return FetchError(FailureKind.HTTP_ERROR, reason, path=path)
 
 
 def _describe(error: Exception) -> str:

@@ -21,7 +21,7 @@ from ._http import PageClient
 from ._model import IssuerDetail, ItemFailure, PageFailure, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
 from ._pipeline import RunStats
-from ._store import Store
+from ._store import Store, Table
 
 __all__ = ["ISSUERS", "JOBS", "PAGES", "TRADES", "Job", "Words", "open_page_client", "read_page"]
 
@@ -48,7 +48,7 @@ class Job(Generic[K, R]):
     """One kind of item to fetch: its pending ids, its page, its reader and its writer."""
 
     name: str
-    table: str  # the table of its items
+    table: Table  # the table of its items
     words: Words
     path: Callable[[K], str]
     read: Callable[[bytes, K], R | PageFailure]
@@ -99,5 +99,5 @@ async def read_page(client: PageClient, path: str, read: Callable[[bytes], R | P
     """Fetch `path` and read it; a page that yields no data is a FetchError of its kind."""
     result = read(await client.get(path))
     if isinstance(result, PageFailure):
-        raise FetchError(result.kind, f"GET {path}: {result.reason}")
+        raise FetchError(result.kind, result.reason, path=path)
     return result

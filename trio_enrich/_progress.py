@@ -19,12 +19,11 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from ._model import ProgressMode
-from ._pipeline import RunStats
+from ._stats import NoProgress, RunStats
 
 __all__ = [
     "BarProgress",
     "LogProgress",
-    "NullProgress",
     "ProgressMode",
     "counts",
     "describe",
@@ -78,22 +77,6 @@ def describe(stats: RunStats, noun: str = "enriched") -> str:
         line += f", waited {stats.seconds_paused:.0f}s"  # in all; the pause under way below
     activity = stats.activity()
     return f"{line}; {activity}" if activity else line
-
-
-class NullProgress:
-    """Shows nothing (tests, --progress none); warnings still reach stderr."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream
-
-    def update(self, stats: RunStats) -> None:
-        pass
-
-    def tick(self, stats: RunStats) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        print(f"warning: {message}", file=self._stream or sys.stderr, flush=True)
 
 
 def local_time() -> str:
@@ -182,7 +165,7 @@ def open_progress(
     *,
     stream: TextIO | None = None,
     noun: str = "enriched",
-) -> Iterator[NullProgress | LogProgress | BarProgress]:
+) -> Iterator[NoProgress | LogProgress | BarProgress]:
     """A progress display for `total` items (None: unknown); `auto` picks a bar on a terminal.
 
     `noun` names what is counted as done: "enriched" items, or "pages" for a sync.
@@ -191,7 +174,7 @@ def open_progress(
     if mode == "auto":
         mode = "bar" if out.isatty() else "log"
     if mode == "none":
-        yield NullProgress(out)
+        yield NoProgress(out or sys.stderr)
     elif mode == "log":
         yield LogProgress(title, stream=out, noun=noun)
     else:

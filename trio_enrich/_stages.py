@@ -160,7 +160,7 @@ def _sync_paths(store: Store, options: EnrichOptions) -> list[str]:
 def _sync_plan(facts: Plan) -> tuple[dict[str, object], str]:
     # Listing pages: every page for a full walk (as many as the trades stored fill, at
     # least), or from page 1 back to the last synced trade (at least one).
-    trades = int(str(facts.store.query("SELECT COUNT(*) FROM trades")[0][0]))
+    trades = facts.store.count("trades")
     if facts.full:
         pages = max(1, math.ceil(trades / PAGE_SIZE))
         line = f"sync: every listing page, a full walk (at least {pages})"

@@ -52,6 +52,7 @@ from ._schema import (
 )
 from ._walk import Walk
 from ._writes import (
+    Entity,
     MembershipWrite,
     recompute_stats,
     record_failures,
@@ -67,10 +68,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "Entity",
     "Store",
+    "Table",
     "utc_now",
 ]
 
-Entity = Literal["trade", "issuer"]
+#: The capitoltraders tables `count` counts.
+Table = Literal["trades", "issuers", "politicians"]
+_COUNTED = frozenset({"trades", "issuers", "politicians"})
 
 # trio_enrich_meta key of an unfinished full walk of the listing (JSON, see _walk.Walk).
 _WALK_KEY = "sync_walk"
@@ -272,6 +276,12 @@ class Store:
     def query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """Run a read-only query (for status reports and tests)."""
         return [tuple(row) for row in self._db.execute(sql, parameters)]
+
+    def count(self, table: Table) -> int:
+        """The rows of `table` (a capitoltraders table: trades, issuers, politicians)."""
+        if table not in _COUNTED:
+            raise ValueError(f"not a table to count: {table!r}")
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     # --- writing: listing rows ----------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import trio
 
@@ -38,7 +38,6 @@ __all__ = [
     "ProgressFactory",
     "SyncOptions",
     "SyncResult",
-    "combine",
     "listing_path",
     "no_progress",
     "sync_listing",
@@ -197,7 +196,7 @@ class _SyncRun:
             lambda body: parse_trades_page(body, page_number=page, page_size=size),
         )
         if parsed.total_count is None and self.walk is not None:
-            raise FetchError(FailureKind.BLOCKED, f"GET {path}: no totalCount on the page")
+            raise FetchError(FailureKind.BLOCKED, "no totalCount on the page", path=path)
         if parsed.total_pages is not None:
             self.result.total_pages = parsed.total_pages
         if self.result.cutoff is not None:
@@ -282,7 +281,7 @@ class _SyncRun:
                         pages, self._fetch, self._commit, config,
                         progress=CarriedProgress(sink, earlier), stop=self.stop,
                     )  # fmt: skip
-            result.stats = combine(result.stats, stats)
+            result.stats = result.stats.followed_by(stats)
             if stats.finish_reason is not FinishReason.COMPLETED or stats.failed_total:
                 break
             if walk.complete or walk.unread_count() >= unread:
@@ -306,10 +305,10 @@ class CarriedProgress:
         self._earlier = earlier
 
     def update(self, stats: RunStats) -> None:
-        self._sink.update(combine(self._earlier, stats, copy=True))
+        self._sink.update(self._earlier.followed_by(stats, copy=True))
 
     def tick(self, stats: RunStats) -> None:
-        self._sink.tick(combine(self._earlier, stats, copy=True))
+        self._sink.tick(self._earlier.followed_by(stats, copy=True))
 
     def warn(self, message: str) -> None:
         self._sink.warn(message)
@@ -321,27 +320,3 @@ def _count_up(limit: float) -> Iterator[int]:
     while page <= limit:
         yield page
         page += 1
-
-
-def combine(first: RunStats, rest: RunStats, *, copy: bool = False) -> RunStats:
-    """The statistics of two runs one after the other (`rest` changed in place unless `copy`).
-
-    Every counter adds up (every field not in ``RunStats.STATE_FIELDS``, so a counter added
-    later is not forgotten here); the state (breaker, finish reason, last failure) is the later
-    run's, or the earlier one's where the later run has none; the time spans both.
-    """
-    if first.started == 0.0 and not first.handled and not first.requests:
-        return replace(rest) if copy else rest  # nothing ran before
-    out = replace(rest, failed=dict(rest.failed)) if copy else rest
-    for counter in fields(RunStats):
-        if counter.name == "failed":
-            for kind, count in first.failed.items():
-                out.failed[kind] = out.failed.get(kind, 0) + count
-        elif counter.name not in RunStats.STATE_FIELDS:
-            setattr(out, counter.name, getattr(out, counter.name) + getattr(first, counter.name))
-    out.breaker_open = out.breaker_open or first.breaker_open
-    out.last_failure = out.last_failure or first.last_failure
-    if out.finish_reason is FinishReason.COMPLETED:
-        out.finish_reason = first.finish_reason
-    out.started = first.started
-    return out

@@ -1,0 +1,76 @@
+"""`enrich()` from Python is as polite as the command line (issue 21): it takes the run lock,
+honours robots.txt and starts `auto` from the rate an earlier run learned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from trio_enrich import EnrichOptions, Store, UsageError, enrich
+from trio_enrich._lock import RunLock
+from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+from .helpers import database_with_listing
+
+
+async def test_enrich_refuses_a_database_another_run_holds(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=61, trades=20)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=61) as sim:
+        with RunLock(db) as other:
+            assert other.try_acquire()
+            with Store.open(db) as store, pytest.raises(UsageError, match="in use by another"):
+                await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0))
+        assert len(sim.log) == 0  # no page: the lock comes first
+        with Store.open(db) as store:  # free again: it runs, and leaves the lock free
+            stats = await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0))
+        assert stats.done == 20
+        with RunLock(db) as after:
+            assert after.try_acquire()
+
+
+async def test_enrich_stops_before_a_page_robots_txt_disallows(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=62, trades=20)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    faults = Faults(latency_ms=1, robots_txt="User-agent: *\nDisallow: /trades/\n")
+    async with open_simulator(dataset, faults, seed=62) as sim:
+        with Store.open(db) as store, pytest.raises(UsageError, match=r"robots\.txt disallows"):
+            await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0))
+        assert not [path for path in sim.log.paths() if path.startswith("/trades/")]
+        with Store.open(db) as store:  # unless told to go on
+            options = EnrichOptions(base_url=sim.base_url, delay=0)
+            await enrich(store, "trades", options, ignore_robots_disallow=True)
+    with Store.open(db, read_only=True) as store:
+        assert store.query("SELECT COUNT(enriched_at) FROM trades")[0][0] == 20
+
+
+async def test_enrich_caps_its_rate_by_robots_txt(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=63, trades=30)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    faults = Faults(latency_ms=1, robots_txt="User-agent: *\nCrawl-delay: 0.1\n")
+    async with open_simulator(dataset, faults, seed=63) as sim:
+        with Store.open(db) as store:
+            await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0,
+                                                        concurrency=5))  # fmt: skip
+        starts = sorted(r.start for r in sim.log.records if r.path.startswith("/trades/"))
+    assert len(starts) == 30
+    assert starts[-1] - starts[0] >= 29 * 0.1 * 0.95  # 10/s at most, not five at once
+
+
+async def test_enrich_auto_starts_from_the_rate_an_earlier_run_learned(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=64, trades=60)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=64) as sim:
+        with Store.open(db) as store:
+            store.remember_rate(urlsplit(sim.base_url).netloc, 40.0, limited=True)
+            options = EnrichOptions(base_url=sim.base_url, delay=0, concurrency=5, auto=True)
+            stats = await enrich(store, "trades", options)
+            learned = store.learned_rate(urlsplit(sim.base_url).netloc)
+    assert stats.done == 60
+    # held at the remembered limit (less a margin), not the cold start's 5/s and its ramp
+    assert stats.rate is not None
+    assert 35 <= stats.rate <= 40
+    assert learned is not None
+    assert learned.limited

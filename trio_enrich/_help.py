@@ -1,0 +1,69 @@
+"""The help text of the command line's flags (plain strings; ``cli`` declares the flags)."""
+
+from __future__ import annotations
+
+__all__ = ["FLAG_HELP"]
+
+FLAG_HELP = {
+    "db": "SQLite database to enrich (made by `sync`, or an existing capitoltraders.db).",
+    "base_url": "The site to fetch pages from.",
+    "concurrency": "Requests in flight at once (1 to 10).",
+    "max_failures": (
+        "Stop (exit 3) after this many consecutive failures that mean the site is unusable "
+        "(errors, timeouts, blocks, rate limits that outlast the retries)."
+    ),
+    "batch_size": "The most items to fetch in this run (default: every pending one).",
+    "delay": (
+        "Each worker's pause before each request, in milliseconds (default 500; 0 with "
+        "--max-rps auto, whose rate does the pacing)."
+    ),
+    "max_rps": (
+        "A number: never more than this many requests in any 1 s window (all workers "
+        "together). auto: find the rate the site allows from its answers (429s, 5xx bursts, "
+        "latency) and stay just under it, starting from the rate a run learned before; "
+        "auto:N never goes above N."
+    ),
+    "ignore_robots": (
+        "Run even if robots.txt disallows the pages this command needs (its Crawl-delay and "
+        "Request-rate still cap the rate). Only if you have decided that is right."
+    ),
+    "retry_max": (
+        "Retries of a retryable failure: 429, 403, 408, 5xx, timeouts, connection errors, "
+        "truncated pages."
+    ),
+    "base": "First backoff ceiling in milliseconds; it doubles each retry (full jitter).",
+    "cap": "Largest backoff ceiling in milliseconds.",
+    "timeout": "Seconds allowed for a whole request, body included.",
+    "guard": (
+        "Stop (exit 3) after this many 'not found' answers in a row: the site's addresses "
+        "have probably changed, so none of them is recorded."
+    ),
+    "dry_run": "Count what would be fetched; send nothing and change nothing.",
+    "retry_failed": "Also fetch items that earlier runs recorded as not found.",
+    "progress": "auto: a bar on a terminal, log lines elsewhere; bar; log; none.",
+    "json": "Print the final summary as one JSON object on stdout.",
+    "refresh": (
+        "Also fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d; "
+        "never: none), less a sixth of it so that a daily run refreshes what the previous "
+        "night fetched: their performance is replaced and the new end-of-day prices are added "
+        "to the ones kept."
+    ),
+    "wait": (
+        "If another trio-enrich run is using the database, wait for it to finish instead of "
+        "stopping at once (exit 2)."
+    ),
+    "update_refresh": (
+        "Fetch again the issuers enriched longer ago than this (0s, 30m, 12h, 7d; never: "
+        "only new ones), less a sixth of it (1d: older than 20h, so a nightly run refreshes "
+        "what the previous night fetched): their performance and prices change every "
+        "trading day."
+    ),
+    "sync_db": "SQLite database to fill (created if missing; an existing capitoltraders.db works).",
+    "full": "Walk every listing page (concurrently) instead of stopping at the last sync.",
+    "since": "Read back to this date (YYYY-MM-DD) instead of the last synced one.",
+    "pages": "The most listing pages to fetch.",
+    "page_size": "Trades per listing page (the site's default is 12).",
+    "status_db": "SQLite database to report on.",
+    "demo_db": "A new database file to fill (default: one in a temporary folder).",
+    "demo_trades": "Number of trades on the simulated site.",
+}
