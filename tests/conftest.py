@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from trio_enrich._defaults import set_testing
 
 # The repository carries the pages its tests read (tests/fixtures/capitoltrades, with their
 # provenance); TRIO_ENRICH_FIXTURES points elsewhere, e.g. at a newer set of captures.
@@ -19,6 +22,16 @@ def _never_the_real_site(monkeypatch: pytest.MonkeyPatch) -> None:
     """A command run without --base-url goes to a closed local port, never to the real site
     (a dry run reads robots.txt, for one)."""
     monkeypatch.setenv("CAPITOLTRADES_BASE_URL", "http://127.0.0.1:9")
+
+
+@pytest.fixture(autouse=True)
+def _short_real_waits() -> Iterator[None]:
+    """The real-clock waits no answer cuts short (an unreachable site's grace, robots.txt's
+    retries, a locked database's busy timeout) at a twentieth, in this process: a test about
+    one of them restores it (`set_testing(False)`). A command in a subprocess waits in full."""
+    set_testing()
+    yield
+    set_testing(False)
 
 
 def fixture_bytes(relative: str) -> bytes:

@@ -94,9 +94,30 @@ def test_bad_database_paths(
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
 
 
-def test_help_of_each_command() -> None:
-    for command in (["--help"], ["trades", "--help"], ["issuers", "--help"], ["sim", "--help"]):
-        assert main(command) == 0
+COMMANDS = ["trades", "issuers", "sync", "committees", "update", "status", "demo", "sim"]
+
+
+def test_the_list_of_commands_is_the_apps() -> None:
+    from trio_enrich.cli import app
+
+    assert [name for name in app if not name.startswith("-")] == COMMANDS
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)], ids=str)
+def test_every_command_has_help_that_explains_each_flag(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--help` of every command (and of the tool): exit 0, a usage line, a description, and
+    no flag without words (a flag line that is only its name and type)."""
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: trio-enrich")
+    lines = out.splitlines()
+    assert any(len(line.split()) > 5 for line in lines[1:5])  # the command says what it does
+    flags = [line for line in lines if line.lstrip("│ ").startswith("--")]
+    assert flags or not command  # every command has options
+    bare = [line for line in flags if len(line.strip("│ ").split()) < 3]
+    assert not bare, bare
 
 
 def test_every_error_of_a_group_is_reported_on_one_line(

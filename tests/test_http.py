@@ -109,6 +109,24 @@ async def test_a_declared_oversized_body_is_refused_before_reading() -> None:
         assert (await failure_of(client)).kind is FailureKind.TOO_LARGE
 
 
+async def test_a_declared_length_over_the_cap_is_refused_without_reading_the_body() -> None:
+    read: list[bytes] = []
+
+    async def small() -> AsyncIterator[bytes]:
+        read.append(b"x" * 10)
+        yield b"x" * 10
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/html", "content-length": "5000"}
+        return httpx.Response(200, content=small(), headers=headers)
+
+    async with client_for(handler, max_body=1000) as client:
+        failure = await failure_of(client)
+    assert failure.kind is FailureKind.TOO_LARGE
+    assert "5000 bytes" in str(failure)  # what it declared, not what was read
+    assert read == []  # refused on its word, before a byte of it
+
+
 async def test_a_streamed_body_is_capped() -> None:
     async def endless() -> AsyncIterator[bytes]:
         for _ in range(100):

@@ -153,6 +153,26 @@ async def test_retries_back_off_with_full_jitter(autojump_clock: trio.testing.Mo
     assert recorder.outcomes[0].attempts == 4
 
 
+async def test_the_backoff_schedule_is_exactly_the_policys(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Each retry waits the policy's backoff for its number, drawn from the run's random
+    generator: the times are pinned on the virtual clock (no backoff, or a wrong one, shows)."""
+
+    def flaky(item: int, attempt: int) -> FetchError | None:
+        return FetchError(FailureKind.SERVER_ERROR, "HTTP 503") if attempt <= 3 else None
+
+    policy = RetryPolicy(max_retries=3, base=2.0, cap=3.0)
+    site, recorder = FakeSite(latency=0.25, answer=flaky), Recorder()
+    await run([1], site, recorder, retry=policy)
+    draws = random.Random(5)  # the generator `run` gives the pipeline
+    expected = [policy.backoff(retry, draws) for retry in (1, 2, 3)]
+    times = [t for t, _ in site.calls]
+    gaps = [b - a - 0.25 for a, b in itertools.pairwise(times)]  # less each answer's latency
+    assert gaps == pytest.approx(expected, abs=1e-9)
+    assert all(gap > 0.1 for gap in gaps)
+
+
 def test_backoff_ceiling_doubles_up_to_the_cap() -> None:
     policy = RetryPolicy(base=2.0, cap=30.0)
     rng = random.Random(1)

@@ -22,10 +22,12 @@ from .helpers import database_with_listing, sim_process, wait_for_requests
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock")
 
+TRADES = 200  # a first run of about 3 s: long enough for a second one to meet its lock
+
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    with sim_process("--seed", "71", "--trades", "300", "--latency-ms", "30") as url:
+    with sim_process("--seed", "71", "--trades", str(TRADES), "--latency-ms", "30") as url:
         yield url
 
 
@@ -42,7 +44,7 @@ def _detail_requests(url: str) -> Counter[str]:
 
 
 def test_a_second_run_stops_at_once_and_names_the_first(tmp_path: Path, site: str) -> None:
-    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=71, trades=300))
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=71, trades=TRADES))
     first = subprocess.Popen(_trades(db, site), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)  # fmt: skip
     try:
@@ -67,12 +69,12 @@ def test_a_second_run_stops_at_once_and_names_the_first(tmp_path: Path, site: st
         _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     requests = _detail_requests(site)
-    assert len(requests) == 300
+    assert len(requests) == TRADES
     assert max(requests.values()) == 1  # no page requested twice
 
 
 def test_with_wait_the_second_run_runs_after_and_fetches_nothing(tmp_path: Path, site: str) -> None:
-    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=71, trades=300))
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=71, trades=TRADES))
     first = subprocess.Popen(_trades(db, site), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)  # fmt: skip
     wait_for_requests(site, 10)
@@ -94,7 +96,7 @@ def test_with_wait_the_second_run_runs_after_and_fetches_nothing(tmp_path: Path,
 
 
 def test_after_sigkill_the_next_run_starts_at_once(tmp_path: Path, site: str) -> None:
-    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=71, trades=300))
+    db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=71, trades=TRADES))
     killed = subprocess.Popen(_trades(db, site), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)  # fmt: skip
     wait_for_requests(site, 10)

@@ -300,12 +300,6 @@ async def test_publishing_new_trades_puts_them_first() -> None:
         assert all(t.pub_date > before.pub_date for t in page.trades[:5])
 
 
-def test_sim_help_documents_it() -> None:
-    from trio_enrich.cli import main
-
-    assert main(["sim", "--help"]) == 0
-
-
 def test_sim_command_stops_cleanly_on_ctrl_c(tmp_path: object) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "trio_enrich", "sim", "--port", "0", "--trades", "50"],

@@ -192,16 +192,6 @@ def test_demo_never_writes_into_an_existing_database(
     assert db.read_bytes() == before
 
 
-@pytest.mark.parametrize(
-    "command",
-    [["sync", "--help"], ["status", "--help"], ["demo", "--help"], ["trades", "--help"],
-     ["issuers", "--help"], ["sim", "--help"], ["--help"]],
-)  # fmt: skip
-def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(command) == 0
-    assert "Usage:" in capsys.readouterr().out
-
-
 BAD = [
     ["sync", "--since", "2024-13-01"],
     ["sync", "--since", "yesterday"],

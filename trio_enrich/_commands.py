@@ -150,7 +150,7 @@ async def _run_locked(
     done: list[StageDone] | None = None
     try:
         if check is not None:
-            await trio.to_thread.run_sync(check, store)
+            await store.run(check, store)
 
         def needs(store: Store, paced: EnrichOptions) -> list[str]:
             if not each_stage:
@@ -172,7 +172,7 @@ async def _run_locked(
                     if stop.is_set():
                         break
                     if each_stage:
-                        paths = await trio.to_thread.run_sync(stage.paths, store, polite.options)
+                        paths = await store.run(stage.paths, store, polite.options)
                         rule = polite.disallowed(paths)
                         if rule is not None:
                             refused[stage.name] = rule

@@ -101,8 +101,6 @@ async def read_committees(
     result.problems = roll.problems()
     if roll.complete and result.stats.finish_reason is FinishReason.COMPLETED:
         chambers = {code: chamber_of(code) for code in COMMITTEES}
-        result.written = await trio.to_thread.run_sync(
-            store.replace_memberships, roll.rosters(), chambers
-        )
+        result.written = await store.run(store.replace_memberships, roll.rosters(), chambers)
         result.complete = True
     return result

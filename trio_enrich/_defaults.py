@@ -7,6 +7,7 @@ the command line can read them without paying for the rest of the package.
 from __future__ import annotations
 
 __all__ = [
+    "BUSY_TIMEOUT",
     "CONCURRENCY",
     "DEADLINE",
     "DELAY",
@@ -17,6 +18,10 @@ __all__ = [
     "RETRIES",
     "RETRY_BASE",
     "RETRY_CAP",
+    "ROBOTS_RETRY_WAIT",
+    "UNREACHABLE_GRACE",
+    "real_wait",
+    "set_testing",
 ]
 
 CONCURRENCY = 3  # requests in flight at once
@@ -29,3 +34,23 @@ RETRY_BASE = 2.0  # seconds: the first backoff ceiling, doubling each retry
 RETRY_CAP = 30.0  # seconds: the largest backoff ceiling
 PAGE_SIZE = 12  # trades (or cards) per listing page: the site's own
 REFRESH = "1d"  # `update`: issuer data older than this (less a sixth) is fetched again
+
+# Waits on the real clock that no request answer cuts short. Their seconds pass through
+# `real_wait`, so that tests can shorten them all at once (`set_testing`, as stamina does for
+# its retries) instead of waiting them out.
+UNREACHABLE_GRACE = 2.0  # seconds a site that answers nothing is retried before a run stops
+ROBOTS_RETRY_WAIT = 2.0  # seconds before robots.txt is asked again after a 5xx (doubling)
+BUSY_TIMEOUT = 5.0  # seconds a write waits for another program's lock on the database
+
+_scale = 1.0
+
+
+def set_testing(testing: bool = True, *, scale: float = 0.05) -> None:
+    """Shorten (or, with False, restore) the real-clock waits above: for tests only."""
+    global _scale
+    _scale = scale if testing else 1.0
+
+
+def real_wait(seconds: float) -> float:
+    """`seconds` of a real-clock wait, as long as the test mode makes it."""
+    return seconds * _scale

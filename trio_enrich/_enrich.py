@@ -103,10 +103,8 @@ async def fetch_and_store(
     spec = _job(job)
     if options.auto and options.adaptive is None:
         options = replace(options, adaptive=AdaptiveRate(COLD_START_RATE, options.max_rps))
-    # One connection, one thread at a time: sqlite3 objects must not be used concurrently.
-    limiter = trio.CapacityLimiter(1)
     if ids is None:
-        ids = await trio.to_thread.run_sync(pending_ids, store, spec, options, limiter=limiter)
+        ids = await store.run(pending_ids, store, spec, options)
     client = open_page_client(options.base_url, options.concurrency, options.deadline)
 
     async def fetch(item_id: Any) -> Any:
@@ -122,7 +120,7 @@ async def fetch_and_store(
         spec.write(store, [o.result for o in outcomes if o.result is not None], failures)
 
     async def commit(outcomes: list[Outcome[Any, Any]]) -> None:
-        await trio.to_thread.run_sync(write, outcomes, limiter=limiter)
+        await store.run(write, outcomes)
 
     async with client:
         return await run_pipeline(

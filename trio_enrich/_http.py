@@ -273,6 +273,11 @@ def _status_error(path: str, response: httpx.Response) -> FetchError:
     return FetchError(FailureKind.HTTP_ERROR, reason, path=path)
 
 
-def _describe(error: Exception) -> str:
-    text = str(error) or type(error).__name__
+def _describe(error: BaseException) -> str:
+    """The error in one line; httpx's own is often empty (a refused TLS certificate arrives
+    as a bare `ConnectError`), so the first cause that says something is taken."""
+    seen: BaseException | None = error
+    while seen is not None and not str(seen).strip():
+        seen = seen.__cause__ or seen.__context__
+    text = str(seen) if seen is not None else type(error).__name__
     return " ".join(text.split())[:200]

@@ -29,6 +29,7 @@ from typing import ClassVar, Generic, TypeVar
 import trio
 
 from . import _defaults as defaults
+from ._defaults import UNREACHABLE_GRACE, real_wait
 from ._errors import FetchError
 from ._gate import Gate, Ticket
 from ._model import FailureKind
@@ -76,7 +77,7 @@ class PipelineConfig:
     rules: FailureRules = field(default_factory=FailureRules)
     # How long a run that has never reached the site keeps trying before it stops: a wrong
     # address should fail in seconds, not after every item's retries and a breaker trip.
-    unreachable_grace: float = 2.0
+    unreachable_grace: float = field(default_factory=lambda: real_wait(UNREACHABLE_GRACE))
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,18 +98,18 @@ async def polite_run(
         # The lock before the pending list: a run that waited reads what the other left.
         if lock is not None:
             await _take_run_lock(lock, store, wait, say)
-        await trio.to_thread.run_sync(store.record_run, command or _this_command())
+        await store.run(store.record_run, command or _this_command())
         if robots is None:
             robots = await read_robots(options.base_url, deadline=options.deadline)
         if robots.text:
             say(robots.describe())
-        paced = await trio.to_thread.run_sync(paced_options, store, options, robots)
+        paced = await store.run(paced_options, store, options, robots)
         run = PoliteRun(store, paced, robots, ignore_robots_disallow, say)
         if needs is not None:
-            run.check(await trio.to_thread.run_sync(needs, store, paced))
+            run.check(await store.run(needs, store, paced))
         yield run
         if paced.adaptive is not None:
-            await trio.to_thread.run_sync(_remember_rate, store, paced)
+            await store.run(_remember_rate, store, paced)
     finally:
         if lock is None or lock.held:
             with contextlib.suppress(TrioEnrichError):
@@ -129,7 +129,7 @@ async def _take_run_lock(
     this one waits for it (Ctrl-C still stops the wait)."""
     said = False
     while not lock.try_acquire():
-        holder = await trio.to_thread.run_sync(store.current_run)
+        holder = await store.run(store.current_run)
         if not wait:
             raise UsageError(
                 f"database {store.path} is in use by another trio-enrich run "

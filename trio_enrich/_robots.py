@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import trio
 
+from ._defaults import ROBOTS_RETRY_WAIT, UNREACHABLE_GRACE, real_wait
 from ._errors import FetchError, SiteUnavailable
 from ._http import PageClient
 from ._model import FailureKind
@@ -36,7 +37,6 @@ __all__ = ["PRODUCT_TOKEN", "Robots", "read_robots"]
 PRODUCT_TOKEN = "trio-enrich"
 MAX_BYTES = 500 * 1024  # RFC 9309: at least 500 KiB must be parsed; we read no more
 TRIES = 3  # an unreachable robots.txt is tried this often before the run stops
-UNREACHABLE_GRACE = 2.0  # seconds a refused connection is retried (as a run does)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,11 @@ def _our_group(text: str) -> list[tuple[int, str, str]]:
 
 
 async def read_robots(
-    base_url: str, *, deadline: float = 30.0, retry_wait: float = 2.0, tries: int | None = None
+    base_url: str,
+    *,
+    deadline: float = 30.0,
+    retry_wait: float | None = None,
+    tries: int | None = None,
 ) -> Robots:
     """Fetch and read `base_url`/robots.txt; SiteUnavailable when it is unreachable."""
     tries = TRIES if tries is None else tries
@@ -149,8 +153,8 @@ async def read_robots(
                     # the grace a run gives (a restarting server), then say so.
                     now = trio.current_time()
                     unreachable_since = unreachable_since or now
-                    if now - unreachable_since < UNREACHABLE_GRACE:
-                        await trio.sleep(UNREACHABLE_GRACE / 4)
+                    if now - unreachable_since < real_wait(UNREACHABLE_GRACE):
+                        await trio.sleep(real_wait(UNREACHABLE_GRACE) / 4)
                         continue
                     raise SiteUnavailable(
                         f"cannot reach {host}: {error}. Check --base-url and the network"
@@ -162,7 +166,8 @@ async def read_robots(
                 failure = f"GET /robots.txt: HTTP {status}"
             attempt += 1
             if attempt < tries:
-                await trio.sleep(retry_wait * 2 ** (attempt - 1))
+                wait = real_wait(ROBOTS_RETRY_WAIT) if retry_wait is None else retry_wait
+                await trio.sleep(wait * 2 ** (attempt - 1))
     raise SiteUnavailable(
         f"robots.txt cannot be read ({failure}; {tries} tries): RFC 9309 says to treat the "
         "whole site as disallowed then; try again later"

@@ -130,7 +130,7 @@ def _job_stage(job: Job[Any, Any]) -> Stage:
         return {job.name: pending}, f"{job.name}: {pending} pending{more}"
 
     async def run(run: StageRun) -> StageDone:
-        selected = await trio.to_thread.run_sync(pending_ids, run.store, job, run.options)
+        selected = await run.store.run(pending_ids, run.store, job, run.options)
         with open_progress(run.settings.progress, job.name, len(selected)) as progress:
             stats = await fetch_and_store(
                 run.store, job, run.options, ids=selected, progress=progress, stop=run.stop

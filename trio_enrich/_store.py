@@ -12,8 +12,9 @@ Write rules (shared with the earlier tool, so both can keep using one file):
   ``filing_url`` only when non-empty; committees and labels replaced only by a non-empty list;
 * ``enriched_at`` is set in the same transaction that writes the item's data, never alone.
 
-The connection is made with ``check_same_thread=False`` because the pipeline calls it from
-worker threads; callers must serialise access (the pipeline uses a ``CapacityLimiter(1)``).
+The connection is made with ``check_same_thread=False`` because async code calls it from
+worker threads, one at a time: :meth:`Store.run` is how (a store keeps its own limiter of
+one thread; sqlite3 objects must not be used concurrently).
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar, TypeVarTuple
 from urllib.parse import quote
 
+import trio
+
+from ._defaults import BUSY_TIMEOUT, real_wait
 from ._errors import DatabaseError
 from ._model import (
     FailureKind,
@@ -63,6 +67,9 @@ from ._writes import (
     write_issuer_detail,
     write_trade_detail,
 )
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -130,6 +137,13 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
         self._db = connection
         self.path = path
+        self._limiter: trio.CapacityLimiter | None = None
+
+    async def run(self, call: Callable[[*Ts], T], *args: *Ts) -> T:
+        """`call(*args)` in a worker thread, one call at a time for this store (from trio)."""
+        if self._limiter is None:
+            self._limiter = trio.CapacityLimiter(1)
+        return await trio.to_thread.run_sync(call, *args, limiter=self._limiter)
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -138,7 +152,7 @@ class Store:
         cls,
         path: str | os.PathLike[str],
         *,
-        busy_timeout: float = 5.0,
+        busy_timeout: float | None = None,
         create: bool = True,
         read_only: bool = False,
     ) -> Store:
@@ -161,7 +175,7 @@ class Store:
         try:
             connection = sqlite3.connect(
                 target,
-                timeout=busy_timeout,
+                timeout=real_wait(BUSY_TIMEOUT) if busy_timeout is None else busy_timeout,
                 isolation_level=None,  # we open transactions explicitly
                 check_same_thread=False,
                 uri=read_only,

@@ -129,8 +129,6 @@ class _SyncRun:
         self.progress = progress
         self.stop = stop
         self.notify = notify
-        # One connection, one thread at a time: sqlite3 objects must not be used concurrently.
-        self.limiter = trio.CapacityLimiter(1)
         self.client = open_page_client(
             options.enrich.base_url, options.enrich.concurrency, options.enrich.deadline
         )
@@ -141,10 +139,8 @@ class _SyncRun:
 
     async def run(self) -> None:
         options, result = self.options, self.result
-        stored_cutoff = await trio.to_thread.run_sync(
-            self.store.get_meta, "last_trade_pub_date", limiter=self.limiter
-        )
-        unfinished = await trio.to_thread.run_sync(self.store.full_walk, limiter=self.limiter)
+        stored_cutoff = await self.store.run(self.store.get_meta, "last_trade_pub_date")
+        unfinished = await self.store.run(self.store.full_walk)
         if options.since is not None:
             result.mode = "since"
             result.cutoff = f"{options.since}T00:00:00Z"
@@ -180,9 +176,7 @@ class _SyncRun:
                 await self._finish(self.newest, advance=True)
 
     async def _finish(self, newest: str | None, *, advance: bool) -> None:
-        await trio.to_thread.run_sync(
-            lambda: self.store.finish_sync(newest, advance_cutoff=advance), limiter=self.limiter
-        )
+        await self.store.run(lambda: self.store.finish_sync(newest, advance_cutoff=advance))
 
     # --- fetching and committing pages ---------------------------------------------------------
 
@@ -224,9 +218,7 @@ class _SyncRun:
                     outcome.item_id, self.options.page_size, page.total_count,
                     len(page.trades), newest,
                 )  # fmt: skip
-        write = await trio.to_thread.run_sync(
-            lambda: self.store.upsert_listing(rows, walk=walk), limiter=self.limiter
-        )
+        write = await self.store.run(lambda: self.store.upsert_listing(rows, walk=walk))
         self.result.pages += sum(o.result is not None for o in outcomes)
         self.result.trades_seen += write.written
         self.result.new_trades += write.new
