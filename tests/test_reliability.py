@@ -334,8 +334,8 @@ async def test_a_certificate_no_trusted_authority_signed_is_refused(
     async def answer(stream: trio.SSLStream[trio.SocketStream]) -> None:
         with contextlib.suppress(trio.BrokenResourceError, ssl.SSLError):
             await stream.receive_some(65536)
-            await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-                                  b"Content-Length: 4\r\nConnection: close\r\n\r\npage")  # fmt: skip
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 4\r\n"
+            await stream.send_all(head + b"Connection: close\r\n\r\npage")
 
     listeners = await nursery.start(
         partial(trio.serve_ssl_over_tcp, answer, 0, server_tls, host="127.0.0.1")
