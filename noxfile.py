@@ -137,3 +137,46 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".", "scrapy", "matplotlib")
     session.run("python", "benchmarks/compare.py", *session.posargs)
+
+
+#: The modules `mutation` reports on, and the kill rate each should reach.
+MUTATED = {
+    "_pipeline": 0.9, "_gate": 0.9, "_policy": 0.9, "_pacing": 0.9, "_walk": 0.9,
+    "_roster": 0.9, "_flight": 0.8, "_page": 0.8,
+}  # fmt: skip
+
+
+@nox.session(default=False)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing (mutmut; configured in pyproject.toml): each mutant of the core, the
+    pacing law, the walk, the roster and the page foundations must fail a test. Prints the kill
+    rate per module and the surviving mutants (`mutmut show NAME` shows one). Not in the
+    default sessions: about 15 minutes on 2 cores."""
+    session.install("-e", ".[test]", "mutmut==3.8.1")
+    session.run("mutmut", "run", "--max-children", "2", silent=True)
+    results = session.run("mutmut", "results", "--all", "true", silent=True) or ""
+    counts: dict[str, dict[str, int]] = {}
+    survivors: list[str] = []
+    for line in str(results).splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if not name.startswith(PACKAGE + "."):
+            continue
+        module = name.split(".")[1]
+        counts.setdefault(module, {}).setdefault(status, 0)
+        counts[module][status] += 1
+        if status != "killed":
+            survivors.append(f"{name}: {status}")
+    session.log("module       mutants  killed  rate   goal")
+    short = []
+    for module, goal in MUTATED.items():
+        found = counts.get(module, {})
+        total = sum(found.values())
+        rate = found.get("killed", 0) / total if total else 0.0
+        short += [module] if rate < goal else []
+        session.log(
+            f"{module:<12} {total:>7}  {found.get('killed', 0):>6}  {rate:5.1%}  {goal:.0%}"
+        )
+    for survivor in survivors:
+        session.log("  " + survivor)
+    if short:
+        session.error(f"below the kill rate goal: {', '.join(short)}")
