@@ -28,7 +28,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from compare import PY, SERVE, listing_from_truth  # noqa: E402
+from common import PY, SERVE, listing_from_truth  # noqa: E402
 
 from trio_enrich import Store  # noqa: E402
 from trio_enrich.sim import PROFILES  # noqa: E402

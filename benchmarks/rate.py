@@ -31,7 +31,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from compare import (  # noqa: E402
+from common import (  # noqa: E402
     PY,
     SERVE,
     listing_from_truth,

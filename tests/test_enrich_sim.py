@@ -297,24 +297,40 @@ def test_sigterm_exits_143(tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_while_the_program_starts_exits_with_its_code(
     tmp_path: Path, signum: int, code: int
 ) -> None:
-    """Imports take about 0.3 s: a signal then must still give 130/143, not a traceback."""
+    """Imports take about 0.3 s: a signal then must still give 130/143, not a traceback. The
+    signal is sent the moment the program catches SIGTERM (its first act, after SIGINT and
+    before the imports), read from /proc, not after a guessed delay: earlier, the interpreter
+    itself would still be starting (it catches SIGINT itself from the first instant), and no
+    code of ours could answer."""
     db = database_with_listing(tmp_path / "ct.db", make_dataset(seed=27, trades=20))
-    # From 0.1 s: before that, on a loaded machine, the signal can still land while the
-    # interpreter itself starts (seen at 0.06 s in CI), before any code of ours can answer it.
-    for delay in (0.1, 0.15, 0.2):
+    for _ in range(3):
         run = subprocess.Popen(
             _trades_command(db, "http://127.0.0.1:9", concurrency=1),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(delay)  # a moment inside start-up, on purpose
+        _wait_until_it_catches(run.pid, signal.SIGTERM)
         run.send_signal(signum)
         _, err = run.communicate(timeout=10)
-        assert run.returncode == code, (delay, err)
+        assert run.returncode == code, err
         assert "Traceback" not in err
+        assert "trades:" not in err  # it did not get as far as the run
+
+
+def _wait_until_it_catches(pid: int, signum: int) -> None:
+    """Until process `pid` has a handler for `signum` (Linux: the SigCgt mask in /proc)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/status") as status:
+            caught = next(line for line in status if line.startswith("SigCgt:"))
+        if int(caught.split()[1], 16) >> (signum - 1) & 1:
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"process {pid} never caught signal {signum}")
 
 
 @pytest.mark.slow

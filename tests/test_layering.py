@@ -38,6 +38,16 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_committees": {"trio"},
     "_pacing": set(),
     "_robots": {"protego", "trio"},
+    "_defaults": set(),
+    "_help": set(),
+    "_settings": set(),
+    "_policy": set(),
+    "_stats": {"trio"},
+    "_gate": {"trio"},
+    "_polite": {"trio"},
+    "_stages": {"trio"},
+    "_commands": {"trio"},
+    "_demo": set(),
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
@@ -49,7 +59,7 @@ FOREIGN = {
 #: in a function, or for type checking) only from a lower rank. docs/ARCHITECTURE.md draws it.
 RANKS: list[tuple[str, ...]] = [
     ("_model", "_defaults", "_help", "_flight", "_walk", "_lock", "_pacing", "_stats",
-     "sim._faults"),
+     "sim._faults", "sim._http11"),
     ("_errors", "_page", "_roster"),
     ("_read_trades", "_read_issuers", "_read_politicians", "_policy", "_gate", "_progress",
      "_writes", "sim._dataset"),

@@ -7,28 +7,23 @@ Only loopback is served.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import gzip
 import itertools
 import json
 import math
-import platform
 import random
-import socket
-import struct
-import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from urllib.parse import parse_qs, urlsplit
 
 import trio
 
 from ._dataset import Dataset, make_dataset
 from ._faults import FAULT_NAMES, Faults
+from ._http11 import Head, head_bytes, read_head, reset, send_response, stamp_arrivals
 from ._pages import (
     challenge_page,
     error_digest_page,
@@ -42,18 +37,6 @@ from ._pages import (
 
 __all__ = ["RequestLog", "RequestRecord", "Simulator", "open_simulator"]
 
-_REASONS = {
-    200: "OK",
-    301: "Moved Permanently",
-    302: "Found",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-_MAX_HEAD = 64 * 1024
 # Timers wake late: epoll counts whole milliseconds and rounds up, and waking takes time. On
 # this machine a trio timer woke 0.4-0.8 ms late depending on load, so a fixed correction left
 # the latency 0.5-0.9 ms above the one asked. The server measures its own lateness and aims
@@ -199,10 +182,10 @@ class Simulator:
     async def _handle(self, stream: trio.SocketStream) -> None:
         connection = next(self._connections)
         buffer = bytearray()
-        _stamp_arrivals(stream)
+        stamp_arrivals(stream)
         try:
             while True:
-                head = await _read_head(stream, buffer)
+                head = await read_head(stream, buffer)
                 if head is None:
                     return
                 keep_alive = await self._answer(stream, connection, head)
@@ -264,7 +247,7 @@ class Simulator:
                 return name
         return "ok"
 
-    async def _answer(self, stream: trio.SocketStream, connection: int, head: _Head) -> bool:
+    async def _answer(self, stream: trio.SocketStream, connection: int, head: Head) -> bool:
         log = self.log
         start = head.arrived
         if head.path.startswith("/_sim/"):
@@ -303,7 +286,7 @@ class Simulator:
             log.in_flight -= 1
             record.end = trio.current_time()
 
-    async def _robots(self, stream: trio.SocketStream, connection: int, head: _Head) -> bool:
+    async def _robots(self, stream: trio.SocketStream, connection: int, head: Head) -> bool:
         """/robots.txt: never faulted, not rate limited, and logged apart from the pages (in
         `robots_log`), so the page log counts pages."""
         start = head.arrived
@@ -328,7 +311,7 @@ class Simulator:
     async def _send(
         self,
         stream: trio.SocketStream,
-        head: _Head,
+        head: Head,
         fault: str,
         record: RequestRecord,
         answer_at: float,
@@ -339,7 +322,7 @@ class Simulator:
             status, page = self._route(head, fault)
         if fault == "ok":  # the common answer leaves the moment the wait ends
             body = page.encode()
-            ready = _head_bytes(status, len(body), keep_alive, []) + body
+            ready = head_bytes(status, len(body), keep_alive, []) + body
             await self._sleep_until(answer_at)
             await stream.send_all(ready)
             record.status, record.bytes = status, len(body)
@@ -382,19 +365,19 @@ class Simulator:
             padding = max(0, self.faults.oversize_bytes - len(body))
             body = body.replace(b"</body>", b"<!--" + b"x" * padding + b"--></body>")
         if fault == "reset":
-            await stream.send_all(_head_bytes(status, len(body), keep_alive, []))
+            await stream.send_all(head_bytes(status, len(body), keep_alive, []))
             await stream.send_all(body[: len(body) // 2])
             record.status, record.bytes = status, len(body) // 2
-            _reset(stream)
+            reset(stream)
             return False
         if fault == "tiny-chunks":
-            await stream.send_all(_head_bytes(status, len(body), keep_alive, []))
+            await stream.send_all(head_bytes(status, len(body), keep_alive, []))
             for at in range(len(body)):
                 await stream.send_all(body[at : at + 1])
             record.status, record.bytes = status, len(body)
             return keep_alive
         if fault == "drip":
-            await stream.send_all(_head_bytes(status, len(body), keep_alive, []))
+            await stream.send_all(head_bytes(status, len(body), keep_alive, []))
             pieces = 20
             step = max(1, -(-len(body) // pieces))
             for at in range(0, len(body), step):
@@ -415,7 +398,7 @@ class Simulator:
             self._lateness += (late - self._lateness) * _LATENESS_WEIGHT
 
     async def _send_hostile(
-        self, stream: trio.SocketStream, head: _Head, fault: str, record: RequestRecord,
+        self, stream: trio.SocketStream, head: Head, fault: str, record: RequestRecord,
         keep_alive: bool,
     ) -> bool:  # fmt: skip
         """Answers no real site should give, each aimed at a client weakness."""
@@ -448,7 +431,7 @@ class Simulator:
             content_type="image/png",
         )  # fmt: skip
 
-    def _route(self, head: _Head, fault: str) -> tuple[int, str]:
+    def _route(self, head: Head, fault: str) -> tuple[int, str]:
         """The page for a path: (status, html)."""
         dataset = self.dataset
         parts = [part for part in head.path.split("/") if part]
@@ -509,83 +492,6 @@ class Simulator:
         return 404, not_found_page(self.seed, head.path)
 
 
-@dataclass(slots=True)
-class _Head:
-    method: str
-    target: str
-    path: str
-    query: dict[str, list[str]]
-    keep_alive: bool
-    arrived: float  # when the bytes that completed the head reached the socket
-
-
-# The latency counts from the moment a request reached the server's socket, as the kernel
-# stamped it. A single-threaded simulator reads a request late whenever it is busy answering
-# others (at 10 connections and 20 ms, reading lagged sending by a median 0.6 ms); a real site,
-# with many cores, would not make that request wait. Linux only; elsewhere the read time counts.
-_SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>; the socket module does not name it
-_STAMPED = sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64")
-_STAMP_SPACE = socket.CMSG_SPACE(16) if _STAMPED else 0  # a struct timespec
-
-
-def _stamp_arrivals(stream: trio.SocketStream) -> None:
-    if _STAMPED:
-        with contextlib.suppress(OSError):
-            stream.socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-
-
-async def _receive(stream: trio.SocketStream) -> tuple[bytes, float]:
-    """Bytes from the connection, and when they arrived on trio's clock."""
-    if not _STAMPED:
-        return await stream.receive_some(65536), trio.current_time()
-    try:
-        data, ancillary, _flags, _address = await stream.socket.recvmsg(65536, _STAMP_SPACE)
-    except OSError as error:
-        raise trio.BrokenResourceError(str(error)) from error
-    now = trio.current_time()
-    for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= 16:
-            seconds, nanoseconds = struct.unpack("qq", payload[:16])
-            age = time.time() - (seconds + nanoseconds / 1e9)
-            # The stamp is wall-clock time: bound the age in case the clock was stepped.
-            return data, now - min(max(0.0, age), 1.0)
-    return data, now
-
-
-async def _read_head(stream: trio.SocketStream, buffer: bytearray) -> _Head | None:
-    """Read one request head (and skip any body); None at a clean end of the connection."""
-    arrived = trio.current_time()  # a request already in the buffer (pipelined) counts from now
-    while True:
-        end = buffer.find(b"\r\n\r\n")
-        if end >= 0:
-            break
-        if len(buffer) > _MAX_HEAD:
-            raise ValueError("request head too large")
-        data, arrived = await _receive(stream)
-        if not data:
-            return None
-        buffer += data
-    raw = bytes(buffer[:end]).decode("latin-1")
-    del buffer[: end + 4]
-    lines = raw.split("\r\n")
-    method, target, version = ([*lines[0].split(" "), "", "", ""])[:3]
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0") or 0)
-    while len(buffer) < length:
-        data = await stream.receive_some(65536)
-        if not data:
-            return None
-        buffer += data
-    del buffer[:length]
-    connection = headers.get("connection", "").lower()
-    keep_alive = connection != "close" and version == "HTTP/1.1"
-    split = urlsplit(target)
-    return _Head(method, target, split.path, parse_qs(split.query), keep_alive, arrived)
-
-
 def _query_int(query: dict[str, list[str]], name: str, default: int) -> int:
     values = query.get(name)
     if not values:
@@ -611,23 +517,6 @@ def _gzip_bomb() -> bytes:
 _BOMB: bytes | None = None
 
 
-def _head_bytes(
-    status: int,
-    length: int,
-    keep_alive: bool,
-    extra: list[tuple[str, str]],
-    content_type: str = "text/html; charset=utf-8",
-) -> bytes:
-    lines = [
-        f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
-        f"Content-Type: {content_type}",
-        f"Content-Length: {length}",
-        "Connection: " + ("keep-alive" if keep_alive else "close"),
-        *(f"{name}: {value}" for name, value in extra),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
 async def _respond(
     stream: trio.SocketStream,
     record: RequestRecord,
@@ -637,20 +526,10 @@ async def _respond(
     extra: list[tuple[str, str]] | None = None,
     content_type: str = "text/html; charset=utf-8",
 ) -> bool:
-    head = _head_bytes(status, len(body), keep_alive, extra or [], content_type)
-    if len(body) < 256 * 1024:
-        await stream.send_all(head + body)
-    else:
-        await stream.send_all(head)
-        for at in range(0, len(body), 256 * 1024):
-            await stream.send_all(body[at : at + 256 * 1024])
+    """Send a whole answer and note it in the request's record; whether to keep the line."""
+    await send_response(stream, status, body, keep_alive, extra or [], content_type)
     record.status, record.bytes = status, len(body)
     return keep_alive
-
-
-def _reset(stream: trio.SocketStream) -> None:
-    """Close with a TCP RST instead of a FIN: the client sees 'connection reset'."""
-    stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 @asynccontextmanager
