@@ -13,12 +13,15 @@ import trio
 
 from trio_enrich import FailureKind, FetchError, UsageError
 from trio_enrich._http import DEFAULT_HEADERS, PageClient, check_base_url, parse_retry_after
+from trio_enrich._site import status_kind
 
 
 def client_for(handler: Callable[[httpx.Request], httpx.Response], **options: float) -> PageClient:
+    """A client as a run builds it (the site's status table), on a mock transport."""
     return PageClient(
-        "http://site.test", concurrency=2, transport=httpx.MockTransport(handler), **options
-    )
+        "http://site.test", concurrency=2, transport=httpx.MockTransport(handler),
+        status_kind=status_kind, **options,
+    )  # fmt: skip
 
 
 async def failure_of(client: PageClient, path: str = "/trades/1") -> FetchError:

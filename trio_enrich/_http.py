@@ -10,8 +10,8 @@ import email.utils
 import math
 import ssl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from urllib.parse import urlsplit
 
@@ -93,8 +93,12 @@ class PageClient:
         deadline: float = 30.0,
         max_body: int = MAX_BODY_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
+        status_kind: Callable[[int], FailureKind] | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url)
+        # What an answer other than 200 means: the site's table (``_site.status_kind``), or
+        # without one, every such answer is an HTTP error.
+        self.status_kind = status_kind or (lambda status: FailureKind.HTTP_ERROR)
         self.deadline = deadline
         self.max_body = max_body
         # Each request borrows a transport (httpx's connection pool) of its own with one
@@ -166,10 +170,9 @@ class PageClient:
     async def get_any(self, path: str, max_bytes: int) -> tuple[int, bytes, str | None]:
         """Any answer for `path`: its status, up to `max_bytes` of its body and its Location
         (for robots.txt, whose status is meaningful); FetchError when there is no answer."""
+        request = httpx.Request("GET", self.base_url + path, headers=self._headers)
         with self._translated(path):
-            request = httpx.Request("GET", self.base_url + path, headers=self._headers)
-            transport = self._checkout()
-            try:
+            async with self._borrowed() as transport:
                 response = await transport.handle_async_request(request)
                 try:
                     body = bytearray()
@@ -179,11 +182,22 @@ class PageClient:
                             break
                 finally:
                     await response.aclose()
-            except BaseException:
-                await self._retire(transport)
-                raise
+        return response.status_code, bytes(body[:max_bytes]), response.headers.get("location")
+
+    @asynccontextmanager
+    async def _borrowed(self) -> AsyncIterator[httpx.AsyncBaseTransport]:
+        """A transport for one request: given back after an answer (an HTTP-level FetchError
+        included: the transport is fine), closed after any other error."""
+        transport = self._checkout()
+        try:
+            yield transport
+        except FetchError:
             self._checkin(transport)
-            return response.status_code, bytes(body[:max_bytes]), response.headers.get("location")
+            raise
+        except BaseException:
+            await self._retire(transport)
+            raise
+        self._checkin(transport)
 
     @contextmanager
     def _translated(self, path: str) -> Iterator[None]:
@@ -210,26 +224,17 @@ class PageClient:
         # No per-phase timeouts for httpcore: the total deadline in get() covers connect, write
         # and every read, and each timeout httpcore would arm costs a deadline per socket call.
         request = httpx.Request("GET", self.base_url + path, headers=self._headers)
-        transport = self._checkout()
-        try:
+        async with self._borrowed() as transport:
             response = await transport.handle_async_request(request)
             try:
-                body = await self._read(path, response)
+                return await self._read(path, response)
             finally:
                 await response.aclose()
-        except FetchError:
-            self._checkin(transport)  # an HTTP-level answer: the transport is fine
-            raise
-        except BaseException:
-            await self._retire(transport)
-            raise
-        self._checkin(transport)
-        return body
 
     async def _read(self, path: str, response: httpx.Response) -> bytes:
         status = response.status_code
         if status != 200:
-            raise _status_error(path, response)
+            raise _status_error(path, response, self.status_kind(status))
         content_type = response.headers.get("content-type", "text/html").lower()
         if not content_type.startswith(("text/", "application/xhtml", "application/json")):
             raise FetchError(FailureKind.BAD_CONTENT, f"not a page ({content_type})", path=path)
@@ -257,20 +262,13 @@ class PageClient:
         return bytes(body)
 
 
-def _status_error(path: str, response: httpx.Response) -> FetchError:
+def _status_error(path: str, response: httpx.Response, kind: FailureKind) -> FetchError:
     status = response.status_code
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
     reason = f"HTTP {status}"
-    if status in (429, 403):
-        return FetchError(FailureKind.RATE_LIMITED, reason, path=path, retry_after=retry_after)
-    if status == 408 or status >= 500:
-        return FetchError(FailureKind.SERVER_ERROR, reason, path=path, retry_after=retry_after)
-    if status in (404, 410):
-        return FetchError(FailureKind.NOT_FOUND, reason, path=path)
     if 300 <= status < 400:
-        location = response.headers.get("location", "?")
-        reason += f" redirect to {location} not followed"
-    return FetchError(FailureKind.HTTP_ERROR, reason, path=path)
+        reason += f" redirect to {response.headers.get('location', '?')} not followed"
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return FetchError(kind, reason, path=path, retry_after=retry_after)
 
 
 def _describe(error: BaseException) -> str:

@@ -21,6 +21,7 @@ from ._http import PageClient
 from ._model import IssuerDetail, ItemFailure, PageFailure, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
 from ._pipeline import RunStats
+from ._site import status_kind
 from ._store import Store, Table
 
 __all__ = ["ISSUERS", "JOBS", "PAGES", "TRADES", "Job", "Words", "open_page_client", "read_page"]
@@ -92,7 +93,7 @@ JOBS: dict[str, Job[Any, Any]] = {job.name: job for job in (TRADES, ISSUERS)}
 
 def open_page_client(base_url: str, concurrency: int, deadline: float) -> PageClient:
     """The one place a page client is built for a run."""
-    return PageClient(base_url, concurrency=concurrency, deadline=deadline)
+    return PageClient(base_url, concurrency=concurrency, deadline=deadline, status_kind=status_kind)
 
 
 async def read_page(client: PageClient, path: str, read: Callable[[bytes], R | PageFailure]) -> R:

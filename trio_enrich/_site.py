@@ -1,4 +1,5 @@
-"""What capitoltrades.com's failures mean to a run: the rules the generic core is given.
+"""What capitoltrades.com's failures mean to a run: the rules the generic core is given, and
+what its HTTP statuses mean.
 
 The core (``_pipeline``) knows no failure kind; it asks these predicates. Kept apart, as a table
 of data, so a new job reuses them or states its own.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from ._model import FailureKind
 from ._pipeline import FailureRules
 
-__all__ = ["SITE_RULES"]
+__all__ = ["SITE_RULES", "status_kind"]
 
 #: Failures worth another try in the same run.
 _RETRYABLE = frozenset(
@@ -31,6 +32,19 @@ _TRIPS_BREAKER = _RETRYABLE | {
     FailureKind.TOO_LARGE,
     FailureKind.BAD_CONTENT,
 }
+
+
+def status_kind(status: int) -> FailureKind:
+    """What an answer other than 200 means on capitoltrades.com: 429 and 403 (its CDN's
+    refusal) are "slow down", 408 and 5xx the site struggling, 404 and 410 a page gone."""
+    if status in (429, 403):
+        return FailureKind.RATE_LIMITED
+    if status == 408 or status >= 500:
+        return FailureKind.SERVER_ERROR
+    if status in (404, 410):
+        return FailureKind.NOT_FOUND
+    return FailureKind.HTTP_ERROR
+
 
 SITE_RULES = FailureRules(
     retryable=_RETRYABLE.__contains__,
