@@ -458,3 +458,133 @@ async def test_fixed_pacing_keeps_its_pace_on_a_site_that_refuses_now_and_then(
     wall = trio.current_time() - start
     assert stats.rate is None  # no law taken
     assert wall <= 2000 * 0.04 / 8 + stats.seconds_paused + 5  # the pauses, nothing more
+
+
+# --- the law's and the watch's arithmetic, pinned (mutation testing found them unpinned) ------
+
+
+def test_the_median_of_odd_and_even_counts() -> None:
+    from trio_enrich._pacing import _median
+
+    assert _median([5.0]) == 5.0
+    assert _median([3.0, 1.0, 2.0]) == 2.0
+    assert _median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert _median([1.0, 10.0]) == 5.5
+    assert _median([6.0, 1.0, 5.0, 2.0, 4.0, 3.0]) == 3.5
+
+
+def test_what_the_law_remembers_in_each_case() -> None:
+    law = AdaptiveRate(start=5.0)
+    law.begin(0.0)
+    assert law.learned() is None  # the rate never moved: nothing learned
+    law.history.append((1.0, 30.0))
+    law.rate, law.peak_achieved = 30.0, 25.0
+    assert law.learned() == (25.0, False)  # grown, no limit: what was really sent
+    law.peak_achieved = 0.0
+    assert law.learned() == (30.0, False)  # nothing measured: the rate itself
+    law.high, law.low, law.rate, law.peak_achieved = 20.0, 18.0, 18.0, 30.0
+    assert law.learned() == (18.0, True)  # a limit found and a rate under it proven
+    law.peak_achieved = 15.0
+    assert law.learned() == (15.0, True)  # ... never more than was sent
+    law.low, law.rate, law.peak_achieved = law.floor, 12.0, 30.0
+    assert law.learned() == (12.0, True)  # a limit found, nothing proven: the rate now
+    law.rate = 30.0
+    assert law.learned() == pytest.approx((16.0, True))  # ... at most 0.8 of the refused rate
+    law.low = law.floor * 1.01  # just above the floor counts as proven
+    assert law.learned() == (law.floor * 1.01, True)
+
+
+def pause_then_send(watch: PauseWatch, at: float, sent: list[float], refused: set[int]) -> object:
+    """A one-second pause from `at`, then requests at the offsets `sent` after its end (all
+    sent before the first answer), those at the indexes in `refused` refused; what the watch
+    said to the last refusal."""
+    watch.paused(at, at + 1.0)
+    end = at + 1.0
+    for offset in sent:
+        watch.sent(end + offset)
+    answer: object = None
+    for index, offset in enumerate(sent):
+        if index in refused:
+            answer = watch.refused(end + max(sent) + 0.02, end + offset, None)
+        else:
+            watch.accepted(end + max(sent) + 0.02)
+    return answer
+
+
+def test_only_a_fifth_refused_after_each_pause_means_it_did_not_cure() -> None:
+    offsets = [k * 0.05 for k in range(10)]
+    # a fifth, twice in a row: it did not cure
+    watch = PauseWatch()
+    assert pause_then_send(watch, 0.0, offsets, {0, 1}) is None
+    assert isinstance(pause_then_send(watch, 2.0, offsets, {0, 1}), AdaptiveRate)
+    # less than a fifth (two of eleven) cures, however often
+    watch = PauseWatch()
+    for at in (0.0, 2.0, 4.0, 6.0):
+        assert pause_then_send(watch, at, [*offsets, 0.5], {0, 1}) is None
+    # one refused alone is never enough, even of one request
+    watch = PauseWatch()
+    for at in (0.0, 2.0, 4.0):
+        assert pause_then_send(watch, at, [0.0], {0}) is None
+
+
+def test_only_requests_in_the_second_after_a_pause_count() -> None:
+    watch = PauseWatch()
+    late = [1.0 + k * 0.05 for k in range(10)]  # all a second or more after the pause ended
+    for at in (0.0, 3.0, 6.0):
+        assert pause_then_send(watch, at, late, {0, 1, 2, 3, 4}) is None
+    # sent at the very end of the pause: counted (the window starts with it)
+    watch = PauseWatch()
+    pause_then_send(watch, 0.0, [0.0] * 10, {0, 1})
+    assert isinstance(pause_then_send(watch, 2.0, [0.0] * 10, {0, 1}), AdaptiveRate)
+    # but not a request sent before the latest pause's end: the window is the latest pause's
+    watch = PauseWatch()
+    watch.paused(0.0, 1.0)
+    watch.sent(0.5)
+    assert watch._after_pauses[-1][1] == 0
+
+
+def test_the_law_taken_starts_from_the_answers_and_keeps_the_ceiling() -> None:
+    watch = PauseWatch()
+    for k in range(100):  # 100 answers in the 3 s before
+        watch.accepted(k * 0.03)
+    watch.paused(3.0, 4.0)
+    watch.sent(4.0)
+    watch.sent(4.0)
+    assert watch.refused(4.02, 4.0, 12.0) is None
+    assert watch.refused(4.02, 4.0, 12.0) is None  # one pause that did not cure
+    watch.paused(4.02, 5.02)
+    watch.sent(5.02)
+    watch.sent(5.02)
+    watch.refused(5.04, 5.02, 12.0)
+    law = watch.refused(5.04, 5.02, 12.0)
+    assert isinstance(law, AdaptiveRate)
+    assert law.ceiling == 12.0
+    assert law.start == pytest.approx(100 / 5.04)  # the answers over the 5.04 s seen
+    assert law.rate == 12.0  # ~19.8/s, held at the ceiling
+
+
+def test_the_trial_counts_answers_not_refusals_and_ends_on_time() -> None:
+    watch = PauseWatch()
+    watch._trial = (100.0, 10.0)  # taken at 100 s, where the pace got 10 answers a second
+    now = 100.0
+    for _ in range(39):  # 3.9 answers a second for ten seconds: under 0.4 x 10
+        now += 10.0 / 39
+        assert watch.keeps(now - 0.01, Signal.OK)
+        watch.keeps(now - 0.005, Signal.LIMITED)  # refusals are not answers
+    assert not watch.keeps(now + 0.01, Signal.OK)  # the trial is over: the law goes
+    assert watch.keeps(now + 1.0, Signal.OK)  # and after it the watch asks nothing
+    watch = PauseWatch()
+    watch._trial = (100.0, 10.0)
+    for k in range(41):
+        watch.keeps(100.0 + k * 0.24, Signal.OK)
+    assert watch.keeps(110.0, Signal.OK)  # 4.1 a second: it stays
+
+
+def test_each_law_given_back_doubles_the_quiet_time() -> None:
+    watch = PauseWatch()
+    watch.gave_back(10.0)
+    assert watch.quiet_until == 10.0 + watch.QUIET
+    watch.gave_back(100.0)
+    assert watch.quiet_until == 100.0 + 2 * watch.QUIET
+    assert watch.quiet == 4 * watch.QUIET
+    assert watch_after_pauses(watch, 100.0 + 2 * watch.QUIET - 3, 2, refused=5) is None
