@@ -30,6 +30,7 @@ from ._errors import (
     UsageError,
 )
 from ._jobs import JOBS
+from ._model import StatusReport
 from ._pipeline import FinishReason
 from ._polite import paced_options, polite_run
 from ._report import status_lines, update_lines, wrap
@@ -101,7 +102,7 @@ async def run_update(settings: RunSettings) -> int:
 async def run_status(db: Path, json: bool) -> int:
     _require_database(db)
 
-    def read() -> dict[str, object]:
+    def read() -> StatusReport:
         with Store.open(db, read_only=True) as store:
             return store.status()
 

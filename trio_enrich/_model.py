@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "PERFORMANCE_FIELDS",
+    "CommitteesStatus",
+    "EntityStatus",
     "FailureKind",
     "IssuerDetail",
     "IssuerPerformance",
@@ -28,7 +30,9 @@ __all__ = [
     "PoliticianPage",
     "ProgressMode",
     "RunHolder",
+    "StatusReport",
     "TradeDetail",
+    "WalkStatus",
 ]
 
 
@@ -297,3 +301,46 @@ class PoliticianCard:
 class PoliticianPage:
     politicians: tuple[PoliticianCard, ...]
     total_count: int | None
+
+
+class EntityStatus(TypedDict):
+    """`status` of the trades or the issuers (JSON as it is)."""
+
+    total: int
+    enriched: int
+    pending: int
+    not_found: int
+    parked: int
+    failed: int
+    failed_by_kind: dict[str, int]
+    last_enriched_at: str | None
+    oldest_enriched_at: str | None
+    performance_partly_not_shown: NotRequired[int]  # issuers only
+
+
+class CommitteesStatus(TypedDict):
+    memberships: int
+    committees: int
+    politicians: int
+    read_at: str | None
+
+
+class WalkStatus(TypedDict):
+    started_at: str
+    total: int | None
+    unread_trades: int
+
+
+class StatusReport(TypedDict):
+    """What `status` reports (and prints with --json)."""
+
+    trades: EntityStatus
+    issuers: EntityStatus
+    committees: CommitteesStatus
+    not_shown: dict[str, int]  # enriched trades whose value stands for "not shown", by field
+    last_sync_at: str | None
+    listing_read_at: str | None  # a later sync read pages without reaching its end
+    unfinished_full_walk: WalkStatus | None
+    last_trade_pub_date: str | None
+    user_version: int
+    schema_version: int | None

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from ._committees import CommitteesResult
 from ._jobs import Words
-from ._model import FailureKind
+from ._model import FailureKind, StatusReport
 from ._pipeline import FinishReason, RunStats
 from ._roster import COMMITTEES
 from ._sync import SyncResult
@@ -151,12 +151,11 @@ def walk_lines(result: SyncResult, resume: str = "trio-enrich sync") -> list[str
     return lines
 
 
-def status_lines(report: dict[str, object], db: object) -> list[str]:
+def status_lines(report: StatusReport, db: object) -> list[str]:
     """`status` in text: per entity, the walk, the values that mean "not shown"."""
     lines = [f"database {db}"]
     for name in ("trades", "issuers"):
-        entity = report[name]
-        assert isinstance(entity, dict)
+        entity = report["trades"] if name == "trades" else report["issuers"]
         lines.append(
             f"{name}: {entity['total']} in all, {entity['enriched']} enriched, "
             f"{entity['pending']} pending, {entity['not_found']} not found, "
@@ -183,27 +182,26 @@ def status_lines(report: dict[str, object], db: object) -> list[str]:
                 "NULL in trio_enrich_partial_performance)"
             )
         hidden = report["not_shown"]
-        if name == "trades" and isinstance(hidden, dict) and any(hidden.values()):
+        if name == "trades" and any(hidden.values()):
             lines.append(
                 "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
                 + ", ".join(f"{NOT_SHOWN_WORDS[key]} {n}" for key, n in hidden.items() if n)
             )
-    complete, read = report["last_sync_at"], report.get("listing_read_at")
-    if isinstance(read, str):
+    complete, read = report["last_sync_at"], report["listing_read_at"]
+    if read is not None:
         # A later sync read pages without reaching its end (--pages, Ctrl-C, a failure).
         synced = f"last sync {read}, not to its end; last complete sync {complete or 'never'}"
     else:
         synced = f"last sync {complete or 'never'}"
     lines.append(f"{synced}; newest trade published {report['last_trade_pub_date'] or '-'}")
-    committees = report.get("committees")
-    if isinstance(committees, dict):
-        lines.append(
-            f"committees: {committees['memberships']} memberships of "
-            f"{committees['politicians']} politicians in {committees['committees']} committees; "
-            f"read {committees['read_at'] or 'never'}"
-        )
+    committees = report["committees"]
+    lines.append(
+        f"committees: {committees['memberships']} memberships of "
+        f"{committees['politicians']} politicians in {committees['committees']} committees; "
+        f"read {committees['read_at'] or 'never'}"
+    )
     walk = report["unfinished_full_walk"]
-    if isinstance(walk, dict):
+    if walk is not None:
         lines.append(
             f"unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
             f"of {walk['total']} trades unread; `trio-enrich sync` finishes it"

@@ -35,6 +35,8 @@ import trio
 from ._defaults import BUSY_TIMEOUT, real_wait
 from ._errors import DatabaseError
 from ._model import (
+    CommitteesStatus,
+    EntityStatus,
     FailureKind,
     IssuerDetail,
     ItemFailure,
@@ -42,7 +44,9 @@ from ._model import (
     ListingTrade,
     PoliticianCard,
     RunHolder,
+    StatusReport,
     TradeDetail,
+    WalkStatus,
 )
 from ._schema import (
     SCHEMA_VERSION,
@@ -432,10 +436,10 @@ class Store:
             set_our_meta(db, "committees_read_at", now or utc_now())
         return written
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> StatusReport:
         """Counts per entity and the last sync and enrichment times (read-only)."""
         has_failures = table_exists(self._db, "trio_enrich_failures")
-        report: dict[str, object] = {}
+        entities: dict[str, EntityStatus] = {}
         for entity, table, key in (
             ("trade", "trades", "tx_id"),
             ("issuer", "issuers", "issuer_id"),
@@ -460,7 +464,7 @@ class Store:
                         by_kind[str(kind)] = by_kind.get(str(kind), 0) + int(count)
             not_found = by_kind.pop(FailureKind.NOT_FOUND.value, 0)
             oldest = self._db.execute(f"SELECT MIN(enriched_at) FROM {table}").fetchone()[0]
-            report[table] = {
+            entities[table] = {
                 "total": total,
                 "enriched": enriched,
                 "pending": total - enriched - not_found - parked,
@@ -471,27 +475,24 @@ class Store:
                 "last_enriched_at": last,
                 "oldest_enriched_at": oldest,
             }
-        issuers = report["issuers"]
-        assert isinstance(issuers, dict)
-        issuers["performance_partly_not_shown"] = self._partial_performance()
-        report["committees"] = self._committees_status()
-        report["not_shown"] = self._not_shown()
-        report["last_sync_at"] = self.get_meta("last_sync_at")
-        report["listing_read_at"] = self.get_our_meta(_READ_KEY)
+        entities["issuers"]["performance_partly_not_shown"] = self._partial_performance()
         walk = self.full_walk()
-        report["unfinished_full_walk"] = (
-            None
-            if walk is None
-            else {
-                "started_at": walk.started_at,
-                "total": walk.total,
-                "unread_trades": walk.unread_count(),
-            }
-        )
-        report["last_trade_pub_date"] = self.get_meta("last_trade_pub_date")
-        report["user_version"] = self.user_version()
-        report["schema_version"] = self.schema_version()
-        return report
+        unfinished: WalkStatus | None = None
+        if walk is not None:
+            unfinished = {"started_at": walk.started_at, "total": walk.total,
+                          "unread_trades": walk.unread_count()}  # fmt: skip
+        return {
+            "trades": entities["trades"],
+            "issuers": entities["issuers"],
+            "committees": self._committees_status(),
+            "not_shown": self._not_shown(),
+            "last_sync_at": self.get_meta("last_sync_at"),
+            "listing_read_at": self.get_our_meta(_READ_KEY),
+            "unfinished_full_walk": unfinished,
+            "last_trade_pub_date": self.get_meta("last_trade_pub_date"),
+            "user_version": self.user_version(),
+            "schema_version": self.schema_version(),
+        }
 
     def _partial_performance(self) -> int:
         """Enriched issuers whose page showed only part of their performance (their figures
@@ -504,7 +505,7 @@ class Store:
         ).fetchone()
         return int(row[0])
 
-    def _committees_status(self) -> dict[str, object]:
+    def _committees_status(self) -> CommitteesStatus:
         memberships, committees, politicians = self._db.execute(
             "SELECT COUNT(*), COUNT(DISTINCT committee), COUNT(DISTINCT politician_id)"
             " FROM politician_committees"
