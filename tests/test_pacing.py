@@ -588,3 +588,37 @@ def test_each_law_given_back_doubles_the_quiet_time() -> None:
     assert watch.quiet_until == 100.0 + 2 * watch.QUIET
     assert watch.quiet == 4 * watch.QUIET
     assert watch_after_pauses(watch, 100.0 + 2 * watch.QUIET - 3, 2, refused=5) is None
+
+
+def test_each_slow_down_is_counted_under_its_reason() -> None:
+    law = AdaptiveRate(start=10.0)
+    law.begin(0.0)
+    now = healthy(law, 0.0, 2.5)
+    law.answered(now, now - 0.02, law.rate, Signal.LIMITED, 0.02)
+    assert law.reasons == {"rate limited": 1}
+    now = healthy(law, now + 0.1, 3.0)
+    law.answered(now, now - 0.02, law.rate, Signal.OVERLOADED, 0.02)
+    law.answered(now + 0.5, now + 0.4, law.rate, Signal.OVERLOADED, 0.02)  # a burst of two
+    assert law.reasons == {"rate limited": 1, "server errors": 1}
+
+
+def test_a_latency_rise_must_be_both_relative_and_absolute() -> None:
+    """10 ms answers growing to 25 ms are 2.5 times slower but only 15 ms: a busy client's
+    noise, not load; to 80 ms they are load."""
+    for slower, cut in ((0.025, False), (0.08, True)):
+        law = AdaptiveRate(start=10.0)
+        law.begin(0.0)
+        now = healthy(law, 0.0, 4.0, latency=0.01)  # the baseline: 10 ms
+        for _ in range(40):
+            sent = law.sent(now)
+            law.answered(now + slower, now, sent, Signal.OK, slower)
+            now += 1.0 / law.rate
+        assert (law.reasons == {"latency": 1}) is cut, (slower, law.reasons)
+
+
+def test_a_remembered_limit_is_held_with_a_bound_just_above() -> None:
+    law = AdaptiveRate(start=20.0, remembered=True)
+    assert law.phase is Phase.HOLD
+    assert law.low == 20.0
+    assert law.high == pytest.approx(21.0)
+    assert law.settled == 20.0
