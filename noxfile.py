@@ -151,7 +151,7 @@ def mutation(session: nox.Session) -> None:
     """Mutation testing (mutmut; configured in pyproject.toml): each mutant of the core, the
     pacing law, the walk, the roster and the page foundations must fail a test. Prints the kill
     rate per module and the surviving mutants (`mutmut show NAME` shows one). Not in the
-    default sessions: about 15 minutes on 2 cores."""
+    default sessions: about 45 minutes on 2 cores."""
     session.install("-e", ".[test]", "mutmut==3.8.1")
     session.run("mutmut", "run", "--max-children", "2", silent=True)
     results = session.run("mutmut", "results", "--all", "true", silent=True) or ""
