@@ -11,12 +11,14 @@ import pytest
 import trio
 import trio.testing
 
-from trio_enrich import FailureKind
+from trio_enrich import FailureKind, FetchError
 from trio_enrich._gate import Gate
 from trio_enrich._model import PoliticianPage
 from trio_enrich._pacing import AdaptiveRate, Signal
-from trio_enrich._policy import FailureRules
+from trio_enrich._pipeline import Outcome, PipelineConfig, run_pipeline
+from trio_enrich._policy import FailureRules, RetryPolicy
 from trio_enrich._roster import CommitteeRead, committees_path
+from trio_enrich._site import SITE_RULES
 from trio_enrich._stats import RunStats
 from trio_enrich._walk import Walk
 
@@ -150,3 +152,72 @@ async def test_a_law_taken_and_given_back_shows_and_spaces_as_it_should(
     third = await gate.admit()
     fourth = await gate.admit()
     assert fourth.sent_at == third.sent_at  # fixed pacing without a cap: at once
+
+
+def test_a_committee_whose_only_page_has_no_count_is_read_again() -> None:
+    from trio_enrich._roster import Roll
+
+    roll = Roll()
+    code = next(iter(roll.reads))
+    roll.add(code, 1, PoliticianPage(politicians=(), total_count=None))
+    assert code in roll.start_over_inconsistent()  # all its pages read, yet not complete
+    assert roll.reads[code].pages == {}
+
+
+async def test_a_retry_is_shown_by_its_reason_cut_to_sixty_characters(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: list[str] = []
+
+    class Watch:
+        def update(self, stats: RunStats) -> None:
+            seen.append(stats.last_retry)
+
+        def tick(self, stats: RunStats) -> None:
+            seen.append(stats.last_retry)
+
+        def warn(self, message: str) -> None:
+            pass
+
+    attempts: list[int] = []
+
+    async def fetch(item: int) -> int:
+        attempts.append(item)
+        if len(attempts) == 1:
+            raise FetchError(FailureKind.SERVER_ERROR, "x" * 100, path="/trades/1")
+        await trio.sleep(3.0)  # long enough for the ticks to show the retry
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    config = PipelineConfig(concurrency=1, delay=0.0, rules=SITE_RULES,
+                            retry=RetryPolicy(base=0.01, cap=0.01))  # fmt: skip
+    await run_pipeline([1], fetch, commit, config, progress=Watch())
+    assert "x" * 60 in seen  # the reason (no page), cut for a line of progress
+    assert max(len(shown) for shown in seen) == 60
+
+
+async def test_a_pause_asked_again_with_the_same_end_keeps_its_reason(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stats = RunStats(selected=0)
+    gate = Gate(None, stats)
+    gate.pause(1.0, "HTTP 429 Retry-After")
+    gate.pause(1.0, "HTTP 503 Retry-After")  # ends no later: not a longer pause
+    assert stats.pause_reason == "HTTP 429 Retry-After"
+
+
+async def test_a_capped_gate_that_gave_a_law_back_admits_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stats = RunStats(selected=0)
+    gate = Gate(10.0, stats)
+    await gate.admit()
+    gate._take(trio.current_time(), AdaptiveRate(start=5.0))
+    await gate.admit()
+    await trio.sleep(5.0)
+    gate._take(trio.current_time(), None)
+    with trio.fail_after(0.2):  # the grid starts again from now, not from a slot of the law
+        ticket = await gate.admit()
+    assert ticket.rate is None
