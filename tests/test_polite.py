@@ -7,12 +7,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import trio
 
 from trio_enrich import EnrichOptions, Store, UsageError, enrich
 from trio_enrich._lock import RunLock
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import database_with_listing
+from .helpers import assert_enriched_rows_carry_their_data, database_with_listing
 
 
 async def test_enrich_refuses_a_database_another_run_holds(tmp_path: Path) -> None:
@@ -74,3 +75,26 @@ async def test_enrich_auto_starts_from_the_rate_an_earlier_run_learned(tmp_path:
     assert 35 <= stats.rate <= 40
     assert learned is not None
     assert learned.limited
+
+
+async def test_enrich_cut_short_leaves_the_lock_free_and_nothing_half_written(
+    tmp_path: Path,
+) -> None:
+    """Cancelled in the middle (a program's timeout, say), then run again: the lock is free,
+    every enriched row carries its data, and the second call finishes the rest."""
+    dataset = make_dataset(seed=65, trades=200)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, Faults(latency_ms=20), seed=65) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0, concurrency=2)
+        with Store.open(db) as store:
+            with trio.move_on_after(0.8) as cancelled:
+                await enrich(store, "trades", options)
+            assert cancelled.cancelled_caught
+            done = store.query("SELECT COUNT(enriched_at) FROM trades")[0][0]
+            assert 0 < done < 200
+            with RunLock(db) as after:  # released, and no holder left recorded
+                assert after.try_acquire()
+            assert store.current_run() is None
+            stats = await enrich(store, "trades", options)
+    assert stats.done == 200 - done
+    assert_enriched_rows_carry_their_data(db)

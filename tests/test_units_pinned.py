@@ -108,7 +108,8 @@ async def test_a_pause_is_counted_once_however_often_it_is_extended(
     stats = RunStats(selected=0)
     gate = Gate(None, stats)
     gate.pause(1.0, "HTTP 429 Retry-After")
-    gate.pause(1.0, "HTTP 429 Retry-After")  # the same end: no new pause
+    gate.pause(1.0, "HTTP 403 Retry-After")  # the same end: no new pause, and its reason kept
+    assert stats.pause_reason == "HTTP 429 Retry-After"
     gate.pause(2.0, "HTTP 503 Retry-After")  # longer: the same pause, later end
     assert stats.rate_limit_pauses == 1
     assert stats.pause_reason == "HTTP 503 Retry-After"
@@ -196,16 +197,6 @@ async def test_a_retry_is_shown_by_its_reason_cut_to_sixty_characters(
     await run_pipeline([1], fetch, commit, config, progress=Watch())
     assert "x" * 60 in seen  # the reason (no page), cut for a line of progress
     assert max(len(shown) for shown in seen) == 60
-
-
-async def test_a_pause_asked_again_with_the_same_end_keeps_its_reason(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    stats = RunStats(selected=0)
-    gate = Gate(None, stats)
-    gate.pause(1.0, "HTTP 429 Retry-After")
-    gate.pause(1.0, "HTTP 503 Retry-After")  # ends no later: not a longer pause
-    assert stats.pause_reason == "HTTP 429 Retry-After"
 
 
 async def test_a_capped_gate_that_gave_a_law_back_admits_at_once(

@@ -32,9 +32,9 @@ from ._errors import (
 from ._jobs import JOBS
 from ._model import StatusReport
 from ._pipeline import FinishReason
-from ._polite import paced_options, polite_run
+from ._polite import check_robots, disallowed, paced_options, polite_run
 from ._report import status_lines, update_lines, wrap
-from ._robots import PRODUCT_TOKEN, Robots, read_robots
+from ._robots import Robots, read_robots
 from ._settings import RunSettings
 from ._stages import (
     COMMITTEES_STAGE,
@@ -117,6 +117,10 @@ async def run_status(db: Path, json: bool) -> int:
 _json = json  # `run_status(json=...)` shadows the module name
 
 
+def _say_nothing(line: str) -> None:
+    pass
+
+
 # --- the locked run ----------------------------------------------------------------------------
 
 
@@ -145,7 +149,8 @@ async def _run_locked(
     robots: Robots | None = None
     if create and not settings.db.exists():
         robots = await read_robots(options.base_url, deadline=options.deadline)
-        _refuse(robots, first, settings)
+        # (Ignoring a disallow is said once, by the polite run, when the database is open.)
+        check_robots(robots, first, ignore=settings.ignore_robots_disallow, say=_say_nothing)
     store = await trio.to_thread.run_sync(lambda: Store.open(settings.db, create=create))
     refused: dict[str, str] = {}  # stage -> the robots.txt rule that keeps it from running
     done: list[StageDone] | None = None
@@ -229,20 +234,6 @@ def _update_report(
     finished = [(result.name, result.code, result.finish.value) for result in done]
     print("\n" + "\n".join(update_lines(finished, not_run, refused)), flush=True)
     return code
-
-
-def _refuse(robots: Robots, paths: Sequence[str], settings: RunSettings) -> None:
-    """Stop a first run before its database is made when robots.txt disallows `paths`."""
-    blocked = robots.blocked(paths)
-    if blocked is None:
-        return
-    path, rule = blocked
-    if settings.ignore_robots_disallow:
-        return  # said by the polite run, once the database is open
-    raise UsageError(
-        f"robots.txt disallows {path} for {PRODUCT_TOKEN} ({rule}); nothing was fetched. Pass "
-        "--ignore-robots-disallow only if you have decided to fetch it anyway"
-    )
 
 
 #: Exit codes from the least to the most severe.
@@ -365,9 +356,10 @@ async def _dry_run(settings: RunSettings, stages: Sequence[Stage]) -> int:
         with Store.open(settings.db, read_only=True) as store:
             full = settings.full or store.get_meta("last_trade_pub_date") is None
             full = full or bool(store.full_walk())
-            facts = Plan(store, options, full=full, after_sync=SYNC in stages)
-            plans = [stage.plan(facts) for stage in stages]
-            return plans, {stage.name: stage.paths(store, options) for stage in stages}
+            paths = {stage.name: stage.paths(store, options) for stage in stages}
+            plans = [stage.plan(Plan(store, options, full=full, after_sync=SYNC in stages,
+                                     paths=paths[stage.name])) for stage in stages]  # fmt: skip
+            return plans, paths
 
     plans, paths = await trio.to_thread.run_sync(plan)
     robots = await _read_robots_once(settings)
@@ -377,9 +369,10 @@ async def _dry_run(settings: RunSettings, stages: Sequence[Stage]) -> int:
     else:
         said = robots.describe()
         for name in names:
-            rule = robots.blocked(paths[name])
-            if rule is not None and not settings.ignore_robots_disallow:
-                refused[name] = f"robots.txt disallows {rule[0]} for {PRODUCT_TOKEN} ({rule[1]})"
+            rule = disallowed(robots, paths[name], ignore=settings.ignore_robots_disallow,
+                              say=_say_nothing)  # fmt: skip
+            if rule is not None:
+                refused[name] = rule
         if not refused:
             said += "; the pages needed are allowed"
     entries: dict[str, object] = {}

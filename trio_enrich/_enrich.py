@@ -25,7 +25,14 @@ from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunSt
 from ._site import SITE_RULES
 from ._store import Store
 
-__all__ = ["DEFAULT_BASE_URL", "EnrichOptions", "JobName", "fetch_and_store", "pending_ids"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "EnrichOptions",
+    "JobName",
+    "fetch_and_store",
+    "job_value",
+    "pending_ids",
+]
 
 
 JobName = Literal["trades", "issuers"]
@@ -65,7 +72,8 @@ class EnrichOptions:
         )
 
 
-def _job(job: JobName | Job[Any, Any]) -> Job[Any, Any]:
+def job_value(job: JobName | Job[Any, Any]) -> Job[Any, Any]:
+    """The job named `job`, or `job` itself."""
     return JOBS[job] if isinstance(job, str) else job
 
 
@@ -83,7 +91,7 @@ def pending_ids(store: Store, job: JobName | Job[Any, Any], options: EnrichOptio
         due_after = options.refresh_older_than * (1 - REFRESH_SLACK)
         moment = datetime.now(UTC) - timedelta(seconds=due_after)
         refresh_before = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-    return _job(job).pending(store, options.limit, options.retry_failed, refresh_before)
+    return job_value(job).pending(store, options.limit, options.retry_failed, refresh_before)
 
 
 async def fetch_and_store(
@@ -100,7 +108,7 @@ async def fetch_and_store(
 
     `job` is a job value (``_jobs.TRADES``, ``_jobs.ISSUERS``, ...) or its name.
     """
-    spec = _job(job)
+    spec = job_value(job)
     if options.auto and options.adaptive is None:
         options = replace(options, adaptive=AdaptiveRate(COLD_START_RATE, options.max_rps))
     if ids is None:

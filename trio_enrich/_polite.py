@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import trio
 
-from ._enrich import EnrichOptions, JobName, fetch_and_store, pending_ids
+from ._enrich import EnrichOptions, JobName, fetch_and_store, job_value, pending_ids
 from ._errors import TrioEnrichError, UsageError
-from ._jobs import JOBS, Job
+from ._jobs import Job
 from ._lock import RunLock
 from ._model import RunHolder
 from ._pacing import COLD_START_RATE, AdaptiveRate
@@ -31,7 +31,7 @@ from ._progress import local_time
 from ._robots import PRODUCT_TOKEN, Robots, read_robots
 from ._store import Store
 
-__all__ = ["PoliteRun", "enrich", "paced_options", "polite_run"]
+__all__ = ["PoliteRun", "check_robots", "disallowed", "enrich", "paced_options", "polite_run"]
 
 #: A remembered rate older than this is not trusted.
 REMEMBER_DAYS = 30
@@ -52,26 +52,44 @@ class PoliteRun:
     say: Callable[[str], None] = _to_stderr
 
     def disallowed(self, paths: Sequence[str]) -> str | None:
-        """Which rule of robots.txt disallows one of `paths`, in words (None: all allowed, or
-        the run ignores robots.txt's disallows, which is said)."""
-        blocked = self.robots.blocked(paths)
-        if blocked is None:
-            return None
-        path, rule = blocked
-        if self.ignore_robots_disallow:
-            self.say(f"trio-enrich: warning: robots.txt ({rule}) disallows {path}; going on as "
-                     "--ignore-robots-disallow asks")  # fmt: skip
-            return None
-        return f"robots.txt disallows {path} for {PRODUCT_TOKEN} ({rule})"
+        """Which rule of robots.txt disallows one of `paths`, in words (see `disallowed`)."""
+        return disallowed(self.robots, paths, ignore=self.ignore_robots_disallow, say=self.say)
 
     def check(self, paths: Sequence[str]) -> None:
         """Stop before the first page request when robots.txt disallows a page of `paths`."""
-        rule = self.disallowed(paths)
-        if rule is not None:
-            raise UsageError(
-                f"{rule}; nothing was fetched. Pass --ignore-robots-disallow only if you have "
-                "decided to fetch it anyway"
-            )
+        check_robots(self.robots, paths, ignore=self.ignore_robots_disallow, say=self.say)
+
+
+def disallowed(
+    robots: Robots, paths: Sequence[str], *, ignore: bool, say: Callable[[str], None]
+) -> str | None:
+    """Which rule of robots.txt disallows one of `paths`, in words (None: all allowed, or
+    `ignore`: the user passed --ignore-robots-disallow, which is said)."""
+    blocked = robots.blocked(paths)
+    if blocked is None:
+        return None
+    path, rule = blocked
+    if ignore:
+        say(f"trio-enrich: warning: robots.txt ({rule}) disallows {path}; going on as "
+            "--ignore-robots-disallow asks")  # fmt: skip
+        return None
+    return f"robots.txt disallows {path} for {PRODUCT_TOKEN} ({rule})"
+
+
+def check_robots(
+    robots: Robots, paths: Sequence[str], *, ignore: bool, say: Callable[[str], None]
+) -> None:
+    """Stop before the first page request when robots.txt disallows a page of `paths`."""
+    rule = disallowed(robots, paths, ignore=ignore, say=say)
+    if rule is not None:
+        raise UsageError(
+            f"{rule}; nothing was fetched. Pass --ignore-robots-disallow only if you have "
+            "decided to fetch it anyway"
+        )
+
+
+def _say_nothing(line: str) -> None:
+    pass
 
 
 @contextlib.asynccontextmanager
@@ -207,7 +225,7 @@ async def enrich(
 
     `job` is ``"trades"``, ``"issuers"`` or a job value (``_jobs.TRADES``, ...).
     """
-    spec = JOBS[job] if isinstance(job, str) else job
+    spec = job_value(job)
 
     def needs(store: Store, paced: EnrichOptions) -> list[str]:
         chosen = ids if ids is not None else pending_ids(store, spec, paced)
@@ -215,7 +233,7 @@ async def enrich(
 
     async with polite_run(
         store, options, needs=needs, wait=wait, ignore_robots_disallow=ignore_robots_disallow,
-        command="trio_enrich.enrich()", say=lambda line: None,
+        command="trio_enrich.enrich()", say=_say_nothing,
     ) as run:  # fmt: skip
         return await fetch_and_store(
             store, spec, run.options, ids=ids, progress=progress, stop=stop

@@ -70,6 +70,7 @@ class Plan:
     options: EnrichOptions
     full: bool  # sync would walk every page
     after_sync: bool  # the stage runs after a sync (which may add rows)
+    paths: list[str]  # the pages the stage is about to read (its `paths`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ def _job_stage(job: Job[Any, Any]) -> Stage:
         return [job.path(item) for item in pending_ids(store, job, options)]
 
     def plan(facts: Plan) -> tuple[dict[str, object], str]:
-        pending = len(paths(facts.store, facts.options))
+        pending = len(facts.paths)
         more = " now (more after sync adds rows)" if facts.after_sync else ""
         return {job.name: pending}, f"{job.name}: {pending} pending{more}"
 

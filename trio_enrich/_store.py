@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar, TypeVarTuple
+from typing import Literal, TypeVar, TypeVarTuple, get_args
 from urllib.parse import quote
 
 import trio
@@ -85,7 +85,7 @@ __all__ = [
 
 #: The capitoltraders tables `count` counts.
 Table = Literal["trades", "issuers", "politicians"]
-_COUNTED = frozenset({"trades", "issuers", "politicians"})
+_COUNTED = frozenset(get_args(Table))
 
 # trio_enrich_meta key of an unfinished full walk of the listing (JSON, see _walk.Walk).
 _WALK_KEY = "sync_walk"
