@@ -21,6 +21,7 @@ from trio_enrich._pipeline import (
     PipelineConfig,
     RetryPolicy,
     RunStats,
+    Tally,
     _Run,
     run_pipeline,
 )
@@ -266,8 +267,8 @@ async def test_late_wake_ups_do_not_add_up_and_never_break_the_cap(
     async def late(deadline: float) -> None:
         await trio.sleep_until(deadline + 0.005)
 
-    stats = RunStats(selected=400)
-    gate = Gate(20, stats, sleep_until=late)
+    tally = Tally(selected=400)
+    gate = Gate(20, tally, sleep_until=late)
     sent: list[float] = []
 
     async def worker() -> None:
@@ -287,7 +288,7 @@ async def test_late_wake_ups_do_not_add_up_and_never_break_the_cap(
             first += 1
         worst = max(worst, last - first + 1)
     assert worst <= 20
-    assert stats.requests == len(sent)
+    assert tally.snapshot().requests == len(sent)
 
 
 async def test_each_worker_pauses_before_each_request(
@@ -478,14 +479,13 @@ async def test_the_time_paused_is_what_passed_not_what_was_asked(
 
 
 class _Capture:
-    """A progress sink that keeps the live statistics object."""
+    """A progress sink that keeps the latest snapshot of the statistics."""
 
     def __init__(self, box: list[RunStats]) -> None:
         self.box = box
 
     def update(self, stats: RunStats) -> None:
-        if not self.box:
-            self.box.append(stats)
+        self.box[:] = [stats]
 
     def tick(self, stats: RunStats) -> None:
         self.update(stats)

@@ -27,7 +27,7 @@ from trio_enrich import (
     parse_trades_page,
 )
 from trio_enrich._model import PERFORMANCE_FIELDS
-from trio_enrich._pipeline import FinishReason, RunStats
+from trio_enrich._pipeline import FinishReason, RunStats, Tally
 from trio_enrich.sim import make_dataset, open_simulator
 
 from .conftest import fixture_bytes
@@ -439,23 +439,34 @@ async def test_sync_fails_on_an_empty_table_and_the_cutoff_stays(
 
 def test_combine_adds_every_counter_and_keeps_the_later_state() -> None:
     names = [f.name for f in dataclasses.fields(RunStats)]
-    first, later = RunStats(selected=0), RunStats(selected=0)
-    for number, name in enumerate(names, start=1):
-        if name in RunStats.STATE_FIELDS or name == "failed":
-            continue
-        setattr(first, name, number)  # every counter a different value in each run
-        setattr(later, name, 100 * number)
-    first.failed, later.failed = {"timeout": 1, "blocked": 2}, {"timeout": 10}
-    first.started, later.started = 1.0, 5.0
-    later.finish_reason = FinishReason.BREAKER
-    both = first.followed_by(later, copy=True)
-    for number, name in enumerate(names, start=1):
-        if name not in RunStats.STATE_FIELDS and name != "failed":
-            assert getattr(both, name) == 101 * number, name
+    counters = [n for n in names if n not in RunStats.STATE_FIELDS and n != "failed"]
+    # every counter a different value in each run
+    numbers = {name: names.index(name) + 1 for name in counters}
+    first = RunStats(failed={"timeout": 1, "blocked": 2}, started=1.0, **numbers)  # type: ignore[arg-type]
+    later = RunStats(failed={"timeout": 10}, started=5.0, finish_reason=FinishReason.BREAKER,
+                     **{name: 100 * number for name, number in numbers.items()})  # type: ignore[arg-type]  # fmt: skip
+    both = first.followed_by(later)
+    for name, number in numbers.items():
+        assert getattr(both, name) == 101 * number, name
     assert both.failed == {"timeout": 11, "blocked": 2}
     assert both.rate_limited == 101 * (names.index("rate_limited") + 1)  # issue 19's one
     assert both.started == 1.0
     assert both.finish_reason is FinishReason.BREAKER
+    assert (first.done, later.done) == (numbers["done"], 100 * numbers["done"])  # both unchanged
+
+
+def test_a_snapshot_does_not_change_when_the_run_goes_on() -> None:
+    tally = Tally(selected=3)
+    tally.failed("timeout", "GET /trades/1: timed out")
+    before = tally.snapshot()
+    tally.failed("timeout", "GET /trades/2: timed out")
+    tally.succeeded()
+    tally.sent()
+    assert (before.failed, before.done, before.requests) == ({"timeout": 1}, 0, 0)
+    after = tally.snapshot()
+    assert (after.failed, after.done, after.requests) == ({"timeout": 2}, 1, 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        after.done = 5  # type: ignore[misc]
 
 
 # --- end to end: the cron life of issuers of both kinds ----------------------------------------

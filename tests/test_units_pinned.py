@@ -19,7 +19,7 @@ from trio_enrich._pipeline import Outcome, PipelineConfig, run_pipeline
 from trio_enrich._policy import FailureRules, RetryPolicy
 from trio_enrich._roster import CommitteeRead, committees_path
 from trio_enrich._site import SITE_RULES
-from trio_enrich._stats import RunStats
+from trio_enrich._stats import RunStats, Tally
 from trio_enrich._walk import Walk
 
 # --- the walk ------------------------------------------------------------------------------
@@ -105,31 +105,31 @@ def test_overload_is_asked_about_the_kind_itself() -> None:
 async def test_a_pause_is_counted_once_however_often_it_is_extended(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    stats = RunStats(selected=0)
-    gate = Gate(None, stats)
+    tally = Tally()
+    gate = Gate(None, tally)
     gate.pause(1.0, "HTTP 429 Retry-After")
     gate.pause(1.0, "HTTP 403 Retry-After")  # the same end: no new pause, and its reason kept
-    assert stats.pause_reason == "HTTP 429 Retry-After"
+    assert tally.snapshot().pause_reason == "HTTP 429 Retry-After"
     gate.pause(2.0, "HTTP 503 Retry-After")  # longer: the same pause, later end
-    assert stats.rate_limit_pauses == 1
-    assert stats.pause_reason == "HTTP 503 Retry-After"
+    assert tally.snapshot().rate_limit_pauses == 1
+    assert tally.snapshot().pause_reason == "HTTP 503 Retry-After"
     await trio.sleep(2.0)  # it ends; one asked for at its very end is a new one
     gate.pause(1.0, "HTTP 429 Retry-After")
-    assert stats.rate_limit_pauses == 2
+    assert tally.snapshot().rate_limit_pauses == 2
 
 
 async def test_the_adaptive_gate_counts_each_request_and_tells_the_law_when(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    stats = RunStats(selected=0)
+    tally = Tally()
     law = AdaptiveRate(start=10.0)
-    gate = Gate(None, stats, adaptive=law)
+    gate = Gate(None, tally, adaptive=law)
     times = []
     for _ in range(5):
         ticket = await gate.admit()
         times.append(ticket.sent_at)
         assert ticket.rate == 10.0
-    assert stats.requests == 5
+    assert tally.snapshot().requests == 5
     assert law._sent == 5  # the law was told of each, at its time
     # spaced by the rate (the first one's slot may sit a quarter interval back)
     assert [b - a for a, b in itertools.pairwise(times[1:])] == pytest.approx([0.1] * 3)
@@ -138,17 +138,17 @@ async def test_the_adaptive_gate_counts_each_request_and_tells_the_law_when(
 async def test_a_law_taken_and_given_back_shows_and_spaces_as_it_should(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    stats = RunStats(selected=0)
-    gate = Gate(None, stats)
+    tally = Tally()
+    gate = Gate(None, tally)
     now = trio.current_time()
     gate._take(now, AdaptiveRate(start=20.0))
-    assert stats.rate == 20.0  # shown like auto's
-    assert stats.settled_rate is None
+    assert tally.snapshot().rate == 20.0  # shown like auto's
+    assert tally.snapshot().settled_rate is None
     first = await gate.admit()
     second = await gate.admit()
     assert second.sent_at - first.sent_at == pytest.approx(0.05)  # one by one, at 20/s
     gate._take(trio.current_time(), None)
-    assert stats.rate is None
+    assert tally.snapshot().rate is None
     assert gate.adaptive is None
     third = await gate.admit()
     fourth = await gate.admit()
@@ -202,8 +202,7 @@ async def test_a_retry_is_shown_by_its_reason_cut_to_sixty_characters(
 async def test_a_capped_gate_that_gave_a_law_back_admits_at_once(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    stats = RunStats(selected=0)
-    gate = Gate(10.0, stats)
+    gate = Gate(10.0, Tally())
     await gate.admit()
     gate._take(trio.current_time(), AdaptiveRate(start=5.0))
     await gate.admit()

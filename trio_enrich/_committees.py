@@ -12,7 +12,7 @@ stored memberships exactly as they were.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import trio
 
@@ -97,7 +97,7 @@ async def read_committees(
                 break  # a page that fails leaves its committee unread: no replacing
             if not roll.pages_to_read() and round_number < MAX_ROUNDS:
                 roll.start_over_inconsistent()
-    result.stats.selected = result.stats.handled
+    result.stats = replace(result.stats, selected=result.stats.handled)
     result.problems = roll.problems()
     if roll.complete and result.stats.finish_reason is FinishReason.COMPLETED:
         chambers = {code: chamber_of(code) for code in COMMITTEES}

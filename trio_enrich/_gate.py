@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import trio
 
 from ._pacing import AdaptiveRate, PauseWatch, Signal
-from ._stats import RunStats
+from ._stats import Tally
 
 __all__ = ["Gate", "Ticket"]
 
@@ -41,7 +41,7 @@ class Gate:
     def __init__(
         self,
         max_rps: float | None,
-        stats: RunStats,
+        tally: Tally,
         *,
         adaptive: AdaptiveRate | None = None,
         sleep_until: Callable[[float], Awaitable[None]] = trio.sleep_until,
@@ -55,10 +55,9 @@ class Gate:
         if adaptive is not None:
             if not adaptive.history:
                 adaptive.begin(trio.current_time())
-            stats.rate = adaptive.sending
-            stats.settled_rate = adaptive.settled
+            tally.rate(adaptive.sending, adaptive.settled)
         self.paused_until = -math.inf
-        self._stats = stats
+        self._tally = tally
         self._interval = self.MARGIN / max_rps if max_rps else 0.0
         self._next_slot = -math.inf
         self._turn = trio.Lock()
@@ -73,13 +72,8 @@ class Gate:
         now = trio.current_time()
         until = now + seconds
         if until > self.paused_until:
-            stats = self._stats
-            if now >= stats.paused_until:  # a new pause, not a longer one
-                stats.rate_limit_pauses += 1
-                stats.end_pause(now)
+            self._tally.paused(now, until, reason)
             self.paused_until = until
-            stats.paused_until = until
-            stats.pause_reason = reason
             if self.watch is not None:
                 self.watch.paused(now, until)
 
@@ -106,7 +100,7 @@ class Gate:
                     await self._sleep_until(sent[0] + self.WINDOW)
                     continue
                 sent.append(now)
-            self._stats.requests += 1
+            self._tally.sent()
             if self.watch is not None:
                 self.watch.sent(now)
             return Ticket(now, None)
@@ -133,7 +127,7 @@ class Gate:
             # On the grid, so late wake-ups on a busy machine do not add up and slow the rate;
             # but never more than a quarter interval behind, so no two leave bunched.
             self._next_slot = max(slot, now - 0.25 / adaptive.rate)
-        self._stats.requests += 1
+        self._tally.sent()
         return Ticket(now, adaptive.sent(now))
 
     def answered(self, ticket: Ticket, signal: Signal) -> None:
@@ -158,8 +152,7 @@ class Gate:
             watch.gave_back(now)
             self._take(now, None)
             return
-        self._stats.rate = adaptive.sending
-        self._stats.settled_rate = adaptive.settled
+        self._tally.rate(adaptive.sending, adaptive.settled)
 
     def _take(self, now: float, law: AdaptiveRate | None) -> None:
         """Fixed pacing's watch hands over to `law`, or (None) takes its pace back."""
@@ -167,8 +160,7 @@ class Gate:
             return
         self.adaptive = law
         self._next_slot = now if law is not None else -math.inf
-        self._stats.rate = law.sending if law is not None else None
-        self._stats.settled_rate = None
+        self._tally.rate(law.sending if law is not None else None, None)
 
 
 @dataclass(frozen=True, slots=True)

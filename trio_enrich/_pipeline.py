@@ -35,7 +35,7 @@ from ._gate import Gate, Ticket
 from ._model import FailureKind
 from ._pacing import AdaptiveRate, Signal
 from ._policy import Breaker, FailureRules, RetryPolicy
-from ._stats import FinishReason, NoProgress, ProgressSink, RunStats
+from ._stats import FinishReason, NoProgress, ProgressSink, RunStats, Tally
 
 # The core's vocabulary, named here too: the gate (``_gate``), the run statistics and the
 # progress protocol (``_stats``), the failure rules, the retry policy and the breaker
@@ -51,6 +51,7 @@ __all__ = [
     "ProgressSink",
     "RetryPolicy",
     "RunStats",
+    "Tally",
     "Ticket",
     "run_pipeline",
 ]
@@ -138,8 +139,8 @@ class _Run(Generic[K, R]):
         self.config = config
         self.progress = progress
         self.rng = rng
-        self.stats = RunStats(selected=len(ids) if isinstance(ids, Sized) else 0)
-        self.gate = Gate(config.max_rps, self.stats, adaptive=config.adaptive)
+        self.tally = Tally(selected=len(ids) if isinstance(ids, Sized) else 0)
+        self.gate = Gate(config.max_rps, self.tally, adaptive=config.adaptive)
         self.breaker = Breaker(config.max_failures, config.rules.trips_breaker)
         self.work_scope = trio.CancelScope()
         self.enough = trio.Event()
@@ -152,8 +153,7 @@ class _Run(Generic[K, R]):
         self.unreachable_since: float | None = None
 
     async def run(self, stop: trio.Event | None) -> RunStats:
-        stats = self.stats
-        stats.started = trio.current_time()
+        self.tally.begin(trio.current_time())
         # Unbuffered outcomes: a worker's outcome is "received" only when the collector has it,
         # so after a trip no further outcome slips in behind the breaker.
         outcome_send, outcome_receive = trio.open_memory_channel[Outcome[K, R]](0)
@@ -171,19 +171,16 @@ class _Run(Generic[K, R]):
                         work.start_soon(self._work, id_receive.clone(), outcome_send.clone())
             await collected.wait()
             nursery.cancel_scope.cancel()  # the ticker and the stop watcher
-        stats.finished = trio.current_time()
-        stats.end_pause(stats.finished)
-        return stats
+        self.tally.end(trio.current_time())
+        return self.tally.snapshot()
 
-    def stop_work(self, reason: FinishReason) -> None:
-        if self.stats.finish_reason is FinishReason.COMPLETED:
-            self.stats.finish_reason = reason
+    def stop_work(self, reason: FinishReason, last_failure: str = "") -> None:
+        self.tally.finish_as(reason, last_failure)
         self.work_scope.cancel()
 
     async def _watch_stop(self, stop: trio.Event) -> None:
         await stop.wait()
-        if self.stats.finish_reason is FinishReason.COMPLETED:
-            self.stats.finish_reason = FinishReason.INTERRUPTED
+        self.tally.finish_as(FinishReason.INTERRUPTED)
         self.draining = True  # (not `enough`: that is the caller's, and says "done")
         for wait in list(self._waits):
             wait.cancel()
@@ -208,7 +205,7 @@ class _Run(Generic[K, R]):
     async def _tick(self) -> None:
         while True:
             await trio.sleep(self.config.tick_seconds)
-            self.progress.tick(self.stats)
+            self.progress.tick(self.tally.snapshot())
 
     async def _produce(self, send: trio.MemorySendChannel[K]) -> None:
         async with send:
@@ -272,12 +269,12 @@ class _Run(Generic[K, R]):
             except FetchError as error:
                 signal = config.rules.signal(error.kind)
                 if signal is Signal.LIMITED:
-                    self.stats.rate_limited += 1
+                    self.tally.refused()
                 self.gate.answered(ticket, signal)
                 if not self.reached and config.rules.unreachable(error.kind):
                     if self._never_reachable(error):
                         return None
-                    self._note_retry(error)
+                    self.tally.retrying(error.reason)
                     await trio.sleep(min(0.5, config.unreachable_grace / 4))
                     continue
                 self.reached = True
@@ -287,7 +284,7 @@ class _Run(Generic[K, R]):
                 if attempt <= policy.max_retries and config.rules.retryable(error.kind):
                     if self.draining:
                         return None  # no retry while stopping: the item stays pending
-                    self._note_retry(error)
+                    self.tally.retrying(error.reason)
                     backoff = partial(trio.sleep, policy.backoff(attempt, self.rng))
                     if not (await self._wait(backoff))[0]:
                         return None
@@ -297,10 +294,6 @@ class _Run(Generic[K, R]):
             self.gate.answered(ticket, Signal.OK)
             return Outcome(item_id, result, None, "", attempt)
 
-    def _note_retry(self, error: FetchError) -> None:
-        self.stats.retries += 1
-        self.stats.last_retry = error.reason[:60]  # a line of progress: without the page
-
     def _never_reachable(self, error: FetchError) -> bool:
         """True (and the run stopping) once the site has refused every request for the grace
         period: a wrong address or a site that is down, not a fault of any item."""
@@ -309,16 +302,14 @@ class _Run(Generic[K, R]):
             self.unreachable_since = now
         if now - self.unreachable_since < self.config.unreachable_grace:
             return False
-        if self.stats.finish_reason is FinishReason.COMPLETED:
-            self.stats.last_failure = str(error)
-        self.stop_work(FinishReason.UNREACHABLE)
+        self.stop_work(FinishReason.UNREACHABLE, str(error))
         return True
 
     async def _collect(
         self, outcomes: trio.MemoryReceiveChannel[Outcome[K, R]], collected: trio.Event
     ) -> None:
         config = self.config
-        stats = self.stats
+        tally = self.tally
         streak = config.rules.streak
         batch: list[Outcome[K, R]] = []
         held_not_found: list[Outcome[K, R]] = []  # a streak, kept back until it ends
@@ -331,15 +322,14 @@ class _Run(Generic[K, R]):
                             outcome = await outcomes.receive()
                         except trio.EndOfChannel:
                             break
-                        stats.last_done_at = trio.current_time()
-                        stats.last_retry = ""
+                        tally.received(trio.current_time())
                         if outcome.failure is not None and streak(outcome.failure):
-                            stats.skipped += 1
+                            tally.skipped()
                             held_not_found.append(outcome)
                             if len(held_not_found) >= config.not_found_guard:
                                 # A whole site answering "not found" means its URLs changed,
                                 # not that the items vanished: record none of this streak.
-                                stats.skipped -= len(held_not_found)
+                                tally.skipped(-len(held_not_found))
                                 held_not_found.clear()
                                 self.progress.warn(
                                     f"{config.not_found_guard} '{config.rules.streak_name}' "
@@ -353,8 +343,8 @@ class _Run(Generic[K, R]):
                                 held_not_found.clear()
                             batch.append(outcome)
                             self._count(outcome)
-                        self.progress.update(stats)
-                        if self.stats.breaker_open:
+                        self.progress.update(tally.snapshot())
+                        if tally.breaker_open:
                             self.stop_work(FinishReason.BREAKER)
                             break
                         if len(batch) >= config.batch_size:
@@ -365,27 +355,24 @@ class _Run(Generic[K, R]):
                         continue
                     await self._commit(batch)  # the batch waited long enough
                     flush_at = math.inf
-            if stats.finish_reason is not FinishReason.NOT_FOUND_GUARD:
+            if tally.finish_reason is not FinishReason.NOT_FOUND_GUARD:
                 batch.extend(held_not_found)
             await self._commit(batch)
         finally:
             collected.set()
 
     def _count(self, outcome: Outcome[K, R]) -> None:
-        stats = self.stats
         if outcome.failure is None:
-            stats.done += 1
+            self.tally.succeeded()
         else:
-            kind = outcome.failure.value
-            stats.failed[kind] = stats.failed.get(kind, 0) + 1
-            stats.last_failure = outcome.message
-        if self.breaker.record(outcome.failure):
-            stats.breaker_open = True
+            self.tally.failed(outcome.failure.value, outcome.message)
+        tripped = self.breaker.record(outcome.failure)
+        self.tally.breaker(self.breaker.consecutive, tripped)
+        if tripped:
             self.progress.warn(
                 f"circuit breaker tripped after {self.breaker.consecutive} consecutive "
                 f"failures; last: {outcome.message}"
             )
-        stats.consecutive_failures = self.breaker.consecutive
 
     async def _commit(self, batch: list[Outcome[K, R]]) -> None:
         if not batch:

@@ -1,19 +1,21 @@
 """A run's statistics, and where the collector reports them (the progress protocol).
 
-The collector keeps the counters (the gate its pauses); the progress adapter, the summaries
-and the JSON read them. Time comes only from ``trio.current_time()``.
+The collector keeps the counters in a `Tally` (the gate its requests, pauses and rate); the
+progress adapter, the summaries and the JSON read frozen `RunStats` snapshots of it. Time
+comes only from ``trio.current_time()``.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar, Protocol, TextIO
 
 import trio
 
-__all__ = ["FinishReason", "NoProgress", "ProgressSink", "RunStats"]
+__all__ = ["FinishReason", "NoProgress", "ProgressSink", "RunStats", "Tally"]
 
 
 class FinishReason(enum.StrEnum):
@@ -24,9 +26,9 @@ class FinishReason(enum.StrEnum):
     UNREACHABLE = "unreachable"  # no request of the run ever reached the site
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RunStats:
-    """Counters of one run, kept by the collector (and the gate for pauses).
+    """The statistics of one run at one moment: a snapshot (`Tally.snapshot`), never changed.
 
     The counters are neutral: `done` items gave their data, `skipped` ones were answered with
     the rules' streak kind and recorded as such (for capitoltrades.com: "not found"), `failed`
@@ -36,7 +38,7 @@ class RunStats:
     selected: int
     done: int = 0
     skipped: int = 0
-    failed: dict[str, int] = field(default_factory=dict)
+    failed: Mapping[str, int] = field(default_factory=dict)
     retries: int = 0
     requests: int = 0
     rate_limit_pauses: int = 0
@@ -86,11 +88,6 @@ class RunStats:
         end = min(self.paused_until, self.finished or trio.current_time())
         return self.paused_before + max(0.0, end - self.paused_from)
 
-    def end_pause(self, now: float) -> None:
-        """Count what passed of the latest pause as over (a new one begins, or the run ends)."""
-        self.paused_before += max(0.0, min(self.paused_until, now) - self.paused_from)
-        self.paused_from = self.paused_until = now
-
     @property
     def handled(self) -> int:
         """Items with an outcome: done, skipped or failed."""
@@ -105,29 +102,36 @@ class RunStats:
         end = self.finished or trio.current_time()
         return max(0.0, end - self.started)
 
-    def followed_by(self, rest: RunStats, *, copy: bool = False) -> RunStats:
-        """The statistics of this run and `rest` one after the other (`rest` changed in place
-        unless `copy`).
+    def followed_by(self, rest: RunStats) -> RunStats:
+        """The statistics of this run and `rest` one after the other.
 
         Every counter adds up (every field not in `STATE_FIELDS`, so a counter added later is
         not forgotten here); the state (breaker, finish reason, last failure) is the later
         run's, or the earlier one's where the later run has none; the time spans both.
         """
         if self.started == 0.0 and not self.handled and not self.requests:
-            return replace(rest) if copy else rest  # nothing ran before
-        out = replace(rest, failed=dict(rest.failed)) if copy else rest
-        for counter in fields(RunStats):
-            if counter.name == "failed":
-                for kind, count in self.failed.items():
-                    out.failed[kind] = out.failed.get(kind, 0) + count
-            elif counter.name not in RunStats.STATE_FIELDS:
-                setattr(out, counter.name, getattr(out, counter.name) + getattr(self, counter.name))
-        out.breaker_open = out.breaker_open or self.breaker_open
-        out.last_failure = out.last_failure or self.last_failure
-        if out.finish_reason is FinishReason.COMPLETED:
-            out.finish_reason = self.finish_reason
-        out.started = self.started
-        return out
+            return rest  # nothing ran before
+        failed = dict(rest.failed)
+        for kind, count in self.failed.items():
+            failed[kind] = failed.get(kind, 0) + count
+        changes: dict[str, object] = {
+            counter.name: getattr(rest, counter.name) + getattr(self, counter.name)
+            for counter in fields(RunStats)
+            if counter.name not in RunStats.STATE_FIELDS and counter.name != "failed"
+        }
+        return replace(
+            rest,
+            failed=failed,
+            breaker_open=rest.breaker_open or self.breaker_open,
+            last_failure=rest.last_failure or self.last_failure,
+            finish_reason=(
+                self.finish_reason
+                if rest.finish_reason is FinishReason.COMPLETED
+                else rest.finish_reason
+            ),
+            started=self.started,
+            **changes,  # type: ignore[arg-type]
+        )
 
     def as_dict(self, done: str = "done", skipped: str = "skipped") -> dict[str, object]:
         """The counters for JSON; `done` and `skipped` name those two keys in a job's words."""
@@ -151,6 +155,117 @@ class RunStats:
             "elapsed_seconds": round(elapsed, 3),
             "items_per_second": round(self.handled / elapsed, 3) if elapsed > 0 else 0.0,
         }
+
+
+class Tally:
+    """The counters of a run while it runs, kept by the collector (and the gate: requests,
+    pauses, the rate). Each change is an event of the run, named as such; everyone else reads
+    a `snapshot()`, so no reader can change a count and no count changes under a reader."""
+
+    __slots__ = (
+        "_breaker_open", "_consecutive_failures", "_done", "_failed", "_finish_reason",
+        "_finished", "_last_done_at", "_last_failure", "_last_retry", "_pause_reason",
+        "_paused_before", "_paused_from", "_paused_until", "_rate", "_rate_limit_pauses",
+        "_rate_limited", "_requests", "_retries", "_selected", "_settled_rate", "_skipped",
+        "_started",
+    )  # fmt: skip
+
+    def __init__(self, selected: int = 0) -> None:
+        self._selected = selected
+        self._done = self._skipped = self._retries = self._requests = 0
+        self._rate_limit_pauses = self._rate_limited = self._consecutive_failures = 0
+        self._failed: dict[str, int] = {}
+        self._paused_before = self._started = self._finished = 0.0
+        self._paused_until = self._paused_from = self._last_done_at = 0.0
+        self._rate: float | None = None
+        self._settled_rate: float | None = None
+        self._breaker_open = False
+        self._finish_reason = FinishReason.COMPLETED
+        self._last_failure = self._pause_reason = self._last_retry = ""
+
+    @property
+    def finish_reason(self) -> FinishReason:
+        return self._finish_reason
+
+    @property
+    def breaker_open(self) -> bool:
+        return self._breaker_open
+
+    def begin(self, now: float) -> None:
+        self._started = now
+
+    def end(self, now: float) -> None:
+        self._finished = now
+        self._end_pause(now)
+
+    def finish_as(self, reason: FinishReason, last_failure: str = "") -> None:
+        """The run ends for `reason`, unless an earlier reason was given (the first one
+        says why); `last_failure` goes with it."""
+        if self._finish_reason is FinishReason.COMPLETED:
+            self._finish_reason = reason
+            self._last_failure = last_failure or self._last_failure
+
+    def sent(self) -> None:
+        self._requests += 1
+
+    def refused(self) -> None:
+        """An answer said "slow down" (counted whether its request is retried or not)."""
+        self._rate_limited += 1
+
+    def retrying(self, reason: str) -> None:
+        self._retries += 1
+        self._last_retry = reason[:60]  # a line of progress: without the page
+
+    def received(self, now: float) -> None:
+        """The collector received an outcome: the run moves, so no retry is news any more."""
+        self._last_done_at = now
+        self._last_retry = ""
+
+    def succeeded(self) -> None:
+        self._done += 1
+
+    def skipped(self, count: int = 1) -> None:
+        """`count` items answered with the streak kind (a negative count takes back a
+        streak that will not be recorded)."""
+        self._skipped += count
+
+    def failed(self, kind: str, message: str) -> None:
+        self._failed[kind] = self._failed.get(kind, 0) + 1
+        self._last_failure = message
+
+    def breaker(self, consecutive: int, tripped: bool) -> None:
+        self._consecutive_failures = consecutive
+        self._breaker_open = self._breaker_open or tripped
+
+    def paused(self, now: float, until: float, reason: str) -> None:
+        """Every worker waits until `until`: a new pause, or (during one) a longer one."""
+        if now >= self._paused_until:
+            self._rate_limit_pauses += 1
+            self._end_pause(now)
+        self._paused_until = until
+        self._pause_reason = reason
+
+    def rate(self, sending: float | None, settled: float | None) -> None:
+        self._rate = sending
+        self._settled_rate = settled
+
+    def _end_pause(self, now: float) -> None:
+        """Count what passed of the latest pause as over (a new one begins, or the run ends)."""
+        self._paused_before += max(0.0, min(self._paused_until, now) - self._paused_from)
+        self._paused_from = self._paused_until = now
+
+    def snapshot(self) -> RunStats:
+        return RunStats(
+            selected=self._selected, done=self._done, skipped=self._skipped,
+            failed=dict(self._failed), retries=self._retries, requests=self._requests,
+            rate_limit_pauses=self._rate_limit_pauses, paused_before=self._paused_before,
+            rate_limited=self._rate_limited, rate=self._rate, settled_rate=self._settled_rate,
+            consecutive_failures=self._consecutive_failures, breaker_open=self._breaker_open,
+            finish_reason=self._finish_reason, last_failure=self._last_failure,
+            started=self._started, finished=self._finished, paused_until=self._paused_until,
+            paused_from=self._paused_from, pause_reason=self._pause_reason,
+            last_retry=self._last_retry, last_done_at=self._last_done_at,
+        )  # fmt: skip
 
 
 class ProgressSink(Protocol):

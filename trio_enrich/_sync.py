@@ -235,7 +235,7 @@ class _SyncRun:
                 _count_up(limit), self._fetch, self._commit, replace(config, concurrency=1),
                 progress=sink, stop=self.stop, enough=self.reached,
             )  # fmt: skip
-        stats.selected = stats.handled
+        stats = replace(stats, selected=stats.handled)
         self.result.stats = stats
         self.result.complete = (
             stats.finish_reason is FinishReason.COMPLETED
@@ -297,10 +297,10 @@ class CarriedProgress:
         self._earlier = earlier
 
     def update(self, stats: RunStats) -> None:
-        self._sink.update(self._earlier.followed_by(stats, copy=True))
+        self._sink.update(self._earlier.followed_by(stats))
 
     def tick(self, stats: RunStats) -> None:
-        self._sink.tick(self._earlier.followed_by(stats, copy=True))
+        self._sink.tick(self._earlier.followed_by(stats))
 
     def warn(self, message: str) -> None:
         self._sink.warn(message)
