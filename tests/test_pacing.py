@@ -540,7 +540,7 @@ def test_only_requests_in_the_second_after_a_pause_count() -> None:
     watch = PauseWatch()
     watch.paused(0.0, 1.0)
     watch.sent(0.5)
-    assert watch._after_pauses[-1][1] == 0
+    assert watch._after_pauses[-1].sent == 0
 
 
 def test_the_law_taken_starts_from_the_answers_and_keeps_the_ceiling() -> None:

@@ -328,10 +328,9 @@ class PauseWatch:
 
     quiet_until: float = -1e18
     quiet: float = QUIET
-    # The latest pauses (UNCURED of them and the next, which may begin before the answers
-    # come in): when each ended, how many requests left in the second after it, how many of
-    # those were refused, and whether that means it did not cure (1) or not yet (0).
-    _after_pauses: deque[list[float]] = field(
+    # The latest pauses: UNCURED of them and the next, which may begin before the answers
+    # to the requests after the last one come in.
+    _after_pauses: deque[_AfterPause] = field(
         default_factory=lambda: deque(maxlen=PauseWatch.UNCURED + 1)
     )
     # When fixed pacing's latest answers came (a full log covers less than WINDOW: the rate
@@ -344,16 +343,16 @@ class PauseWatch:
     def paused(self, now: float, until: float) -> None:
         """Every worker is held until `until` (a new pause, or a longer one)."""
         windows = self._after_pauses
-        if windows and now < windows[-1][0]:
-            windows[-1][0] = until  # a longer pause: it ends later
+        if windows and now < windows[-1].ends:
+            windows[-1].ends = until  # a longer pause: it ends later
         else:
-            windows.append([until, 0, 0, 0])
+            windows.append(_AfterPause(until))
 
     def sent(self, now: float) -> None:
         """A request leaves by fixed pacing."""
         latest = self._after_pauses[-1] if self._after_pauses else None
-        if latest is not None and 0.0 <= now - latest[0] < self.AFTER_PAUSE:
-            latest[1] += 1
+        if latest is not None and 0.0 <= now - latest.ends < self.AFTER_PAUSE:
+            latest.sent += 1
 
     def accepted(self, now: float) -> None:
         """A request fixed pacing sent was answered, not refused."""
@@ -363,16 +362,16 @@ class PauseWatch:
         """A request fixed pacing sent at `sent_at` was refused: the law to hand over to
         (never above `ceiling`) when this refusal shows that a pause did not cure, else None."""
         windows = list(self._after_pauses)
-        after = [k for k, w in enumerate(windows) if 0.0 <= sent_at - w[0] < self.AFTER_PAUSE]
+        after = [k for k, w in enumerate(windows) if 0.0 <= sent_at - w.ends < self.AFTER_PAUSE]
         if not after:
             return None
         window = windows[after[0]]
-        window[2] += 1
-        if window[2] >= 2 and window[2] >= self.REFUSED_SHARE * window[1]:
-            window[3] = 1
+        window.refused += 1
+        if window.refused >= 2 and window.refused >= self.REFUSED_SHARE * window.sent:
+            window.uncured = True
         # This pause and the ones before it (the next may have begun already).
         in_a_row = windows[: after[0] + 1][-self.UNCURED :]
-        if len(in_a_row) < self.UNCURED or not all(w[3] for w in in_a_row):
+        if len(in_a_row) < self.UNCURED or not all(w.uncured for w in in_a_row):
             return None
         if now < self.quiet_until:
             return None
@@ -403,3 +402,13 @@ class PauseWatch:
         self.quiet_until = now + self.quiet
         self.quiet *= 2
         self._after_pauses.clear()
+
+
+@dataclass(slots=True)
+class _AfterPause:
+    """One pause, and what became of the requests that left in the second after it."""
+
+    ends: float
+    sent: int = 0
+    refused: int = 0
+    uncured: bool = False  # enough of them were refused: the pause did not cure
