@@ -24,14 +24,14 @@ from pathlib import Path
 
 import httpx
 
-from trio_enrich import ListingIssuer, ListingPolitician, ListingTrade, Store
+from trio_enrich import Issuer, ListingPolitician, ListingTrade, Store
 
 
 def listing_from_truth(truth: dict[str, object]) -> list[ListingTrade]:
     trades = []
     for item in truth["trades"]:  # type: ignore[attr-defined]
         row = dict(item["listing"])
-        row["issuer"] = ListingIssuer(**row["issuer"])
+        row["issuer"] = Issuer(**row["issuer"])
         row["politician"] = ListingPolitician(**row["politician"])
         trades.append(ListingTrade(**row))
     return trades

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trio_enrich import ListingIssuer, ListingPolitician, ListingTrade
+from trio_enrich import Issuer, ListingPolitician, ListingTrade
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -40,7 +40,7 @@ def listing_from_truth(truth: dict[str, Any]) -> list[ListingTrade]:
     trades = []
     for item in truth["trades"]:
         row = dict(item["listing"])
-        row["issuer"] = ListingIssuer(**row["issuer"])
+        row["issuer"] = Issuer(**row["issuer"])
         row["politician"] = ListingPolitician(**row["politician"])
         trades.append(ListingTrade(**row))
     return trades

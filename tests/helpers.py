@@ -125,9 +125,9 @@ def assert_issuers_match_truth(path: Path, dataset: Dataset, windows: int = 1) -
     assert set(issuers) == set(dataset.issuers)
     for issuer_id, issuer in dataset.issuers.items():
         truth = issuer.detail()
+        who = truth.issuer
         assert issuers[issuer_id] == (
-            truth.state_id, truth.c2iq, truth.country, truth.issuer_name,
-            truth.issuer_ticker, truth.sector, 1,
+            who.state_id, who.c2iq, who.country, who.issuer_name, who.issuer_ticker, who.sector, 1,
         )  # fmt: skip
         assert truth.stats is not None
         assert stats[issuer_id] == (

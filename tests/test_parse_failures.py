@@ -103,8 +103,8 @@ def test_undefined_becomes_none_and_text_rows_are_skipped() -> None:
     )
     detail = parse_issuer_detail(page(flight), 7)
     assert not isinstance(detail, PageFailure)
-    assert detail.issuer_name == "$Money"
-    assert detail.issuer_ticker is None
+    assert detail.issuer.issuer_name == "$Money"
+    assert detail.issuer.issuer_ticker is None
 
 
 def test_empty_listing_page_past_the_end_is_an_empty_success() -> None:

@@ -191,10 +191,10 @@ def test_issuer_with_performance() -> None:
         fixture_bytes("synthetic/issuer_detail_with_performance.html"), 12345
     )
     assert isinstance(detail, IssuerDetail)
-    assert detail.issuer_name == "Apple Inc."
-    assert detail.issuer_ticker == "AAPL"
-    assert detail.sector == "information-technology"
-    assert detail.state_id == "ca"
+    assert detail.issuer.issuer_name == "Apple Inc."
+    assert detail.issuer.issuer_ticker == "AAPL"
+    assert detail.issuer.sector == "information-technology"
+    assert detail.issuer.state_id == "ca"
     assert detail.stats is not None
     assert (detail.stats.count_trades, detail.stats.count_politicians) == (450, 85)
     assert detail.stats.volume == 25000000
@@ -219,8 +219,8 @@ def test_issuer_without_performance() -> None:
         fixture_bytes("synthetic/issuer_detail_no_performance.html"), 99999
     )
     assert isinstance(detail, IssuerDetail)
-    assert detail.issuer_name == "PrivateCo Holdings"
-    assert detail.issuer_ticker is None
+    assert detail.issuer.issuer_name == "PrivateCo Holdings"
+    assert detail.issuer.issuer_ticker is None
     assert detail.performance is None
     assert detail.stats is not None
     assert detail.stats.count_trades == 5

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from trio_enrich import (
+    Issuer,
     IssuerDetail,
     IssuerPerformance,
     IssuerStats,
@@ -69,7 +70,7 @@ def new_listing_performance() -> dict[str, Any]:
 def test_an_issuer_listed_less_than_a_year_ago_is_read_with_every_figure_it_shows() -> None:
     detail = parse_issuer_detail(issuer_page(2334790, new_listing_performance()), 2334790)
     assert isinstance(detail, IssuerDetail), detail
-    assert detail.issuer_ticker is None
+    assert detail.issuer.issuer_ticker is None
     assert detail.stats == IssuerStats(4, 2, 120500, "2026-05-12")
     performance = detail.performance
     assert performance is not None
@@ -105,8 +106,8 @@ def test_a_performance_of_nothing_but_nulls_is_no_performance() -> None:
 
 def _detail(issuer_id: int, performance: IssuerPerformance | None) -> IssuerDetail:
     return IssuerDetail(
-        issuer_id=issuer_id, state_id=None, c2iq=None, country="us",
-        issuer_name=f"Issuer {issuer_id}", issuer_ticker=None, sector=None,
+        issuer=Issuer(issuer_id=issuer_id, state_id=None, c2iq=None, country="us",
+                      issuer_name=f"Issuer {issuer_id}", issuer_ticker=None, sector=None),
         stats=IssuerStats(1, 1, 8000, "2026-05-12"), performance=performance,
     )  # fmt: skip
 

@@ -11,6 +11,7 @@ from trio_enrich import (
     SCHEMA_VERSION,
     DatabaseError,
     FailureKind,
+    Issuer,
     IssuerDetail,
     IssuerPerformance,
     IssuerStats,
@@ -385,13 +386,15 @@ def test_pending_queue_is_ordered_limited_and_counts_failures(tmp_path: Path) ->
 
 def test_issuer_detail_writes_stats_performance_and_prices(tmp_path: Path) -> None:
     detail = IssuerDetail(
-        issuer_id=429900,
-        state_id="ny",
-        c2iq="C2",
-        country="us",
-        issuer_name="Renamed PLC",
-        issuer_ticker=None,
-        sector=None,
+        issuer=Issuer(
+            issuer_id=429900,
+            state_id="ny",
+            c2iq="C2",
+            country="us",
+            issuer_name="Renamed PLC",
+            issuer_ticker=None,
+            sector=None,
+        ),
         stats=IssuerStats(
             count_trades=3, count_politicians=2, volume=50000, date_last_traded="2025-01-01"
         ),

@@ -16,12 +16,12 @@ __all__ = [
     "CommitteesStatus",
     "EntityStatus",
     "FailureKind",
+    "Issuer",
     "IssuerDetail",
     "IssuerPerformance",
     "IssuerStats",
     "ItemFailure",
     "LearnedRate",
-    "ListingIssuer",
     "ListingPage",
     "ListingPolitician",
     "ListingTrade",
@@ -128,7 +128,9 @@ class RunHolder:
 
 
 @dataclass(frozen=True, slots=True)
-class ListingIssuer:
+class Issuer:
+    """Who an issuer is, as a trade's listing row and the issuer's own page both show it."""
+
     issuer_id: int
     state_id: str | None
     c2iq: str | None
@@ -166,7 +168,7 @@ class ListingTrade:
     tx_type: str
     tx_type_extended: str | None  # any JSON value, kept as its JSON text
     value: int
-    issuer: ListingIssuer
+    issuer: Issuer
     politician: ListingPolitician
 
 
@@ -270,15 +272,15 @@ class IssuerPerformance:
 
 @dataclass(frozen=True, slots=True)
 class IssuerDetail:
-    issuer_id: int
-    state_id: str | None
-    c2iq: str | None
-    country: str | None
-    issuer_name: str
-    issuer_ticker: str | None
-    sector: str | None
+    """What an issuer's page shows: who it is, its trading statistics, its market data."""
+
+    issuer: Issuer
     stats: IssuerStats | None
     performance: IssuerPerformance | None
+
+    @property
+    def issuer_id(self) -> int:
+        return self.issuer.issuer_id
 
 
 @dataclass(frozen=True, slots=True)

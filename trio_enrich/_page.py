@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._flight import Flight, is_element, read_flight, unreadable_in
-from ._model import FailureKind, PageFailure
+from ._model import FailureKind, Issuer, PageFailure
 
 _NOT_WORDS = re.compile(r"[^0-9a-z]+")
 # Real pages carry data-dgst="BAILOUT_TO_CLIENT_SIDE_RENDERING" on a normal client boundary;
@@ -134,6 +134,23 @@ def _js_number(number: int | float) -> str | None:
         return text
     sign = "-" if exponent.startswith("-") else "+"
     return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+
+
+def read_issuer(mapping: dict[str, Any], issuer_id: int) -> Issuer | None:
+    """The issuer an object of a page describes (a listing row's `issuer`, an issuer page's
+    `issuerData`), or None without a name: the one field every issuer has."""
+    name = get_str(mapping, "issuerName")
+    if name is None:
+        return None
+    return Issuer(
+        issuer_id=issuer_id,
+        state_id=get_str(mapping, "_stateId"),
+        c2iq=get_str(mapping, "c2iq"),
+        country=get_str(mapping, "country"),
+        issuer_name=name,
+        issuer_ticker=get_str(mapping, "issuerTicker"),
+        sector=get_str(mapping, "sector"),
+    )
 
 
 def get_str(mapping: dict[str, Any], key: str) -> str | None:

@@ -18,6 +18,7 @@ from ._page import (
     get_int,
     get_str,
     open_page,
+    read_issuer,
     to_float,
     unreadable,
 )
@@ -51,8 +52,8 @@ def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | Pag
             return PageFailure(
                 FailureKind.BLOCKED, f"the page is about issuer {page_id}, not {issuer_id}"
             )
-        name = get_str(data, "issuerName")
-        if not name:
+        issuer = read_issuer(data, issuer_id)
+        if issuer is None or not issuer.issuer_name:
             return PageFailure(FailureKind.BLOCKED, f"the data of {what} has no issuer name")
         raw_performance = data.get("performance")
         performance = _issuer_performance(raw_performance)
@@ -61,13 +62,7 @@ def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | Pag
                 FailureKind.BLOCKED, f"the performance of {what} cannot be read: {performance}"
             )
         return IssuerDetail(
-            issuer_id=issuer_id,
-            state_id=get_str(data, "_stateId"),
-            c2iq=get_str(data, "c2iq"),
-            country=get_str(data, "country"),
-            issuer_name=name,
-            issuer_ticker=get_str(data, "issuerTicker"),
-            sector=get_str(data, "sector"),
+            issuer=issuer,
             stats=_issuer_stats(data.get("stats")),
             performance=performance,
         )

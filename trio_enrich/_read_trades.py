@@ -11,7 +11,6 @@ from typing import Any
 from ._flight import is_element
 from ._model import (
     FailureKind,
-    ListingIssuer,
     ListingPage,
     ListingPolitician,
     ListingTrade,
@@ -30,6 +29,7 @@ from ._page import (
     json_text,
     kebab,
     open_page,
+    read_issuer,
     text_of,
     to_int,
     unreadable,
@@ -191,8 +191,8 @@ def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
         or not isinstance(politician, dict)
     ):
         return None
-    issuer_name = get_str(issuer, "issuerName")
-    if issuer_name is None:
+    listed_issuer = read_issuer(issuer, issuer_id)
+    if listed_issuer is None:
         return None
     extended = row.get("txTypeExtended")
     return ListingTrade(
@@ -207,15 +207,7 @@ def _listing_trade(row: dict[str, Any]) -> ListingTrade | None:
         tx_type=tx_type,
         tx_type_extended=json_text(extended),
         value=value,
-        issuer=ListingIssuer(
-            issuer_id=issuer_id,
-            state_id=get_str(issuer, "_stateId"),
-            c2iq=get_str(issuer, "c2iq"),
-            country=get_str(issuer, "country"),
-            issuer_name=issuer_name,
-            issuer_ticker=get_str(issuer, "issuerTicker"),
-            sector=get_str(issuer, "sector"),
-        ),
+        issuer=listed_issuer,
         politician=ListingPolitician(
             politician_id=politician_id,
             state_id=get_str(politician, "_stateId"),

@@ -20,9 +20,9 @@ from typing import Literal
 
 from ._model import (
     PERFORMANCE_FIELDS,
+    Issuer,
     IssuerDetail,
     ItemFailure,
-    ListingIssuer,
     ListingTrade,
     PoliticianCard,
     TradeDetail,
@@ -244,9 +244,7 @@ def replace_list(
     )
 
 
-def _upsert_issuer(
-    db: sqlite3.Connection, issuer: ListingIssuer | IssuerDetail, enriched_at: str | None
-) -> None:
+def _upsert_issuer(db: sqlite3.Connection, issuer: Issuer, enriched_at: str | None) -> None:
     """The issuer row from a listing (no `enriched_at`: an enriched one stays so) or from its
     detail page (with the time it was enriched)."""
     db.execute(
@@ -289,7 +287,7 @@ _PERFORMANCE_TABLES = {
 
 
 def write_issuer_detail(db: sqlite3.Connection, detail: IssuerDetail, stamp: str) -> None:
-    _upsert_issuer(db, detail, stamp)
+    _upsert_issuer(db, detail.issuer, stamp)
     stats = detail.stats
     if stats is not None and stats.date_last_traded:
         db.execute(

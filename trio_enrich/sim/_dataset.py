@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from .._model import (
     PERFORMANCE_FIELDS,
+    Issuer,
     IssuerDetail,
     IssuerPerformance,
     IssuerStats,
-    ListingIssuer,
     ListingPolitician,
     ListingTrade,
     TradeDetail,
@@ -142,7 +142,7 @@ class SimTrade:
 
 @dataclass(slots=True)
 class SimIssuer:
-    listing: ListingIssuer
+    listing: Issuer
     # The issuer's whole price history (newest first); its page shows the last PRICE_WINDOW.
     # Figures of None are not shown (an issuer listed less than a year ago has no trailing365).
     performance: IssuerPerformance | None
@@ -158,15 +158,8 @@ class SimIssuer:
 
     def detail(self) -> IssuerDetail:
         """What the parser must extract from this issuer's page now."""
-        issuer = self.listing
         return IssuerDetail(
-            issuer_id=issuer.issuer_id,
-            state_id=issuer.state_id,
-            c2iq=issuer.c2iq,
-            country=issuer.country,
-            issuer_name=issuer.issuer_name,
-            issuer_ticker=issuer.issuer_ticker,
-            sector=issuer.sector,
+            issuer=self.listing,
             stats=self.stats,
             performance=self.shown_performance(),
         )
@@ -470,7 +463,7 @@ class Dataset:
             ticker = f"{letters}/B:US"
         else:
             ticker = f"{letters}:US"
-        listing = ListingIssuer(
+        listing = Issuer(
             issuer_id=issuer_id,
             state_id=rng.choice((*_STATES, None)),
             c2iq=None if rng.random() < 0.2 else f"{letters}VU1C{rng.randint(0, 9)}",
@@ -488,8 +481,8 @@ class Dataset:
         return issuer
 
     def _maybe_new_listing(
-        self, listing: ListingIssuer, performance: IssuerPerformance
-    ) -> tuple[ListingIssuer, IssuerPerformance]:
+        self, listing: Issuer, performance: IssuerPerformance
+    ) -> tuple[Issuer, IssuerPerformance]:
         """One issuer in six is a new listing, as the real site shows one: no trailing365
         figures (null), a short price history, and often no ticker yet. Drawn from the issuer's
         own stream, so the rest of the dataset stays as the seed made it."""

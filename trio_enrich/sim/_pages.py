@@ -13,7 +13,7 @@ import json
 import random
 from typing import Any
 
-from .._model import PERFORMANCE_FIELDS, ListingPolitician, ListingTrade
+from .._model import PERFORMANCE_FIELDS, Issuer, ListingPolitician, ListingTrade
 from ._dataset import OWNER_LABELS, STATE_NAMES, Dataset, SimIssuer, SimTrade
 
 __all__ = [
@@ -139,6 +139,18 @@ def _parts_form(seed: int, key: str) -> bool:
 # --- listing --------------------------------------------------------------------------------------
 
 
+def _issuer_fields(issuer: Issuer) -> dict[str, Any]:
+    """Who an issuer is, as a listing row's `issuer` and an issuer page's data both say it."""
+    return {
+        "_stateId": issuer.state_id,
+        "c2iq": issuer.c2iq,
+        "country": issuer.country,
+        "issuerName": issuer.issuer_name,
+        "issuerTicker": issuer.issuer_ticker,
+        "sector": issuer.sector,
+    }
+
+
 def _listing_row(trade: ListingTrade) -> dict[str, Any]:
     issuer = trade.issuer
     politician = trade.politician
@@ -148,14 +160,7 @@ def _listing_row(trade: ListingTrade) -> dict[str, Any]:
         "_txId": trade.tx_id,
         "chamber": trade.chamber,
         "comment": trade.comment,
-        "issuer": {
-            "_stateId": issuer.state_id,
-            "c2iq": issuer.c2iq,
-            "country": issuer.country,
-            "issuerName": issuer.issuer_name,
-            "issuerTicker": issuer.issuer_ticker,
-            "sector": issuer.sector,
-        },
+        "issuer": _issuer_fields(issuer),
         "owner": trade.owner,
         "politician": {
             "_stateId": politician.state_id,
@@ -500,12 +505,7 @@ def issuer_detail_page(dataset: Dataset, issuer: SimIssuer) -> str:
         performance["eodPrices"] = [[day, price] for day, price in shown.eod_prices]
     data = {
         "_issuerId": listing.issuer_id,
-        "_stateId": listing.state_id,
-        "c2iq": listing.c2iq,
-        "country": listing.country,
-        "issuerName": listing.issuer_name,
-        "issuerTicker": listing.issuer_ticker,
-        "sector": listing.sector,
+        **_issuer_fields(listing),
         "stats": _stats(issuer),
         "performance": performance,
     }
