@@ -80,6 +80,20 @@ def test_a_page_answered_before_a_publication_does_not_hide_the_new_top() -> Non
     assert walk.pages_to_read(10) == [1]
 
 
+def test_touching_and_overlapping_pages_are_kept_as_one_stretch() -> None:
+    walk = Walk(started_at="t")
+    walk.add_page(2, 5, 10, 5)  # positions 1..5
+    walk.add_page(1, 5, 10, 5)  # 6..10: touches 1..5
+    assert walk.covered == [(1, 10)]
+    walk = Walk(started_at="t")
+    walk.add_page(1, 5, 10, 5)  # 6..10
+    walk.add_page(2, 5, 11, 5)  # a trade published since: page 2 now holds 2..6
+    assert walk.covered == [(2, 10)]  # one stretch: position 6 is not counted twice
+    assert walk.unread_count() == 2  # positions 1 and 11
+    walk.add_page(3, 5, 11, 0)  # an empty page covers nothing
+    assert walk.covered == [(2, 10)]
+
+
 def test_a_walk_survives_its_json_and_refuses_garbage() -> None:
     walk = Walk(started_at="2026-11-28T00:00:00Z")
     walk.add_page(2, 10, total=95, rows=10, newest="2026-01-02T00:00:00Z")

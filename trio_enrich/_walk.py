@@ -53,7 +53,7 @@ class Walk:
         high = total - (page - 1) * page_size
         low = high - rows + 1
         low, high = max(low, 1), min(high, total)
-        if rows > 0 and low <= high:
+        if low <= high:  # (a page of no rows gives low = high + 1)
             self._cover(low, high)
 
     def _cover(self, low: int, high: int) -> None:
