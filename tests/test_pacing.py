@@ -24,7 +24,7 @@ def healthy(law: AdaptiveRate, start: float, seconds: float, latency: float = 0.
     now = start
     end = start + seconds
     while now < end:
-        rate = law.sent(now)
+        rate = law.sent()
         law.answered(now + latency, now, rate, Signal.OK, latency)
         now += 1.0 / law.rate
     return now
@@ -61,7 +61,7 @@ def test_a_rise_in_latency_cuts_the_rate() -> None:
     law.begin(0.0)
     now = healthy(law, 0.0, 4.0, latency=0.05)  # the baseline: 50 ms
     for _ in range(40):  # the site slows to 200 ms under our load (two windows show it)
-        sent = law.sent(now)
+        sent = law.sent()
         law.answered(now + 0.2, now, sent, Signal.OK, 0.2)
         now += 1.0 / law.rate
     assert law.reasons == {"latency": 1}
@@ -422,7 +422,7 @@ def test_growth_stops_at_what_the_workers_can_send_and_only_that_is_shown_or_kep
     law.begin(0.0)
     now = 0.0
     while now < 30.0:
-        rate = law.sent(now)
+        rate = law.sent()
         law.answered(now + 0.05, now, rate, Signal.OK, 0.05)
         now += max(1.0 / law.rate, 1.0 / 52)  # the workers send at most 52/s
     assert law.sending <= 52.5
@@ -610,7 +610,7 @@ def test_a_latency_rise_must_be_both_relative_and_absolute() -> None:
         law.begin(0.0)
         now = healthy(law, 0.0, 4.0, latency=0.01)  # the baseline: 10 ms
         for _ in range(40):
-            sent = law.sent(now)
+            sent = law.sent()
             law.answered(now + slower, now, sent, Signal.OK, slower)
             now += 1.0 / law.rate
         assert (law.reasons == {"latency": 1}) is cut, (slower, law.reasons)

@@ -9,6 +9,7 @@ import json
 
 import pytest
 import trio
+import trio.lowlevel
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
@@ -141,13 +142,13 @@ async def test_a_law_taken_and_given_back_shows_and_spaces_as_it_should(
     tally = Tally()
     gate = Gate(None, tally)
     now = trio.current_time()
-    gate._take(now, AdaptiveRate(start=20.0))
+    gate._hand_over(now, AdaptiveRate(start=20.0))
     assert tally.snapshot().rate == 20.0  # shown like auto's
     assert tally.snapshot().settled_rate is None
     first = await gate.admit()
     second = await gate.admit()
     assert second.sent_at - first.sent_at == pytest.approx(0.05)  # one by one, at 20/s
-    gate._take(trio.current_time(), None)
+    gate._give_back()
     assert tally.snapshot().rate is None
     assert gate.adaptive is None
     third = await gate.admit()
@@ -204,10 +205,289 @@ async def test_a_capped_gate_that_gave_a_law_back_admits_at_once(
 ) -> None:
     gate = Gate(10.0, Tally())
     await gate.admit()
-    gate._take(trio.current_time(), AdaptiveRate(start=5.0))
+    gate._hand_over(trio.current_time(), AdaptiveRate(start=5.0))
     await gate.admit()
     await trio.sleep(5.0)
-    gate._take(trio.current_time(), None)
+    gate._give_back()
     with trio.fail_after(0.2):  # the grid starts again from now, not from a slot of the law
         ticket = await gate.admit()
     assert ticket.rate is None
+
+
+# --- the core: an unreachable site, stops, batches, counters --------------------------------------
+
+
+class Script:
+    """An in-memory site answering each call from a list of errors (None: a good answer)."""
+
+    def __init__(self, *answers: FetchError | None, then: FetchError | None = None) -> None:
+        self.answers = list(answers)
+        self.then = then
+        self.calls: list[float] = []
+
+    async def fetch(self, item: int) -> int:
+        self.calls.append(trio.current_time())
+        await trio.lowlevel.checkpoint()
+        error = self.answers.pop(0) if self.answers else self.then
+        if error is not None:
+            raise error
+        return item
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.snapshots: list[RunStats] = []
+        self.warnings: list[str] = []
+
+    def update(self, stats: RunStats) -> None:
+        self.snapshots.append(stats)
+
+    def tick(self, stats: RunStats) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+REFUSED = FetchError(FailureKind.UNREACHABLE, "connection refused", path="/trades/1")
+
+
+async def run_script(
+    site: Script, ids: object = (1,), sink: Sink | None = None, **changes: object
+) -> tuple[RunStats, list[Outcome[int, int]]]:
+    committed: list[Outcome[int, int]] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        committed.extend(outcomes)
+
+    retry = RetryPolicy(base=0.5, cap=0.5, max_retries=3)
+    settings: dict[str, object] = {"concurrency": 1, "delay": 0.0, "rules": SITE_RULES,
+                                   "retry": retry}  # fmt: skip
+    settings.update(changes)
+    config = PipelineConfig(**settings)  # type: ignore[arg-type]
+    stats = await run_pipeline(ids, site.fetch, commit, config, progress=sink)  # type: ignore[arg-type]
+    return stats, committed
+
+
+@pytest.mark.parametrize(("grace", "times"), [
+    (1.0, [0.0, 0.25, 0.5, 0.75, 1.0]),  # a try every quarter of the grace ...
+    (4.0, [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]),  # ... but at least every 0.5 s
+])  # fmt: skip
+async def test_a_site_never_reached_is_tried_for_the_grace_period_then_the_run_stops(
+    autojump_clock: trio.testing.MockClock, grace: float, times: list[float]
+) -> None:
+    site = Script(then=REFUSED)
+    started = trio.current_time()
+    stats, committed = await run_script(site, [1, 2], unreachable_grace=grace)
+    assert [round(t - started, 6) for t in site.calls] == times
+    assert stats.finish_reason.value == "unreachable"
+    assert stats.last_failure == "GET /trades/1: connection refused"
+    assert stats.retries == len(times) - 1
+    assert committed == []  # no item did anything wrong: none is recorded
+    assert stats.elapsed == pytest.approx(grace)
+
+
+@pytest.mark.parametrize("first", [None, FetchError(FailureKind.SERVER_ERROR, "HTTP 500")])
+async def test_a_site_that_answered_once_keeps_the_usual_rules_when_it_goes_away(
+    autojump_clock: trio.testing.MockClock, first: FetchError | None
+) -> None:
+    """An answer, even an error page, proves the address: later refusals are failures."""
+    site = Script(first, then=REFUSED)
+    stats, committed = await run_script(site, [1, 2], unreachable_grace=0.2)
+    assert stats.finish_reason.value == "completed"
+    failed = [o for o in committed if o.failure is not None]
+    assert [o.failure for o in failed][-1] is FailureKind.UNREACHABLE
+    assert failed[-1].attempts == 4  # the first try and three retries
+
+
+async def test_a_retry_after_pause_shows_the_reason_cut_to_sixty_characters(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = Script(FetchError(FailureKind.RATE_LIMITED, "y" * 100, path="/x", retry_after=5.0))
+    sink = Sink()
+    await run_script(site, [1], sink)
+    assert {s.pause_reason for s in sink.snapshots} == {"y" * 60 + " Retry-After"}
+
+
+async def test_the_counters_of_a_run_one_by_one(autojump_clock: trio.testing.MockClock) -> None:
+    limited = FetchError(FailureKind.RATE_LIMITED, "HTTP 429")
+    broken = FetchError(FailureKind.SERVER_ERROR, "HTTP 500")
+    site = Script(limited, None, broken, broken, broken, broken, None)
+    sink = Sink()
+    started = trio.current_time()
+    stats, committed = await run_script(site, [1, 2, 3], sink)
+    assert stats.selected == 3
+    assert stats.rate_limited == 1  # the 429 only, not the 500s
+    assert [o.message for o in committed if o.failure is None] == ["", ""]  # a success says none
+    assert [o.attempts for o in committed] == [2, 4, 1]
+    assert [s.consecutive_failures for s in sink.snapshots] == [0, 1, 0]
+    assert [round(s.last_done_at - started, 6) for s in sink.snapshots] == [
+        round(t - started, 6) for t in (site.calls[1], site.calls[5], site.calls[6])
+    ]
+    lazy, _ = await run_script(Script(), iter([1, 2]))
+    assert lazy.selected == 0  # ids of unknown number
+    assert lazy.done == 2
+
+
+async def test_the_breaker_and_the_not_found_guard_say_why_they_stop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sink = Sink()
+    broken = FetchError(FailureKind.BLOCKED, "no data", path="/trades/2")
+    stats, _ = await run_script(Script(None, then=broken), range(1, 9), sink, max_failures=2)
+    assert stats.finish_reason.value == "breaker"
+    assert sink.warnings == [
+        "circuit breaker tripped after 2 consecutive failures; last: GET /trades/2: no data"
+    ]
+    sink = Sink()
+    gone = FetchError(FailureKind.NOT_FOUND, "Page Not Found")
+    stats, committed = await run_script(
+        Script(None, None, then=gone), range(1, 20), sink, not_found_guard=3, batch_size=50
+    )
+    assert sink.warnings == [
+        "3 'not found' answers in a row: have the site's URLs changed? Stopping."
+    ]
+    assert [o.item_id for o in committed] == [1, 2]  # what came before is written, not the streak
+
+
+async def test_outcomes_wait_for_their_batch_no_longer_and_no_shorter_than_its_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    batches: list[list[int]] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        batches.append([o.item_id for o in outcomes])
+
+    async def fetch(item: int) -> int:
+        await trio.sleep(0.15)
+        return item
+
+    config = PipelineConfig(concurrency=1, delay=0.0, batch_size=50, batch_seconds=1.0)
+    await run_pipeline(range(14), fetch, commit, config)
+    assert [len(batch) for batch in batches] == [7, 7]  # 0.15 ... 1.05, then 1.2 ... 2.1
+
+
+async def test_a_commit_under_way_finishes_even_when_the_caller_cancels_the_run(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    begun: list[int] = []
+    finished: list[int] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        begun.extend(o.item_id for o in outcomes)
+        await trio.sleep(0.5)  # a slow disk
+        finished.extend(o.item_id for o in outcomes)
+
+    async def fetch(item: int) -> int:
+        await trio.sleep(0.1)
+        return item
+
+    config = PipelineConfig(concurrency=1, delay=0.0, batch_size=2)
+    with trio.move_on_after(0.7):
+        await run_pipeline(range(20), fetch, commit, config)
+    assert begun
+    assert finished == begun  # every batch begun was written to its end
+
+
+async def test_a_run_with_enough_starts_no_item_after_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    enough = trio.Event()
+    fetched: list[int] = []
+
+    async def fetch(item: int) -> int:
+        fetched.append(item)
+        await trio.sleep(0.1)
+        if item == 3:
+            enough.set()
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    config = PipelineConfig(concurrency=1, delay=0.0)
+    stats = await run_pipeline(range(1, 10), fetch, commit, config, enough=enough)
+    assert fetched == [1, 2, 3]
+    assert stats.finish_reason.value == "completed"
+
+
+async def test_the_adaptive_law_hears_of_each_answers_latency_through_the_run(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls = 0
+
+    async def fetch(item: int) -> int:
+        nonlocal calls
+        calls += 1
+        await trio.sleep(0.05 if calls <= 40 else 0.5)  # the site slows under load
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    law = AdaptiveRate(start=5.0, ceiling=5.0)
+    config = PipelineConfig(concurrency=4, delay=0.0, adaptive=law)
+    await run_pipeline(range(120), fetch, commit, config)
+    assert law.reasons.get("latency", 0) >= 1
+
+
+def test_settings_that_cannot_run_are_refused_by_name() -> None:
+    from trio_enrich._pipeline import _Run
+    from trio_enrich._policy import Breaker
+
+    with pytest.raises(ValueError, match=r"^concurrency must be at least 1$"):
+        _Run([], Script().fetch, None, PipelineConfig(concurrency=0), None, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^max_failures must be at least 1$"):
+        Breaker(0)
+    breaker = Breaker(2)
+    assert not breaker.record(FailureKind.NOT_FOUND)
+    assert breaker.record(FailureKind.TIMEOUT)  # by default every kind counts
+
+
+# --- the gate: fixed pacing's hand-over ------------------------------------------------------
+
+
+async def hand_over(gate: Gate) -> None:
+    """Two pauses, each followed by refusals of what left after it: the watch hands over."""
+    for _ in range(2):
+        gate.pause(1.0, "HTTP 429 Retry-After")
+        tickets = [await gate.admit() for _ in range(5)]
+        for ticket in tickets[:2]:
+            gate.answered(ticket, Signal.LIMITED)
+        if gate.adaptive is None:
+            for ticket in tickets[2:]:
+                gate.answered(ticket, Signal.OK)
+
+
+async def test_the_law_taken_keeps_under_max_rps_and_the_trial_counts_only_answers(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tally = Tally()
+    gate = Gate(20.0, tally)
+    await hand_over(gate)
+    law = gate.adaptive
+    assert law is not None
+    assert law.ceiling == pytest.approx(20.0 / Gate.MARGIN)
+    assert tally.snapshot().rate == law.sending
+    fixed = gate.watch
+    assert fixed is not None
+    accepted = len(fixed._accepted)
+    while gate.adaptive is law:  # every answer of the trial is a refusal
+        ticket = await gate.admit()
+        await trio.sleep(0.1)
+        gate.answered(ticket, Signal.LIMITED)
+    assert gate.adaptive is None  # given back at the trial's end
+    assert fixed.quiet_until > trio.current_time()
+    assert tally.snapshot().rate is None
+    gate.answered(ticket, Signal.OK)  # an answer to the law's request: not fixed pacing's news
+    assert len(fixed._accepted) == accepted
+
+
+async def test_a_settled_law_is_shown_as_settled_after_each_answer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tally = Tally()
+    gate = Gate(None, tally, adaptive=AdaptiveRate(start=10.0, remembered=True))
+    ticket = await gate.admit()
+    gate.answered(ticket, Signal.OK)
+    assert tally.snapshot().settled_rate == 10.0

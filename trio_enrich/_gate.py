@@ -67,7 +67,7 @@ class Gate:
         # Tests pass a sleep that wakes late, as a loaded machine does.
         self._sleep_until = sleep_until
 
-    def pause(self, seconds: float, reason: str = "") -> None:
+    def pause(self, seconds: float, reason: str) -> None:
         """Hold every worker for `seconds` from now (extending, never shortening, a pause)."""
         now = trio.current_time()
         until = now + seconds
@@ -128,7 +128,7 @@ class Gate:
             # but never more than a quarter interval behind, so no two leave bunched.
             self._next_slot = max(slot, now - 0.25 / adaptive.rate)
         self._tally.sent()
-        return Ticket(now, adaptive.sent(now))
+        return Ticket(now, adaptive.sent())
 
     def answered(self, ticket: Ticket, signal: Signal) -> None:
         """Tell the adaptive rate (if any) how the request of `ticket` was answered; with
@@ -141,7 +141,9 @@ class Gate:
                 return
             if signal is Signal.LIMITED:
                 ceiling = self.max_rps / self.MARGIN if self.max_rps else None
-                self._take(now, watch.refused(now, ticket.sent_at, ceiling))
+                law = watch.refused(now, ticket.sent_at, ceiling)
+                if law is not None:
+                    self._hand_over(now, law)
             else:
                 watch.accepted(now)
             return
@@ -150,17 +152,21 @@ class Gate:
         adaptive.answered(now, ticket.sent_at, ticket.rate, signal, now - ticket.sent_at)
         if watch is not None and not watch.keeps(now, signal):
             watch.gave_back(now)
-            self._take(now, None)
+            self._give_back()
             return
         self._tally.rate(adaptive.sending, adaptive.settled)
 
-    def _take(self, now: float, law: AdaptiveRate | None) -> None:
-        """Fixed pacing's watch hands over to `law`, or (None) takes its pace back."""
-        if law is None and self.adaptive is None:
-            return
+    def _hand_over(self, now: float, law: AdaptiveRate) -> None:
+        """Fixed pacing's watch hands over to `law`: requests leave one by one from now."""
         self.adaptive = law
-        self._next_slot = now if law is not None else -math.inf
-        self._tally.rate(law.sending if law is not None else None, None)
+        self._next_slot = now
+        self._tally.rate(law.sending, None)
+
+    def _give_back(self) -> None:
+        """The law taken goes: fixed pacing again, its grid starting afresh."""
+        self.adaptive = None
+        self._next_slot = -math.inf
+        self._tally.rate(None, None)
 
 
 @dataclass(frozen=True, slots=True)

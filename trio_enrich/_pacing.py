@@ -144,8 +144,8 @@ class AdaptiveRate:
             return min(self.rate, peak), False
         return None
 
-    def sent(self, now: float) -> float:
-        """A request leaves now: the rate it left at (pass it back with its answer)."""
+    def sent(self) -> float:
+        """A request leaves: the rate it left at (pass it back with its answer)."""
         self._sent += 1
         return self.rate
 

@@ -261,8 +261,8 @@ class _Run(Generic[K, R]):
             attempt += 1
             if config.delay > 0 and not (await self._wait(partial(trio.sleep, config.delay)))[0]:
                 return None  # stopping: the item was not asked for, it stays pending
-            admitted, ticket = await self._wait(self.gate.admit)
-            if not admitted or ticket is None:
+            ticket = (await self._wait(self.gate.admit))[1]
+            if ticket is None:  # (the gate always gives one unless the wait was given up)
                 return None
             try:
                 result = await self.fetch(item_id)
