@@ -491,3 +491,48 @@ async def test_a_settled_law_is_shown_as_settled_after_each_answer(
     ticket = await gate.admit()
     gate.answered(ticket, Signal.OK)
     assert tally.snapshot().settled_rate == 10.0
+
+
+async def test_a_gate_starts_a_fresh_law_now_and_a_used_one_where_it_was(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    await trio.sleep(3.0)
+    fresh = AdaptiveRate(start=8.0)
+    tally = Tally()
+    gate = Gate(None, tally, adaptive=fresh)
+    assert fresh.history == [(trio.current_time(), 8.0)]
+    assert (tally.snapshot().rate, tally.snapshot().settled_rate) == (8.0, None)
+    assert gate.watch is None  # `--max-rps auto` from the start: no watch on fixed pacing
+    used = AdaptiveRate(start=6.0, remembered=True)
+    used.begin(1.0)  # an earlier stage of the same command
+    shown = Tally()
+    Gate(None, shown, adaptive=used)
+    assert used.history == [(1.0, 6.0)]
+    assert (shown.snapshot().rate, shown.snapshot().settled_rate) == (6.0, 6.0)
+
+
+def test_a_rate_cap_must_be_positive_and_may_be_below_one() -> None:
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match=r"^max_rps must be positive$"):
+            Gate(bad, Tally())
+    assert Gate(0.5, Tally()).max_rps == 0.5
+
+
+@pytest.mark.parametrize(("cap", "span"), [(1.0, 11.73), (2.0, 6.065), (3.5, 5.6171)])
+async def test_late_wake_ups_never_let_more_than_the_cap_through_in_a_second(
+    autojump_clock: trio.testing.MockClock, cap: float, span: float
+) -> None:
+    """Wake-ups 0.4 s late bunch the slots; the log of send times holds the line."""
+
+    async def very_late(deadline: float) -> None:
+        await trio.sleep_until(deadline + 0.4)
+
+    gate = Gate(cap, Tally(), sleep_until=very_late)
+    sent = [(await gate.admit()).sent_at for _ in range(12)]
+    allowed = int(cap)  # whole requests in any window of Gate.WINDOW seconds
+    for first, moment in enumerate(sent):
+        inside = [t for t in sent[first:] if t - moment < Gate.WINDOW]
+        assert len(inside) <= max(1, allowed), (cap, sent)
+    # and no slower than the grid and the log make it (one admitter, on the virtual clock:
+    # 1/s is 11 slots of 1.03 s after the first late one; 3.5/s is held by the log)
+    assert sent[-1] - sent[0] == pytest.approx(span, abs=1e-3)
