@@ -276,6 +276,7 @@ async def run_script(
 async def test_a_site_never_reached_is_tried_for_the_grace_period_then_the_run_stops(
     autojump_clock: trio.testing.MockClock, grace: float, times: list[float]
 ) -> None:
+    await trio.sleep(10.0)  # (a clock that is not at zero: differences must be differences)
     site = Script(then=REFUSED)
     started = trio.current_time()
     stats, committed = await run_script(site, [1, 2], unreachable_grace=grace)
@@ -477,6 +478,7 @@ async def test_the_law_taken_keeps_under_max_rps_and_the_trial_counts_only_answe
         await trio.sleep(0.1)
         gate.answered(ticket, Signal.LIMITED)
     assert gate.adaptive is None  # given back at the trial's end
+    assert fixed._trial_answers == 0  # a refusal is not an answer
     assert fixed.quiet_until > trio.current_time()
     assert tally.snapshot().rate is None
     gate.answered(ticket, Signal.OK)  # an answer to the law's request: not fixed pacing's news
