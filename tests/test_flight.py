@@ -256,7 +256,7 @@ def test_a_listing_row_that_cannot_be_read_fails_the_page() -> None:
     text = _listing_page([LISTING_ROW, broken], total=2)
     result = parse_trades_page(page(text), page_number=1, page_size=12)
     assert isinstance(result, PageFailure)
-    assert result.kind is FailureKind.BLOCKED
+    assert result.kind is FailureKind.LAYOUT_CHANGED
     assert "unreadable" in result.reason
 
 

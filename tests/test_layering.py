@@ -31,7 +31,10 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_schema": set(),
     "_writes": set(),
     "_pipeline": {"trio"},
+    "_answers": set(),
     "_http": {"httpx", "trio"},
+    "_browser": {"curl_cffi", "trio"},
+    "_client": set(),
     "_progress": {"alive_progress"},
     "_enrich": {"trio"},
     "_sync": {"trio"},
@@ -51,7 +54,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
-    "protego",
+    "protego", "curl_cffi",
 }  # fmt: skip
 
 
@@ -62,10 +65,10 @@ RANKS: list[tuple[str, ...]] = [
      "sim._faults", "sim._http11"),
     ("_errors", "_page", "_roster"),
     ("_read_trades", "_read_issuers", "_read_politicians", "_policy", "_gate", "_progress",
-     "_writes", "sim._dataset"),
-    ("_parse", "_schema", "_http", "_pipeline", "sim._pages"),
-    ("_store", "_robots", "_site", "sim._server"),
-    ("_jobs", "sim._command"),
+     "_writes", "_answers", "sim._dataset"),
+    ("_parse", "_schema", "_http", "_browser", "_pipeline", "sim._pages"),
+    ("_store", "_client", "_site", "sim._server"),
+    ("_jobs", "_robots", "sim._command"),
     ("_enrich", "sim"),
     ("_sync", "_polite"),
     ("_committees", "_settings"),

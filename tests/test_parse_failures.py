@@ -41,16 +41,25 @@ def test_challenge_page_is_blocked_and_says_so() -> None:
     result = parse_issuer_detail(html, 5)
     assert kind_of(result) is FailureKind.BLOCKED
     assert isinstance(result, PageFailure)
-    assert "challenge" in result.reason
+    assert "bot check" in result.reason
 
 
-def test_pushes_without_an_anchor_mean_the_layout_changed() -> None:
+def test_pushes_of_the_layout_only_are_a_data_less_shell() -> None:
     html = page('0:["$","div",null,{"className":"something-new","children":"Hello"}]\n')
     for result in (parse_trade_detail(html, 1), parse_issuer_detail(html, 1)):
         assert kind_of(result) is FailureKind.BLOCKED
         assert isinstance(result, PageFailure)
-        assert "layout" in result.reason
+        assert "data-less shell" in result.reason
     assert kind_of(parse_trades_page(html)) is FailureKind.BLOCKED
+
+
+def test_data_in_a_shape_the_readers_do_not_know_is_a_layout_change_naming_it() -> None:
+    record = '{"txIdentifier":7,"issuerTitle":"X","politicianName":"Y","publishedOn":"2026"'
+    html = page(f'0:["$","div",null,{{"trade":{record},"kind":"new"}}}}]\n')
+    for result in (parse_trade_detail(html, 7), parse_issuer_detail(html, 7)):
+        assert kind_of(result) is FailureKind.LAYOUT_CHANGED
+        assert isinstance(result, PageFailure)
+        assert "txIdentifier, issuerTitle, politicianName, publishedOn, kind" in result.reason
 
 
 def test_suspended_content_that_never_arrived_is_truncated() -> None:
@@ -74,7 +83,7 @@ def test_trade_detail_with_no_enrichable_field_is_a_failure_not_an_empty_success
     # The requested id is there, but none of asset type, filing, shares...: layout changed.
     html = page('0:["$","div",null,{"tradeId":42,"href":"/trades/42"}]\n')
     result = parse_trade_detail(html, 42)
-    assert kind_of(result) is FailureKind.BLOCKED
+    assert kind_of(result) is FailureKind.LAYOUT_CHANGED
     assert isinstance(result, PageFailure)
     assert "none of its detail fields" in result.reason
 
@@ -128,5 +137,5 @@ def test_real_page_without_its_table_is_a_layout_change_not_a_not_found() -> Non
     html = fixture_bytes("real/trades_page1_2025-01-02.html").decode()
     without_table = html.replace("_txId", "_renamedId")
     result = parse_trades_page(without_table)
-    assert kind_of(result) is FailureKind.BLOCKED
-    assert kind_of(parse_trade_detail(html, 1)) is FailureKind.BLOCKED
+    assert kind_of(result) is FailureKind.LAYOUT_CHANGED
+    assert kind_of(parse_trade_detail(html, 1)) is FailureKind.LAYOUT_CHANGED

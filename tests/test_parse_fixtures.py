@@ -165,7 +165,7 @@ def test_live_page_matches_the_requested_id_not_a_sibling() -> None:
     # An id the page does not mention at all is a wrong page, not an empty success.
     stranger = parse_trade_detail(html, 12345678901)
     assert isinstance(stranger, PageFailure)
-    assert stranger.kind is FailureKind.BLOCKED
+    assert stranger.kind is FailureKind.LAYOUT_CHANGED
 
 
 def test_real_2020_trade_object_reads_share_counts() -> None:
@@ -241,7 +241,7 @@ def test_issuer_page_for_another_issuer_is_refused() -> None:
         fixture_bytes("synthetic/issuer_detail_with_performance.html"), 777
     )
     assert isinstance(result, PageFailure)
-    assert result.kind is FailureKind.BLOCKED
+    assert result.kind is FailureKind.LAYOUT_CHANGED
 
 
 @pytest.mark.parametrize(

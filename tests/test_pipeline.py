@@ -195,16 +195,19 @@ async def test_retries_give_up_with_a_final_failure(autojump_clock: trio.testing
 
 
 @pytest.mark.parametrize(
-    "kind", [FailureKind.NOT_FOUND, FailureKind.BLOCKED, FailureKind.ERROR_DIGEST]
-)
+    "kind",
+    [FailureKind.NOT_FOUND, FailureKind.BLOCKED, FailureKind.LAYOUT_CHANGED,
+     FailureKind.ERROR_DIGEST],
+)  # fmt: skip
 async def test_permanent_failures_are_not_retried(
     autojump_clock: trio.testing.MockClock, kind: FailureKind
 ) -> None:
-    site = FakeSite(answer=lambda item, attempt: FetchError(kind, "no"))
+    # (item 0 gives data first: blocked and changed pages before any would stop the run)
+    site = FakeSite(answer=lambda item, attempt: FetchError(kind, "no") if item else None)
     recorder = Recorder()
-    await run([1, 2], site, recorder)
-    assert len(site.calls) == 2
-    assert {o.failure for o in recorder.outcomes} == {kind}
+    await run([0, 1, 2], site, recorder, concurrency=1)
+    assert len(site.calls) == 3
+    assert {o.failure for o in recorder.outcomes if o.item_id} == {kind}
 
 
 async def test_retry_after_pauses_every_worker(autojump_clock: trio.testing.MockClock) -> None:
@@ -321,19 +324,21 @@ async def test_a_fetch_that_outlives_the_trip_in_a_shielded_close_is_dropped_qui
     # Item 0 ends in a shielded section (as httpcore closes a response) that is still running
     # when item 1's failure trips the breaker and the collector closes its end: its outcome is
     # given up (it came after the trip) and the run ends cleanly, not on the closed channel.
+    # (Item 2 gives data first: until a page does, requests go one at a time.)
     async def fetch(item: int) -> str:
         if item == 1:
             await trio.sleep(0.1)
             raise FetchError(FailureKind.TRANSPORT, "refused")
-        with trio.CancelScope(shield=True):
-            await trio.sleep(1)
+        if item == 0:
+            with trio.CancelScope(shield=True):
+                await trio.sleep(1)
         return f"result {item}"
 
     recorder = Recorder()
-    stats = await run_pipeline([0, 1], fetch, recorder.commit, config(
+    stats = await run_pipeline([2, 0, 1], fetch, recorder.commit, config(
         concurrency=2, max_failures=1, retry=RetryPolicy(max_retries=0)))  # fmt: skip
     assert stats.finish_reason is FinishReason.BREAKER
-    assert [o.item_id for o in recorder.outcomes] == [1]
+    assert [o.item_id for o in recorder.outcomes] == [2, 1]
 
 
 async def test_a_success_resets_the_breaker(autojump_clock: trio.testing.MockClock) -> None:

@@ -62,7 +62,7 @@ async def test_redirects_are_followed_on_the_same_host_only(
         "/robots.txt": httpx.Response(301, headers={"location": "/real-robots.txt"}),
         "/real-robots.txt": httpx.Response(200, text="User-agent: *\nDisallow: /trades/\n"),
     }
-    monkeypatch.setattr("trio_enrich._robots.PageClient", lambda *a, **k: mock_site(routes))
+    monkeypatch.setattr("trio_enrich._robots.open_client", lambda *a, **k: mock_site(routes))
     robots = await read_robots("https://x.test")
     assert robots.blocked(["/trades/5"]) is not None
     routes["/robots.txt"] = httpx.Response(

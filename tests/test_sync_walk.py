@@ -86,6 +86,10 @@ def test_touching_and_overlapping_pages_are_kept_as_one_stretch() -> None:
     walk.add_page(1, 5, 10, 5)  # 6..10: touches 1..5
     assert walk.covered == [(1, 10)]
     walk = Walk(started_at="t")
+    walk.add_page(1, 5, 10, 5)
+    walk.add_page(2, 5, 10, 5)  # the same two, the other way round
+    assert walk.covered == [(1, 10)]
+    walk = Walk(started_at="t")
     walk.add_page(1, 5, 10, 5)  # 6..10
     walk.add_page(2, 5, 11, 5)  # a trade published since: page 2 now holds 2..6
     assert walk.covered == [(2, 10)]  # one stretch: position 6 is not counted twice

@@ -520,21 +520,70 @@ def test_a_rate_cap_must_be_positive_and_may_be_below_one() -> None:
     assert Gate(0.5, Tally()).max_rps == 0.5
 
 
-@pytest.mark.parametrize(("cap", "span"), [(1.0, 11.73), (2.0, 6.065), (3.5, 5.6171)])
+@pytest.mark.parametrize(("cap", "late", "count", "span"), [
+    (1.0, 0.4, 12, 11.73), (1.5, 0.4, 12, 13.62), (2.0, 0.4, 12, 6.065), (3.5, 0.4, 12, 5.6171),
+    (3.5, 0.05, 30, 11.2329),
+])  # fmt: skip
 async def test_late_wake_ups_never_let_more_than_the_cap_through_in_a_second(
-    autojump_clock: trio.testing.MockClock, cap: float, span: float
+    autojump_clock: trio.testing.MockClock, cap: float, late: float, count: int, span: float
 ) -> None:
-    """Wake-ups 0.4 s late bunch the slots; the log of send times holds the line."""
+    """Wake-ups late by `late` bunch the slots; the log of send times holds the line."""
 
     async def very_late(deadline: float) -> None:
-        await trio.sleep_until(deadline + 0.4)
+        await trio.sleep_until(deadline + late)
 
     gate = Gate(cap, Tally(), sleep_until=very_late)
-    sent = [(await gate.admit()).sent_at for _ in range(12)]
+    sent = [(await gate.admit()).sent_at for _ in range(count)]
     allowed = int(cap)  # whole requests in any window of Gate.WINDOW seconds
     for first, moment in enumerate(sent):
         inside = [t for t in sent[first:] if t - moment < Gate.WINDOW]
         assert len(inside) <= max(1, allowed), (cap, sent)
     # and no slower than the grid and the log make it (one admitter, on the virtual clock:
-    # 1/s is 11 slots of 1.03 s after the first late one; 3.5/s is held by the log)
+    # 1/s is 11 slots of 1.03 s after the first late one; 3.5/s is held by the log; at 1.5/s
+    # the log holds one: a second request in a window waits for the first to leave it)
     assert sent[-1] - sent[0] == pytest.approx(span, abs=1e-3)
+
+
+# --- a run refused from the start -------------------------------------------------------------
+
+BLOCKED_PAGE = FetchError(FailureKind.BLOCKED, "HTTP 403 ('ERROR: The request could not be "
+                          "satisfied')", path="/trades/1")  # fmt: skip
+CHANGED = FetchError(FailureKind.LAYOUT_CHANGED, "no data in a known shape", path="/trades/1")
+
+
+@pytest.mark.parametrize("refusal", [BLOCKED_PAGE, CHANGED])
+async def test_refusals_before_any_data_stop_the_run_after_three_and_record_none(
+    autojump_clock: trio.testing.MockClock, refusal: FetchError
+) -> None:
+    site = Script(then=refusal)
+    stats, committed = await run_script(site, range(1, 50), concurrency=3)
+    assert stats.finish_reason.value == "refused"
+    assert stats.stopped_by == refusal.kind.value
+    assert stats.last_failure == str(refusal)
+    assert committed == []  # the items did nothing wrong
+    assert stats.failed_total == 0
+    assert len(site.calls) <= 5
+
+
+async def test_refusals_after_data_are_failures_and_those_before_it_too(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = Script(BLOCKED_PAGE, BLOCKED_PAGE, None, BLOCKED_PAGE, None)
+    stats, committed = await run_script(site, range(1, 6))
+    assert stats.finish_reason.value == "completed"
+    assert [(o.item_id, o.failure) for o in committed] == [
+        (1, FailureKind.BLOCKED), (2, FailureKind.BLOCKED), (3, None),
+        (4, FailureKind.BLOCKED), (5, None),
+    ]  # fmt: skip
+    assert stats.failed == {"blocked": 3}
+
+
+async def test_a_short_run_refused_throughout_is_refused(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stats, committed = await run_script(Script(then=CHANGED), [1, 2])
+    assert (stats.finish_reason.value, stats.stopped_by, committed) == (
+        "refused",
+        "layout_changed",
+        [],
+    )

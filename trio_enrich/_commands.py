@@ -148,7 +148,9 @@ async def _run_locked(
     options = settings.options
     robots: Robots | None = None
     if create and not settings.db.exists():
-        robots = await read_robots(options.base_url, deadline=options.deadline)
+        robots = await read_robots(
+            options.base_url, deadline=options.deadline, client=options.client
+        )
         # (Ignoring a disallow is said once, by the polite run, when the database is open.)
         check_robots(robots, first, ignore=settings.ignore_robots_disallow, say=_say_nothing)
     store = await trio.to_thread.run_sync(lambda: Store.open(settings.db, create=create))
@@ -342,7 +344,9 @@ async def _read_robots_once(settings: RunSettings) -> Robots | str:
     """robots.txt for a dry run (one request, no retries), or why it cannot be read."""
     options = settings.options
     try:
-        return await read_robots(options.base_url, deadline=min(options.deadline, 10), tries=1)
+        return await read_robots(
+            options.base_url, deadline=min(options.deadline, 10), tries=1, client=options.client
+        )
     except SiteUnavailable as error:
         return f"{error} (a run would stop, exit 3)"
 

@@ -64,14 +64,16 @@ async def read_committees(
     open_progress = progress or no_progress
     roll = Roll()
     result = CommitteesResult(stats=RunStats(selected=0))
-    client = open_page_client(options.base_url, options.concurrency, options.deadline)
+    client = open_page_client(
+        options.base_url, options.concurrency, options.deadline, options.client
+    )
 
     async def fetch(item: tuple[str, int]) -> PoliticianPage:
         code, page_number = item
         path = committees_path(code, page_number)
         page = await read_page(client, path, parse_politicians_page)
         if page.total_count is None:
-            raise FetchError(FailureKind.BLOCKED, "no totalCount on the page", path=path)
+            raise FetchError(FailureKind.LAYOUT_CHANGED, "no totalCount on the page", path=path)
         return page
 
     async def commit(outcomes: list[Outcome[tuple[str, int], PoliticianPage]]) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "RETRY_BASE",
     "RETRY_CAP",
     "ROBOTS_RETRY_WAIT",
+    "START_GUARD",
     "UNREACHABLE_GRACE",
     "real_wait",
     "set_testing",
@@ -27,6 +28,10 @@ __all__ = [
 CONCURRENCY = 3  # requests in flight at once
 MAX_FAILURES = 5  # consecutive failures that mean the site is unusable: the breaker trips
 NOT_FOUND_GUARD = 25  # "not found" answers in a row: the site's addresses changed
+# Answers that refuse the run (blocked, a layout the readers do not know) before any page
+# gave data: this many in a row stop the run, none recorded. Small: each is a request the
+# site refused, and with 3 workers the first 3 answers already tell.
+START_GUARD = 3
 DELAY = 0.5  # seconds each worker pauses before each request (0 with `--max-rps auto`)
 DEADLINE = 30.0  # seconds for a whole request, body included
 RETRIES = 3  # retries of a retryable failure

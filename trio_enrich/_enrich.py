@@ -18,6 +18,7 @@ from typing import Any, Literal
 import trio
 
 from . import _defaults as defaults
+from ._answers import ClientName
 from ._jobs import JOBS, Job, open_page_client, read_page
 from ._model import DEFAULT_BASE_URL, ItemFailure
 from ._pacing import COLD_START_RATE, AdaptiveRate
@@ -55,6 +56,7 @@ class EnrichOptions:
     adaptive: AdaptiveRate | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     deadline: float = defaults.DEADLINE  # seconds for a whole request, body included
+    client: ClientName = "httpx"  # httpx, or `browser`: curl_cffi as Chrome (an extra)
     limit: int | None = None  # the most items this run
     retry_failed: bool = False  # include items recorded as not found
     refresh_older_than: float | None = None  # seconds: refetch items enriched longer ago
@@ -113,7 +115,9 @@ async def fetch_and_store(
         options = replace(options, adaptive=AdaptiveRate(COLD_START_RATE, options.max_rps))
     if ids is None:
         ids = await store.run(pending_ids, store, spec, options)
-    client = open_page_client(options.base_url, options.concurrency, options.deadline)
+    client = open_page_client(
+        options.base_url, options.concurrency, options.deadline, options.client
+    )
 
     async def fetch(item_id: Any) -> Any:
         return await read_page(client, spec.path(item_id), lambda body: spec.read(body, item_id))

@@ -7,6 +7,11 @@ __all__ = ["FLAG_HELP"]
 FLAG_HELP = {
     "db": "SQLite database to enrich (made by `sync`, or an existing capitoltraders.db).",
     "base_url": "The site to fetch pages from.",
+    "client": (
+        "httpx, or browser: fetch as Chrome does (its TLS handshake and headers, through "
+        "curl_cffi; pip install 'trio-enrich[browser]'), for a site whose CDN refuses other "
+        "clients. `trio-enrich check` tells whether you need it."
+    ),
     "concurrency": "Requests in flight at once (1 to 10).",
     "max_failures": (
         "Stop (exit 3) after this many consecutive failures that mean the site is unusable "

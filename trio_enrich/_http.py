@@ -6,21 +6,30 @@ core never sees an httpx exception.
 
 from __future__ import annotations
 
-import email.utils
-import math
 import ssl
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
-from urllib.parse import urlsplit
 
 import httpx
 import trio
 
-from ._errors import FetchError, UsageError
+from ._answers import (
+    DEFAULT_HEADERS,
+    ERROR_BODY_BYTES,
+    MAX_BODY_BYTES,
+    ClientName,
+    StatusKind,
+    check_base_url,
+    describe,
+    parse_retry_after,
+    status_error,
+)
+from ._errors import FetchError
 from ._model import FailureKind
 
+# (check_base_url, parse_retry_after and DEFAULT_HEADERS live in ``_answers``, shared by both
+# adapters; they are named here too, where they always were.)
 __all__ = [
     "DEFAULT_HEADERS",
     "MAX_BODY_BYTES",
@@ -29,57 +38,9 @@ __all__ = [
     "parse_retry_after",
 ]
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
-
-# What earlier tools sent and the site tolerated: a browser's accept headers and user agent.
-DEFAULT_HEADERS = {
-    "accept": "text/html,application/xhtml+xml",
-    "accept-language": "en-US,en;q=0.9",
-    "user-agent": (
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/131.0 Safari/537.36"
-    ),
-}
-
-
-def check_base_url(url: str) -> str:
-    """The base URL without a trailing slash, or a UsageError naming what is wrong with it."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        raise UsageError(f"base URL {url!r} must start with http:// or https://")
-    if not parts.hostname:
-        raise UsageError(f"base URL {url!r} has no host name")
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise UsageError(f"base URL {url!r} has an invalid port") from None
-    if parts.query or parts.fragment:
-        raise UsageError(f"base URL {url!r} must not have a query or a fragment")
-    return url.strip().rstrip("/")
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if absent/bad."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if moment is None:
-            return None
-        seconds = moment.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds):
-        return None
-    return max(0.0, seconds)
-
 
 class PageClient:
-    """Fetches pages from one site over a keep-alive pool, as bytes or a FetchError.
+    """Fetches pages from one site over a keep-alive pool (httpx), as bytes or a FetchError.
 
     Redirects are not followed (a redirect would leave the configured host or loop), TLS is
     verified, each request has a total deadline, and bodies are capped at `max_body` bytes.
@@ -93,12 +54,13 @@ class PageClient:
         deadline: float = 30.0,
         max_body: int = MAX_BODY_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
-        status_kind: Callable[[int], FailureKind] | None = None,
+        status_kind: StatusKind | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url)
+        self.name: ClientName = "httpx"
         # What an answer other than 200 means: the site's table (``_site.status_kind``), or
         # without one, every such answer is an HTTP error.
-        self.status_kind = status_kind or (lambda status: FailureKind.HTTP_ERROR)
+        self.status_kind = status_kind or (lambda status, body: FailureKind.HTTP_ERROR)
         self.deadline = deadline
         self.max_body = max_body
         # Each request borrows a transport (httpx's connection pool) of its own with one
@@ -210,15 +172,15 @@ class PageClient:
                 FailureKind.TIMEOUT, f"no complete answer in {self.deadline:g} s", path=path
             ) from None
         except httpx.TimeoutException as error:
-            raise FetchError(FailureKind.TIMEOUT, _describe(error), path=path) from error
+            raise FetchError(FailureKind.TIMEOUT, describe(error), path=path) from error
         except httpx.DecodingError as error:
-            raise FetchError(FailureKind.BAD_CONTENT, _describe(error), path=path) from error
+            raise FetchError(FailureKind.BAD_CONTENT, describe(error), path=path) from error
         except httpx.ConnectError as error:
             # Refused, or the name does not resolve: nothing answered at all, so this says
             # nothing about the page, only that the site cannot be reached.
-            raise FetchError(FailureKind.UNREACHABLE, _describe(error), path=path) from error
+            raise FetchError(FailureKind.UNREACHABLE, describe(error), path=path) from error
         except (httpx.TransportError, httpx.StreamError) as error:
-            raise FetchError(FailureKind.TRANSPORT, _describe(error), path=path) from error
+            raise FetchError(FailureKind.TRANSPORT, describe(error), path=path) from error
 
     async def _get(self, path: str) -> bytes:
         # No per-phase timeouts for httpcore: the total deadline in get() covers connect, write
@@ -234,7 +196,19 @@ class PageClient:
     async def _read(self, path: str, response: httpx.Response) -> bytes:
         status = response.status_code
         if status != 200:
-            raise _status_error(path, response, self.status_kind(status))
+            body = bytearray()
+            try:
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) >= ERROR_BODY_BYTES:
+                        break
+            except httpx.HTTPError:
+                pass  # the status says what the answer is; its page is a help, not a need
+            raise status_error(
+                path, status, body=bytes(body), location=response.headers.get("location"),
+                retry_after=response.headers.get("retry-after"),
+                kind=self.status_kind(status, bytes(body)),
+            )  # fmt: skip
         content_type = response.headers.get("content-type", "text/html").lower()
         if not content_type.startswith(("text/", "application/xhtml", "application/json")):
             raise FetchError(FailureKind.BAD_CONTENT, f"not a page ({content_type})", path=path)
@@ -260,22 +234,3 @@ class PageClient:
                     FailureKind.TOO_LARGE, f"body exceeds {self.max_body} bytes", path=path
                 )
         return bytes(body)
-
-
-def _status_error(path: str, response: httpx.Response, kind: FailureKind) -> FetchError:
-    status = response.status_code
-    reason = f"HTTP {status}"
-    if 300 <= status < 400:
-        reason += f" redirect to {response.headers.get('location', '?')} not followed"
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    return FetchError(kind, reason, path=path, retry_after=retry_after)
-
-
-def _describe(error: BaseException) -> str:
-    """The error in one line; httpx's own is often empty (a refused TLS certificate arrives
-    as a bare `ConnectError`), so the first cause that says something is taken."""
-    seen: BaseException | None = error
-    while seen is not None and not str(seen).strip():
-        seen = seen.__cause__ or seen.__context__
-    text = str(seen) if seen is not None else type(error).__name__
-    return " ".join(text.split())[:200]

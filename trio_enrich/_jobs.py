@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ._answers import ClientName, PageSource
+from ._client import open_client
 from ._errors import FetchError
-from ._http import PageClient
 from ._model import IssuerDetail, ItemFailure, PageFailure, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
 from ._pipeline import RunStats
@@ -91,12 +92,16 @@ PAGES = Words(noun="pages", done="fetched", rate="pages")
 JOBS: dict[str, Job[Any, Any]] = {job.name: job for job in (TRADES, ISSUERS)}
 
 
-def open_page_client(base_url: str, concurrency: int, deadline: float) -> PageClient:
-    """The one place a page client is built for a run."""
-    return PageClient(base_url, concurrency=concurrency, deadline=deadline, status_kind=status_kind)
+def open_page_client(
+    base_url: str, concurrency: int, deadline: float, client: ClientName = "httpx"
+) -> PageSource:
+    """The one place a page client is built for a run: the site's statuses read its way."""
+    return open_client(
+        client, base_url, concurrency=concurrency, deadline=deadline, status_kind=status_kind
+    )
 
 
-async def read_page(client: PageClient, path: str, read: Callable[[bytes], R | PageFailure]) -> R:
+async def read_page(client: PageSource, path: str, read: Callable[[bytes], R | PageFailure]) -> R:
     """Fetch `path` and read it; a page that yields no data is a FetchError of its kind."""
     result = read(await client.get(path))
     if isinstance(result, PageFailure):

@@ -46,13 +46,17 @@ ProgressMode = Literal["auto", "bar", "log", "none"]
 class FailureKind(enum.StrEnum):
     """Why a page (or a request for it) gave no data.
 
-    The first four come from the page itself (the parser decides them); the others come from the
-    transport (the HTTP adapter decides them).
+    The first five come from the page itself (the readers decide them; BLOCKED also from a
+    CDN's refusal); the others come from the transport (the HTTP adapter decides them).
     """
 
     NOT_FOUND = "not_found"  # the site's HTTP-200 "Page Not Found" template: permanent
     ERROR_DIGEST = "error_digest"  # a Next.js error row instead of data: retry on a later run
-    BLOCKED = "blocked"  # no payload, a challenge page, or no data anchor: the layout changed
+    # The site refuses this client: a CDN's 403 page, a challenge page, or a page with no data
+    # at all (no data scripts, or only the layout's: a "data-less shell").
+    BLOCKED = "blocked"
+    # Data is there but not in a shape the readers know (a field missing or of another form).
+    LAYOUT_CHANGED = "layout_changed"
     TRUNCATED = "truncated"  # the streamed page was cut off: retryable
     RATE_LIMITED = "rate_limited"  # 429, or 403 which the site also uses for throttling
     SERVER_ERROR = "server_error"  # 5xx or 408
@@ -72,7 +76,8 @@ class FailureKind(enum.StrEnum):
 _FAILURE_WORDS = {
     FailureKind.NOT_FOUND: "not found",
     FailureKind.ERROR_DIGEST: "server error page",
-    FailureKind.BLOCKED: "blocked or changed page",
+    FailureKind.BLOCKED: "blocked",
+    FailureKind.LAYOUT_CHANGED: "layout changed",
     FailureKind.TRUNCATED: "cut-off page",
     FailureKind.RATE_LIMITED: "rate limited",
     FailureKind.SERVER_ERROR: "server error",

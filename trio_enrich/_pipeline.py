@@ -22,63 +22,30 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar, Generic, TypeVar
 
 import trio
 
-from . import _defaults as defaults
-from ._defaults import UNREACHABLE_GRACE, real_wait
 from ._errors import FetchError
 from ._gate import Gate, Ticket
 from ._model import FailureKind
-from ._pacing import AdaptiveRate, Signal
-from ._policy import Breaker, FailureRules, RetryPolicy
+from ._pacing import Signal
+from ._policy import Breaker, FailureRules, PipelineConfig, RetryPolicy
 from ._stats import FinishReason, NoProgress, ProgressSink, RunStats, Tally
 
 # The core's vocabulary, named here too: the gate (``_gate``), the run statistics and the
-# progress protocol (``_stats``), the failure rules, the retry policy and the breaker
-# (``_policy``) each live in a module of their own.
+# progress protocol (``_stats``), the run's settings, its failure rules, retry policy and
+# breaker (``_policy``) each live in a module of their own.
 __all__ = [
-    "Breaker",
-    "FailureRules",
-    "FinishReason",
-    "Gate",
-    "NoProgress",
-    "Outcome",
-    "PipelineConfig",
-    "ProgressSink",
-    "RetryPolicy",
-    "RunStats",
-    "Tally",
-    "Ticket",
-    "run_pipeline",
-]
+    "Breaker", "FailureRules", "FinishReason", "Gate", "NoProgress", "Outcome", "PipelineConfig",
+    "ProgressSink", "RetryPolicy", "RunStats", "Tally", "Ticket", "run_pipeline",
+]  # fmt: skip
 
 K = TypeVar("K")
 R = TypeVar("R")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineConfig:
-    concurrency: int = defaults.CONCURRENCY
-    max_failures: int = defaults.MAX_FAILURES  # consecutive final failures: the breaker trips
-    not_found_guard: int = defaults.NOT_FOUND_GUARD  # not-found answers in a row: it stops
-    delay: float = defaults.DELAY  # each worker's pause before each request, seconds
-    max_rps: float | None = None  # the most requests in any 1 s window
-    # `--max-rps auto`: the rate adapts to the site's answers (shared by the runs of one
-    # command, so a later stage starts where the earlier one left off)
-    adaptive: AdaptiveRate | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    batch_size: int = 50  # the most outcomes in one commit
-    batch_seconds: float = 1.0  # the longest an outcome waits for its commit
-    tick_seconds: float = 1.0  # how often progress is told the time without an outcome
-    rules: FailureRules = field(default_factory=FailureRules)
-    # How long a run that has never reached the site keeps trying before it stops: a wrong
-    # address should fail in seconds, not after every item's retries and a breaker trip.
-    unreachable_grace: float = field(default_factory=lambda: real_wait(UNREACHABLE_GRACE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +118,10 @@ class _Run(Generic[K, R]):
         self._waits: set[trio.CancelScope] = set()
         self.reached = False  # some request of this run got an answer from the site
         self.unreachable_since: float | None = None
+        # Until a page gives data, one request at a time: a site that refuses this client
+        # answers the first requests alike, and a run learns it from 3, not from 3 * N.
+        self.gave_data = False
+        self.probe = trio.Lock()
 
     async def run(self, stop: trio.Event | None) -> RunStats:
         self.tally.begin(trio.current_time())
@@ -174,8 +145,8 @@ class _Run(Generic[K, R]):
         self.tally.end(trio.current_time())
         return self.tally.snapshot()
 
-    def stop_work(self, reason: FinishReason, last_failure: str = "") -> None:
-        self.tally.finish_as(reason, last_failure)
+    def stop_work(self, reason: FinishReason, last_failure: str = "", by: str = "") -> None:
+        self.tally.finish_as(reason, last_failure, by)
         self.work_scope.cancel()
 
     async def _watch_stop(self, stop: trio.Event) -> None:
@@ -220,11 +191,10 @@ class _Run(Generic[K, R]):
     async def _work(
         self, ids: trio.MemoryReceiveChannel[K], outcomes: trio.MemorySendChannel[Outcome[K, R]]
     ) -> None:
-        # Between a response and the next request a worker takes an id and hands over an
-        # outcome. Both usually succeed at once; done without a checkpoint, they do not send
-        # the worker to the back of trio's run queue (measured: 1.3% faster at N=10, 20 ms).
-        # The loop still yields whenever the id buffer is empty or the collector is busy, and
-        # stops at once when cancelled, even with a fetch that never checkpoints.
+        # Taking an id and handing over an outcome usually succeed at once: done without a
+        # checkpoint, they keep the worker's place in trio's run queue (1.3% faster at N=10,
+        # 20 ms). It still yields when the buffer is empty or the collector busy, and stops
+        # at once when cancelled, even with a fetch that never checkpoints.
         async with ids, outcomes:
             while True:
                 await trio.lowlevel.checkpoint_if_cancelled()
@@ -239,7 +209,11 @@ class _Run(Generic[K, R]):
                     break
                 if self.enough.is_set() or self.draining:
                     break
-                outcome = await self._fetch_with_retries(item_id)
+                if self.gave_data:
+                    outcome = await self._fetch_with_retries(item_id)
+                else:
+                    async with self.probe:
+                        outcome = await self._fetch_with_retries(item_id)
                 if outcome is None:
                     continue  # the run is stopping: the site was never reached
                 # A fetch can end in a shielded close after a trip cancelled the workers (and
@@ -269,7 +243,7 @@ class _Run(Generic[K, R]):
             except FetchError as error:
                 signal = config.rules.signal(error.kind)
                 if signal is Signal.LIMITED:
-                    self.tally.refused()
+                    self.tally.limited()
                 self.gate.answered(ticket, signal)
                 if not self.reached and config.rules.unreachable(error.kind):
                     if self._never_reachable(error):
@@ -290,7 +264,7 @@ class _Run(Generic[K, R]):
                         return None
                     continue
                 return Outcome(item_id, None, error.kind, str(error), attempt)
-            self.reached = True
+            self.reached = self.gave_data = True
             self.gate.answered(ticket, Signal.OK)
             return Outcome(item_id, result, None, "", attempt)
 
@@ -313,6 +287,10 @@ class _Run(Generic[K, R]):
         streak = config.rules.streak
         batch: list[Outcome[K, R]] = []
         held_not_found: list[Outcome[K, R]] = []  # a streak, kept back until it ends
+        # Refusals of the run before any item gave its data, kept back until one does.
+        held_refusals: list[Outcome[K, R]] = []
+        refuses_run = config.rules.refuses_run
+        succeeded = False
         flush_at = math.inf
         try:
             async with outcomes:
@@ -323,7 +301,20 @@ class _Run(Generic[K, R]):
                         except trio.EndOfChannel:
                             break
                         tally.received(trio.current_time())
-                        if outcome.failure is not None and streak(outcome.failure):
+                        if (
+                            not succeeded
+                            and outcome.failure is not None
+                            and refuses_run(outcome.failure)
+                        ):
+                            held_refusals.append(outcome)
+                            if len(held_refusals) >= config.start_guard:
+                                # (the client is refused, or the readers old: no item's fault)
+                                held_refusals.clear()
+                                self.stop_work(
+                                    FinishReason.REFUSED, outcome.message, outcome.failure.value
+                                )
+                                break
+                        elif outcome.failure is not None and streak(outcome.failure):
                             tally.skipped()
                             held_not_found.append(outcome)
                             if len(held_not_found) >= config.not_found_guard:
@@ -341,6 +332,12 @@ class _Run(Generic[K, R]):
                             if held_not_found:
                                 batch.extend(held_not_found)
                                 held_not_found.clear()
+                            if outcome.failure is None and not succeeded:
+                                succeeded = True  # the site gives data: refusals are failures
+                                for refusal in held_refusals:
+                                    batch.append(refusal)
+                                    self._count(refusal)
+                                held_refusals.clear()
                             batch.append(outcome)
                             self._count(outcome)
                         self.progress.update(tally.snapshot())
@@ -355,6 +352,10 @@ class _Run(Generic[K, R]):
                         continue
                     await self._commit(batch)  # the batch waited long enough
                     flush_at = math.inf
+            if held_refusals and tally.finish_reason is FinishReason.COMPLETED:
+                # Every item of a short run was refused: the run was, as after start_guard.
+                last = held_refusals[-1]
+                tally.finish_as(FinishReason.REFUSED, last.message, str(last.failure))
             if tally.finish_reason is not FinishReason.NOT_FOUND_GUARD:
                 batch.extend(held_not_found)
             await self._commit(batch)

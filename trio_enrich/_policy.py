@@ -1,4 +1,4 @@
-"""What the core does with failures: the job's failure rules, the retry policy, the breaker.
+"""How the core runs: its settings, the job's failure rules, the retry policy, the breaker.
 
 Sans-io: nothing here waits or fetches; the pipeline asks.
 """
@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import _defaults as defaults
+from ._defaults import UNREACHABLE_GRACE, real_wait
 from ._model import FailureKind
-from ._pacing import Signal
+from ._pacing import AdaptiveRate, Signal
 
-__all__ = ["Breaker", "FailureRules", "RetryPolicy"]
+__all__ = ["Breaker", "FailureRules", "PipelineConfig", "RetryPolicy"]
 
 
 def _never(kind: FailureKind) -> bool:
@@ -39,6 +40,10 @@ class FailureRules:
     # Nothing answered: while no request of the run ever got an answer, the run retries for
     # `unreachable_grace` seconds and then stops, with no outcome for the item.
     unreachable: Callable[[FailureKind], bool] = _never
+    # The run refused, not the item: while no item of the run has given its data, answers of
+    # such a kind (a block, a layout the readers do not know) are held back; `start_guard` of
+    # them in a row stop the run, none recorded. Once an item succeeded they are failures.
+    refuses_run: Callable[[FailureKind], bool] = _never
     # For an adaptive rate: the site's "slow down" (its rate limit), and answers that mean
     # load when they come in a burst (server errors, timeouts).
     rate_limited: Callable[[FailureKind], bool] = _never
@@ -89,3 +94,24 @@ class Breaker:
                 self.open = True
                 return True
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    concurrency: int = defaults.CONCURRENCY
+    max_failures: int = defaults.MAX_FAILURES  # consecutive final failures: the breaker trips
+    not_found_guard: int = defaults.NOT_FOUND_GUARD  # not-found answers in a row: it stops
+    start_guard: int = defaults.START_GUARD  # refusals of the run before any data: it stops
+    delay: float = defaults.DELAY  # each worker's pause before each request, seconds
+    max_rps: float | None = None  # the most requests in any 1 s window
+    # `--max-rps auto`: the rate adapts to the site's answers (shared by the runs of one
+    # command, so a later stage starts where the earlier one left off)
+    adaptive: AdaptiveRate | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_size: int = 50  # the most outcomes in one commit
+    batch_seconds: float = 1.0  # the longest an outcome waits for its commit
+    tick_seconds: float = 1.0  # how often progress is told the time without an outcome
+    rules: FailureRules = field(default_factory=FailureRules)
+    # How long a run that has never reached the site keeps trying before it stops: a wrong
+    # address should fail in seconds, not after every item's retries and a breaker trip.
+    unreachable_grace: float = field(default_factory=lambda: real_wait(UNREACHABLE_GRACE))

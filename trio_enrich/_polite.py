@@ -118,7 +118,9 @@ async def polite_run(
             await _take_run_lock(lock, store, wait, say)
         await store.run(store.record_run, command or _this_command())
         if robots is None:
-            robots = await read_robots(options.base_url, deadline=options.deadline)
+            robots = await read_robots(
+                options.base_url, deadline=options.deadline, client=options.client
+            )
         if robots.text:
             say(robots.describe())
         paced = await store.run(paced_options, store, options, robots)

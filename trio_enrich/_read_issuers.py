@@ -50,16 +50,17 @@ def parse_issuer_detail(page: bytes | str, issuer_id: int) -> IssuerDetail | Pag
         page_id = get_int(data, "_issuerId")
         if page_id is not None and page_id != issuer_id:
             return PageFailure(
-                FailureKind.BLOCKED, f"the page is about issuer {page_id}, not {issuer_id}"
+                FailureKind.LAYOUT_CHANGED, f"the page is about issuer {page_id}, not {issuer_id}"
             )
         issuer = read_issuer(data, issuer_id)
         if issuer is None or not issuer.issuer_name:
-            return PageFailure(FailureKind.BLOCKED, f"the data of {what} has no issuer name")
+            return PageFailure(FailureKind.LAYOUT_CHANGED, f"the data of {what} has no issuer name")
         raw_performance = data.get("performance")
         performance = _issuer_performance(raw_performance)
         if isinstance(performance, str):
             return PageFailure(
-                FailureKind.BLOCKED, f"the performance of {what} cannot be read: {performance}"
+                FailureKind.LAYOUT_CHANGED,
+                f"the performance of {what} cannot be read: {performance}",
             )
         return IssuerDetail(
             issuer=issuer,

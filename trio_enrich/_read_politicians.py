@@ -53,7 +53,7 @@ def parse_politicians_page(page: bytes | str) -> PoliticianPage | PageFailure:
             continue
         card = _politician_card(opened, match.group(1), node.get("children"))
         if isinstance(card, str):
-            return PageFailure(FailureKind.BLOCKED, card)
+            return PageFailure(FailureKind.LAYOUT_CHANGED, card)
         if card is not None:
             seen.add(card.politician_id)
             cards.append(card)
@@ -75,7 +75,7 @@ def _empty_listing_failure(
     page = search.get("page") if isinstance(search, dict) else None
     if total_count > 0 and to_int(page if page is not None else 1) == 1:
         return PageFailure(
-            FailureKind.BLOCKED,
+            FailureKind.LAYOUT_CHANGED,
             f"no politician cards on page 1 of a listing whose totalCount is {total_count}: "
             "has the listing changed?",
         )

@@ -122,7 +122,7 @@ def parse_trades_page(
         if trade is None:
             shown = row.get("_txId") if isinstance(row, dict) else None
             return PageFailure(
-                FailureKind.BLOCKED,
+                FailureKind.LAYOUT_CHANGED,
                 f"row {index + 1} of the trades listing (trade {shown}) cannot be read: "
                 "has the site's layout changed?",
             )
@@ -136,7 +136,7 @@ def parse_trades_page(
         expected = max(0, min(page_size, total - (page_number - 1) * page_size))
         if len(trades) != expected:
             return PageFailure(
-                FailureKind.BLOCKED,
+                FailureKind.LAYOUT_CHANGED,
                 f"{len(trades)} rows where totalCount {total} implies {expected} on page "
                 f"{page_number} of size {page_size}: has the listing changed?",
             )
@@ -288,7 +288,7 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
             # The grid is there but says no asset type: a layout we do not read, not a trade
             # without one (the site shows "Asset Type" on every trade page).
             return PageFailure(
-                FailureKind.BLOCKED,
+                FailureKind.LAYOUT_CHANGED,
                 f"the page of {what} shows its details but no asset type "
                 "(has the site's layout changed?)",
             )
@@ -298,12 +298,14 @@ def parse_trade_detail(page: bytes | str, tx_id: int) -> TradeDetail | PageFailu
         detail = live
     elif found.other_ids:
         shown = ", ".join(str(i) for i in sorted(found.other_ids)[:3])
-        return PageFailure(FailureKind.BLOCKED, f"the page is about trade {shown}, not {tx_id}")
+        return PageFailure(
+            FailureKind.LAYOUT_CHANGED, f"the page is about trade {shown}, not {tx_id}"
+        )
     else:
         return classify_missing(opened.html, opened.flight, what)
     if not detail.has_enrichment():
         return PageFailure(
-            FailureKind.BLOCKED,
+            FailureKind.LAYOUT_CHANGED,
             f"the page of {what} yields none of its detail fields (has the site's layout changed?)",
         )
     return detail
@@ -389,7 +391,7 @@ def _trade_detail_from_live(
         text = text_of(children)
         if text is None:
             return PageFailure(
-                FailureKind.BLOCKED,
+                FailureKind.LAYOUT_CHANGED,
                 f"{what}: the value of {label!r} cannot be read as text ({children!r:.60})",
             )
         text = text.strip()
@@ -409,7 +411,8 @@ def _trade_detail_from_live(
     ):
         if text is not None and value is None:
             return PageFailure(
-                FailureKind.BLOCKED, f"{what}: {label!r} shows {text!r:.60}, which is not {form}"
+                FailureKind.LAYOUT_CHANGED,
+                f"{what}: {label!r} shows {text!r:.60}, which is not {form}",
             )
     filing_url = _filing_url_of(props) if props is not None else None
     asset_text = texts.get("Asset Type")

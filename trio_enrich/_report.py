@@ -44,6 +44,7 @@ def summary_lines(
     base_url: str,
     resume: str,
     starts_over: str = "",
+    client: str = "httpx",
 ) -> list[str]:
     """The text summary: short lines, each wrapped to 80 columns, failure kinds in words.
 
@@ -93,6 +94,8 @@ def summary_lines(
             f"cannot reach {host}: {stats.last_failure}. Check --base-url and the network; "
             f"nothing was recorded against the {noun}: run `{resume}` once the site answers."
         )
+    elif stats.finish_reason is FinishReason.REFUSED:
+        lines.append(refusal_line(stats, noun, client))
     elif stats.finish_reason is FinishReason.INTERRUPTED:
         lines.append(
             f"interrupted; nothing was changed: `{resume}` reads {starts_over} again"
@@ -100,6 +103,27 @@ def summary_lines(
             else f"interrupted; `{resume}` finishes the remaining {noun}"
         )
     return wrap(lines)
+
+
+def refusal_line(stats: RunStats, noun: str, client: str) -> str:
+    """Why the first answers stopped the run, what was seen, and what to try."""
+    seen = f"the first {stats.requests} answers, in a row; last: {stats.last_failure}"
+    if stats.stopped_by == FailureKind.BLOCKED:
+        advice = (
+            "Try `--client browser` (pip install 'trio-enrich[browser]'): it fetches as "
+            "Chrome does."
+            if client == "httpx"
+            else "The browser client is refused too: try another network (datacenter "
+            "addresses are refused more often) or later."
+        )
+        return f"blocked: the site refuses this client ({client}): {seen}. {advice} " + (
+            f"Nothing was recorded against the {noun}."
+        )
+    return (
+        f"layout changed: the pages hold data, but not in a shape this version of "
+        f"trio-enrich reads ({seen}). Nothing was recorded against the {noun}; look for a "
+        "newer trio-enrich, or report this message."
+    )
 
 
 _COMMAND = re.compile(r"`[^`]*`")

@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 import trio
 
+from ._answers import ClientName, PageSource
+from ._client import open_client
 from ._defaults import ROBOTS_RETRY_WAIT, UNREACHABLE_GRACE, real_wait
 from ._errors import FetchError, SiteUnavailable
-from ._http import PageClient
 from ._model import FailureKind
 
 if TYPE_CHECKING:
@@ -136,17 +137,18 @@ async def read_robots(
     deadline: float = 30.0,
     retry_wait: float | None = None,
     tries: int | None = None,
+    client: ClientName = "httpx",
 ) -> Robots:
     """Fetch and read `base_url`/robots.txt; SiteUnavailable when it is unreachable."""
     tries = TRIES if tries is None else tries
     host = urlsplit(base_url).netloc
     failure = ""
     unreachable_since: float | None = None
-    async with PageClient(base_url, concurrency=1, deadline=deadline) as client:
+    async with open_client(client, base_url, concurrency=1, deadline=deadline) as source:
         attempt = 0
         while attempt < tries:
             try:
-                status, body = await _follow(client, host)
+                status, body = await _follow(source, host)
             except FetchError as error:
                 if error.kind is FailureKind.UNREACHABLE:
                     # Nothing answers at all: a wrong address, or the site is down. Give it
@@ -174,7 +176,7 @@ async def read_robots(
     )
 
 
-async def _follow(client: PageClient, host: str) -> tuple[int, bytes]:
+async def _follow(client: PageSource, host: str) -> tuple[int, bytes]:
     path = "/robots.txt"
     for _ in range(6):
         status, body, location = await client.get_any(path, MAX_BYTES)

@@ -91,6 +91,7 @@ def stats_code(stats: RunStats) -> int:
         FinishReason.BREAKER,
         FinishReason.NOT_FOUND_GUARD,
         FinishReason.UNREACHABLE,
+        FinishReason.REFUSED,
     ):
         return EXIT_BREAKER
     return EXIT_ITEM_FAILURES if stats.failed_total else EXIT_OK
@@ -103,7 +104,7 @@ def _summary(
     options = run.settings.options
     return summary_lines(
         name, stats, words, max_failures=options.max_failures, base_url=options.base_url,
-        resume=f"trio-enrich {run.command}", starts_over=again,
+        resume=f"trio-enrich {run.command}", starts_over=again, client=options.client,
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ class FinishReason(enum.StrEnum):
     NOT_FOUND_GUARD = "not_found_guard"
     INTERRUPTED = "interrupted"
     UNREACHABLE = "unreachable"  # no request of the run ever reached the site
+    REFUSED = "refused"  # the first answers refused the run (`stopped_by` says how)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +58,14 @@ class RunStats:
     pause_reason: str = ""
     last_retry: str = ""  # why the latest retry since the last finished item was needed
     last_done_at: float = 0.0  # when the collector last received an outcome
+    stopped_by: str = ""  # the failure kind of the answers that refused the run (REFUSED)
 
     #: Fields that say where a run stands rather than what it counted: when two runs are
     #: combined the later run's stand. Every other field is a counter, and counters add up.
     STATE_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"rate", "settled_rate", "consecutive_failures", "breaker_open", "finish_reason",
          "last_failure", "started", "finished", "paused_until", "paused_from", "pause_reason",
-         "last_retry", "last_done_at"}
+         "last_retry", "last_done_at", "stopped_by"}
     )  # fmt: skip
 
     def activity(self, quiet_after: float = 3.0) -> str:
@@ -124,6 +126,7 @@ class RunStats:
             failed=failed,
             breaker_open=rest.breaker_open or self.breaker_open,
             last_failure=rest.last_failure or self.last_failure,
+            stopped_by=rest.stopped_by or self.stopped_by,
             finish_reason=(
                 self.finish_reason
                 if rest.finish_reason is FinishReason.COMPLETED
@@ -151,6 +154,7 @@ class RunStats:
             "seconds_paused": round(self.seconds_paused, 3),
             "breaker": "open" if self.breaker_open else "closed",
             "finish_reason": self.finish_reason.value,
+            "stopped_by": self.stopped_by or None,
             "last_failure": self.last_failure or None,
             "elapsed_seconds": round(elapsed, 3),
             "items_per_second": round(self.handled / elapsed, 3) if elapsed > 0 else 0.0,
@@ -167,7 +171,7 @@ class Tally:
         "_finished", "_last_done_at", "_last_failure", "_last_retry", "_pause_reason",
         "_paused_before", "_paused_from", "_paused_until", "_rate", "_rate_limit_pauses",
         "_rate_limited", "_requests", "_retries", "_selected", "_settled_rate", "_skipped",
-        "_started",
+        "_started", "_stopped_by",
     )  # fmt: skip
 
     def __init__(self, selected: int = 0) -> None:
@@ -181,7 +185,7 @@ class Tally:
         self._settled_rate: float | None = None
         self._breaker_open = False
         self._finish_reason = FinishReason.COMPLETED
-        self._last_failure = self._pause_reason = self._last_retry = ""
+        self._last_failure = self._pause_reason = self._last_retry = self._stopped_by = ""
 
     @property
     def finish_reason(self) -> FinishReason:
@@ -198,17 +202,18 @@ class Tally:
         self._finished = now
         self._end_pause(now)
 
-    def finish_as(self, reason: FinishReason, last_failure: str = "") -> None:
+    def finish_as(self, reason: FinishReason, last_failure: str = "", by: str = "") -> None:
         """The run ends for `reason`, unless an earlier reason was given (the first one
-        says why); `last_failure` goes with it."""
+        says why); `last_failure` and the failure kind `by` go with it."""
         if self._finish_reason is FinishReason.COMPLETED:
             self._finish_reason = reason
             self._last_failure = last_failure or self._last_failure
+            self._stopped_by = by
 
     def sent(self) -> None:
         self._requests += 1
 
-    def refused(self) -> None:
+    def limited(self) -> None:
         """An answer said "slow down" (counted whether its request is retried or not)."""
         self._rate_limited += 1
 
@@ -265,6 +270,7 @@ class Tally:
             started=self._started, finished=self._finished, paused_until=self._paused_until,
             paused_from=self._paused_from, pause_reason=self._pause_reason,
             last_retry=self._last_retry, last_done_at=self._last_done_at,
+            stopped_by=self._stopped_by,
         )  # fmt: skip
 
 

@@ -129,8 +129,9 @@ class _SyncRun:
         self.progress = progress
         self.stop = stop
         self.notify = notify
+        enrich = options.enrich
         self.client = open_page_client(
-            options.enrich.base_url, options.enrich.concurrency, options.enrich.deadline
+            enrich.base_url, enrich.concurrency, enrich.deadline, enrich.client
         )
         self.result = SyncResult(stats=RunStats(selected=0))
         self.walk: Walk | None = None  # the full walk being read, saved with every batch
@@ -190,7 +191,7 @@ class _SyncRun:
             lambda body: parse_trades_page(body, page_number=page, page_size=size),
         )
         if parsed.total_count is None and self.walk is not None:
-            raise FetchError(FailureKind.BLOCKED, "no totalCount on the page", path=path)
+            raise FetchError(FailureKind.LAYOUT_CHANGED, "no totalCount on the page", path=path)
         if parsed.total_pages is not None:
             self.result.total_pages = parsed.total_pages
         if self.result.cutoff is not None:

@@ -20,6 +20,7 @@ from cyclopts import Parameter, Token, validators
 
 from . import __version__
 from . import _defaults as defaults
+from ._answers import ClientName
 from ._errors import (
     EXIT_BREAKER,
     EXIT_INTERRUPTED,
@@ -83,6 +84,9 @@ class SiteFlags:
         str,
         Parameter(env_var="CAPITOLTRADES_BASE_URL", help=_HELP["base_url"], metavar="URL"),
     ] = DEFAULT_BASE_URL
+    client: Annotated[ClientName, Parameter(env_var="TRIO_ENRICH_CLIENT", help=_HELP["client"])] = (
+        "httpx"
+    )
     concurrency: Annotated[int, _whole(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = (
         defaults.CONCURRENCY
     )
@@ -128,6 +132,10 @@ class SiteFlags:
         from ._pipeline import RetryPolicy
 
         rate = self.rate()
+        if self.client == "browser":
+            from ._browser import require_browser
+
+            require_browser()  # before anything is opened: a one-line error without the extra
         delay_ms = self.details_delay_ms
         if delay_ms is None:
             delay_ms = 0 if rate.auto else round(defaults.DELAY * 1000)
@@ -144,6 +152,7 @@ class SiteFlags:
                 cap=self.retry_max_ms / 1000,
             ),
             deadline=self.timeout,
+            client=self.client,
         )
 
 
@@ -389,6 +398,7 @@ async def sim(
     capacity: Annotated[int | None, _whole(gte=1)] = None,
     robots_txt: Path | None = None,
     robots_status: Annotated[int | None, _whole(gte=100, lte=599)] = None,
+    site: Literal["normal", "cdn", "shell", "changed"] = "normal",
 ) -> int:
     """Serve a simulated capitoltrades.com on 127.0.0.1, for trying trio-enrich offline.
 
@@ -442,6 +452,10 @@ async def sim(
         Serve this file as /robots.txt (default: 404, no rules).
     robots_status
         Answer /robots.txt with this status instead (a 503 makes robots.txt unreachable).
+    site
+        The site as a refused client meets it: cdn (CloudFront's 403 page to any client
+        without a browser's headers; --client browser gets through), shell (every page its
+        layout without data) or changed (the data under keys the readers do not know).
     """
     import trio
 
@@ -453,7 +467,7 @@ async def sim(
         shape=shape, retry_after=retry_after, log=log,
         overrides={"rate_limit": rate_limit, "rate_limit_burst": burst,
                    "lockout_seconds": lockout_seconds, "capacity": capacity,
-                   "robots_txt": robots, "robots_status": robots_status},
+                   "robots_txt": robots, "robots_status": robots_status, "site_mode": site},
     )  # fmt: skip
 
 

@@ -89,6 +89,11 @@ class Faults:
     # /robots.txt: its text (None: 404), or the status it answers with instead.
     robots_txt: str | None = None
     robots_status: int = 200
+    # The site as some clients meet it (docs/capitoltrades-pages.md §6): "cdn" refuses
+    # clients that do not look like a browser with CloudFront's 403 page (by their headers:
+    # a TLS fingerprint cannot be checked on loopback), "shell" serves every page as its
+    # layout without data, "changed" serves the data under keys the readers do not know.
+    site_mode: str = "normal"
 
     def latency(self, rng: random.Random) -> float:
         """One request's latency in seconds."""

@@ -12,7 +12,7 @@ import socket
 import struct
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import trio
@@ -42,6 +42,7 @@ class Head:
     query: dict[str, list[str]]
     keep_alive: bool
     arrived: float  # when the bytes that completed the head reached the socket
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
 
 # The latency counts from the moment a request reached the server's socket, as the kernel
@@ -108,7 +109,7 @@ async def read_head(stream: trio.SocketStream, buffer: bytearray) -> Head | None
     connection = headers.get("connection", "").lower()
     keep_alive = connection != "close" and version == "HTTP/1.1"
     split = urlsplit(target)
-    return Head(method, target, split.path, parse_qs(split.query), keep_alive, arrived)
+    return Head(method, target, split.path, parse_qs(split.query), keep_alive, arrived, headers)
 
 
 def head_bytes(

@@ -25,12 +25,15 @@ from ._dataset import Dataset, make_dataset
 from ._faults import FAULT_NAMES, Faults
 from ._http11 import Head, head_bytes, read_head, reset, send_response, stamp_arrivals
 from ._pages import (
+    cdn_refusal_page,
     challenge_page,
+    changed_layout,
     error_digest_page,
     issuer_detail_page,
     issuers_page,
     not_found_page,
     politicians_page,
+    shell_page,
     trade_detail_page,
     trades_page,
 )
@@ -255,6 +258,12 @@ class Simulator:
             control = RequestRecord(start, start, head.method, head.target, 0, 0, connection, "")
             status, page = self._route(head, "ok")
             return await _respond(stream, control, status, page.encode(), head.keep_alive)
+        if self.faults.site_mode == "cdn" and not looks_like_a_browser(head.headers):
+            record = RequestRecord(start, start, head.method, head.target, 0, 0, connection, "cdn")
+            (self.robots_log if head.path == "/robots.txt" else log.records).append(record)
+            body = cdn_refusal_page().encode()
+            extra = [("Server", "CloudFront"), ("X-Cache", "Error from cloudfront")]
+            return await _respond(stream, record, 403, body, head.keep_alive, extra)
         if head.path == "/robots.txt":
             return await self._robots(stream, connection, head)
         fault = self._choose_fault(head.path, start)
@@ -320,6 +329,10 @@ class Simulator:
         keep_alive = head.keep_alive
         if fault in _PAGE_FAULTS:
             status, page = self._route(head, fault)
+            if self.faults.site_mode == "shell":
+                page = shell_page(self.seed, head.path)
+            elif self.faults.site_mode == "changed":
+                page = changed_layout(page)
         if fault == "ok":  # the common answer leaves the moment the wait ends
             body = page.encode()
             ready = head_bytes(status, len(body), keep_alive, []) + body
@@ -515,6 +528,17 @@ def _gzip_bomb() -> bytes:
 
 
 _BOMB: bytes | None = None
+
+
+def looks_like_a_browser(headers: dict[str, str]) -> bool:
+    """What the CDN mode lets through: a browser's header set (Chrome's client hints and
+    fetch metadata, a Mozilla user agent). A real CDN also reads the TLS handshake; on a
+    loopback server without TLS only the headers can tell."""
+    return (
+        "sec-ch-ua" in headers
+        and "sec-fetch-mode" in headers
+        and headers.get("user-agent", "").startswith("Mozilla/5.0")
+    )
 
 
 async def _respond(

@@ -1,0 +1,154 @@
+"""What every HTTP client adapter shares, with no HTTP library imported: the base URL check,
+the request headers, the body caps, Retry-After, an answer other than 200 as a FetchError,
+and the protocol an adapter offers (``_http`` for httpx, ``_browser`` for curl_cffi).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import math
+import re
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Literal, Protocol, Self
+from urllib.parse import urlsplit
+
+from ._errors import FetchError, UsageError
+from ._model import FailureKind
+
+__all__ = [
+    "CLIENTS",
+    "DEFAULT_HEADERS",
+    "ERROR_BODY_BYTES",
+    "MAX_BODY_BYTES",
+    "ClientName",
+    "PageSource",
+    "StatusKind",
+    "check_base_url",
+    "describe",
+    "parse_retry_after",
+    "status_error",
+]
+
+#: The HTTP clients a run can use: httpx, or curl_cffi impersonating a browser (`browser`).
+ClientName = Literal["httpx", "browser"]
+CLIENTS: tuple[ClientName, ...] = ("httpx", "browser")
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+#: Of an answer other than 200, only this much is read: enough to tell a CDN's refusal page.
+ERROR_BODY_BYTES = 64 * 1024
+
+# What earlier tools sent and the site tolerated: a browser's accept headers and user agent.
+# (The browser client sends its browser's own headers instead: they must match its TLS.)
+DEFAULT_HEADERS = {
+    "accept": "text/html,application/xhtml+xml",
+    "accept-language": "en-US,en;q=0.9",
+    "user-agent": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0 Safari/537.36"
+    ),
+}
+
+#: What an answer other than 200 means: from its status and the first bytes of its body (a
+#: 403 can be a rate limit or a CDN's refusal; ``_site.status_kind`` tells them apart).
+StatusKind = Callable[[int, bytes], FailureKind]
+
+
+class PageSource(Protocol):
+    """A client adapter: pages of one site as bytes, every failure a FetchError."""
+
+    base_url: str
+    name: ClientName
+
+    async def get(self, path: str) -> bytes:
+        """The body of a 200 answer for `path`, or FetchError saying why there is none."""
+        ...
+
+    async def get_any(self, path: str, max_bytes: int) -> tuple[int, bytes, str | None]:
+        """Any answer for `path`: status, up to `max_bytes` of its body, its Location."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
+def check_base_url(url: str) -> str:
+    """The base URL without a trailing slash, or a UsageError naming what is wrong with it."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise UsageError(f"base URL {url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise UsageError(f"base URL {url!r} has no host name")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise UsageError(f"base URL {url!r} has an invalid port") from None
+    if parts.query or parts.fragment:
+        raise UsageError(f"base URL {url!r} must not have a query or a fragment")
+    return url.strip().rstrip("/")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if absent/bad."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if moment is None:
+            return None
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def status_error(
+    path: str,
+    status: int,
+    *,
+    body: bytes,
+    location: str | None,
+    retry_after: str | None,
+    kind: FailureKind,
+) -> FetchError:
+    """An answer other than 200 as a FetchError: its status, where a redirect pointed, the
+    title of an error page (a CDN's says who refused), and its Retry-After."""
+    reason = f"HTTP {status}"
+    if 300 <= status < 400:
+        reason += f" redirect to {location or '?'} not followed"
+    title = _TITLE.search(body)
+    if title is not None:
+        words = " ".join(html.unescape(title.group(1).decode("utf-8", "replace")).split())
+        if words:
+            reason += f" ({words[:80]!r})"
+    return FetchError(kind, reason, path=path, retry_after=parse_retry_after(retry_after))
+
+
+def describe(error: BaseException) -> str:
+    """The error in one line; a library's own is often empty (a refused TLS certificate
+    arrives in httpx as a bare `ConnectError`), so the first cause that says something is
+    taken."""
+    seen: BaseException | None = error
+    while seen is not None and not str(seen).strip():
+        seen = seen.__cause__ or seen.__context__
+    text = str(seen) if seen is not None else type(error).__name__
+    return " ".join(text.split())[:200]
