@@ -39,3 +39,26 @@ def fixture_bytes(relative: str) -> bytes:
     if not path.exists():
         pytest.fail(f"fixture {path} is missing")
     return path.read_bytes()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _the_client_asked_for() -> Iterator[None]:
+    """With TRIO_ENRICH_CLIENT=browser (`nox -s browser`) every command fetches through
+    curl_cffi: count its requests in this process, so the session cannot pass on httpx."""
+    if os.environ.get("TRIO_ENRICH_CLIENT") != "browser":
+        yield
+        return
+    from trio_enrich import _browser
+
+    original = _browser.BrowserClient._request
+    used = 0
+
+    async def counted(self: _browser.BrowserClient, *args: object, **kwargs: object) -> object:
+        nonlocal used
+        used += 1
+        return await original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    _browser.BrowserClient._request = counted  # type: ignore[method-assign,assignment]
+    yield
+    _browser.BrowserClient._request = original  # type: ignore[method-assign]
+    assert used > 0, "TRIO_ENRICH_CLIENT=browser, but no request went through curl_cffi"

@@ -96,7 +96,7 @@ def test_bad_database_paths(
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
 
 
-COMMANDS = ["trades", "issuers", "sync", "committees", "update", "status", "demo", "sim"]
+COMMANDS = ["trades", "issuers", "sync", "committees", "update", "status", "check", "demo", "sim"]
 
 
 def test_the_list_of_commands_is_the_apps() -> None:

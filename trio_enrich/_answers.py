@@ -140,7 +140,9 @@ def status_error(
         words = " ".join(html.unescape(title.group(1).decode("utf-8", "replace")).split())
         if words:
             reason += f" ({words[:80]!r})"
-    return FetchError(kind, reason, path=path, retry_after=parse_retry_after(retry_after))
+    return FetchError(
+        kind, reason, path=path, retry_after=parse_retry_after(retry_after), status=status
+    )
 
 
 def describe(error: BaseException) -> str:

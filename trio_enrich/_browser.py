@@ -187,7 +187,7 @@ class BrowserClient:
             verify=True,
             # HTTP/2 over TLS (as the browser), HTTP/1.1 in the clear: no h2c upgrade.
             http_version="v2tls",
-            curl_options={CurlOpt.MAXFILESIZE_LARGE: self.max_body},
+            curl_options={},
         )
         self._all.add(session)
         return session
@@ -232,6 +232,10 @@ class _Call:
                 lease.session.close()
 
     def _run(self) -> _Answer:
+        # libcurl refuses a declared length over the cap before reading the body; robots.txt
+        # (`truncate`) is read up to its cap whatever its declared length.
+        options = self.lease.session.curl_options
+        options[CurlOpt.MAXFILESIZE_LARGE] = 0 if self.truncate else self.max_body
         try:
             response = self.lease.session.get(
                 self.url, timeout=self.deadline, content_callback=self._take
@@ -248,8 +252,9 @@ class _Call:
         headers = {key.lower(): value for key, value in response.headers.items()}
         return _Answer(response.status_code, headers, bytes(self._body))
 
-    def _take(self, chunk: bytes) -> int | None:
-        """libcurl's write callback: keep the chunk; stop the transfer past the cap."""
+    def _take(self, chunk: bytes) -> int:
+        """libcurl's write callback: keep the chunk (its length: all of it taken); stop the
+        transfer past the cap."""
         if not self._status:
             self._status = int(self.lease.session.curl.getinfo(CurlInfo.RESPONSE_CODE))
         self._body += chunk
@@ -257,7 +262,7 @@ class _Call:
             self._over = True
             del self._body[self.max_body :]
             return _STOP
-        return None
+        return len(chunk)
 
 
 def _translated(error: BaseException, path: str) -> FetchError:

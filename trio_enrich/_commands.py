@@ -114,6 +114,19 @@ async def run_status(db: Path, json: bool) -> int:
     return EXIT_OK
 
 
+async def run_check(options: EnrichOptions, db: Path, json: bool) -> int:
+    """`check`: the canary pages, the verdict; exit 0 when the site gives its data."""
+    from ._check import OK
+    from ._check import run_check as check_pages
+
+    report = await check_pages(options, db)
+    if json:
+        print(_json.dumps(report.as_dict()), flush=True)
+    else:
+        print("\n".join(report.lines()), flush=True)
+    return EXIT_OK if report.verdict == OK else EXIT_BREAKER
+
+
 _json = json  # `run_status(json=...)` shadows the module name
 
 

@@ -58,7 +58,8 @@ class SiteUnavailable(TrioEnrichError):
 class FetchError(TrioEnrichError):
     """A request gave no page: `kind` says why in a word, `reason` in a few (`HTTP 429`, `no
     complete answer in 30 s`), `path` which page (None: not one page), `retry_after` is the
-    server's wish in seconds. Its message, built here only, is `GET {path}: {reason}`."""
+    server's wish in seconds, `status` the HTTP status of an answer other than 200. Its
+    message, built here only, is `GET {path}: {reason}`."""
 
     def __init__(
         self,
@@ -67,11 +68,13 @@ class FetchError(TrioEnrichError):
         *,
         path: str | None = None,
         retry_after: float | None = None,
+        status: int | None = None,
     ) -> None:
         self.kind = kind
         self.reason = reason
         self.path = path
         self.retry_after = retry_after
+        self.status = status
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

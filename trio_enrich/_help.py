@@ -7,6 +7,10 @@ __all__ = ["FLAG_HELP"]
 FLAG_HELP = {
     "db": "SQLite database to enrich (made by `sync`, or an existing capitoltraders.db).",
     "base_url": "The site to fetch pages from.",
+    "check_db": (
+        "A database to take a trade and an issuer from (pending ones first); without one, "
+        "they are taken from listing page 1. Only read."
+    ),
     "client": (
         "httpx, or browser: fetch as Chrome does (its TLS handshake and headers, through "
         "curl_cffi; pip install 'trio-enrich[browser]'), for a site whose CDN refuses other "

@@ -75,6 +75,9 @@ class PageClient:
         self._free: list[httpx.AsyncBaseTransport] = []
         self._all: list[httpx.AsyncBaseTransport] = []
         self._headers = httpx.Headers(DEFAULT_HEADERS)
+        # At most `concurrency` requests in flight, whoever calls (the pipeline's workers are
+        # that many already; robots.txt and `check` ask for one).
+        self._slots = trio.CapacityLimiter(max(1, concurrency))
 
     def _checkout(self) -> httpx.AsyncBaseTransport:
         if self._shared is not None:
@@ -126,24 +129,26 @@ class PageClient:
 
     async def get(self, path: str) -> bytes:
         """The body of a 200 answer for `path`, or FetchError saying why there is none."""
-        with self._translated(path):
-            return await self._get(path)
+        async with self._slots:
+            with self._translated(path):
+                return await self._get(path)
 
     async def get_any(self, path: str, max_bytes: int) -> tuple[int, bytes, str | None]:
         """Any answer for `path`: its status, up to `max_bytes` of its body and its Location
         (for robots.txt, whose status is meaningful); FetchError when there is no answer."""
         request = httpx.Request("GET", self.base_url + path, headers=self._headers)
-        with self._translated(path):
-            async with self._borrowed() as transport:
-                response = await transport.handle_async_request(request)
-                try:
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) >= max_bytes:
-                            break
-                finally:
-                    await response.aclose()
+        async with self._slots:
+            with self._translated(path):
+                async with self._borrowed() as transport:
+                    response = await transport.handle_async_request(request)
+                    try:
+                        body = bytearray()
+                        async for chunk in response.aiter_bytes():
+                            body += chunk
+                            if len(body) >= max_bytes:
+                                break
+                    finally:
+                        await response.aclose()
         return response.status_code, bytes(body[:max_bytes]), response.headers.get("location")
 
     @asynccontextmanager

@@ -34,9 +34,11 @@ _CHALLENGE_MARKERS = (
 )
 # A data-less shell has the layout's rows only: elements, their props and the framework's
 # short keys. A page that carries data has objects of several named plain values (a trade,
-# an issuer); one of at least this many tells the two apart (an assumption: no real shell
-# was ever captured; see docs/capitoltrades-pages.md §6).
+# an issuer), or shows figures (a price, a date, a count) where a layout of links and
+# headings shows none. Both thresholds are assumptions: no real shell was ever captured
+# (docs/capitoltrades-pages.md §6); a wrong guess changes the words of a stop, not the stop.
 _RECORD_FIELDS = 5
+_FIGURES = 3
 
 
 # --- opening a page: one step shared by every reader -------------------------------------------
@@ -262,7 +264,7 @@ def refusal_marker(text: str) -> str | None:
 def data_seen(flight: Flight) -> str | None:
     """What on the page is data, though no reader took it, in words; None when the page has
     only its layout. Data is an object of `_RECORD_FIELDS` or more named plain values (not an
-    element's props: a trade, an issuer), or as many texts shown with a figure in them (a
+    element's props: a trade, an issuer), or `_FIGURES` texts shown with a figure in them (a
     date, a price, a count: what a layout of links and headings does not show)."""
     record: tuple[str, ...] = ()
     figures: list[str] = []
@@ -284,7 +286,7 @@ def data_seen(flight: Flight) -> str | None:
     if record:
         keys = ", ".join(record[:6]) + (", ..." if len(record) > 6 else "")
         return f"the page has objects with {keys}"
-    if len(figures) >= _RECORD_FIELDS:
+    if len(figures) >= _FIGURES:
         return "the page shows " + ", ".join(repr(text[:20]) for text in figures[:3]) + ", ..."
     return None
 

@@ -242,6 +242,16 @@ class Store:
             "issuers", "issuer_id", "issuer", limit, include_not_found, refresh_before
         )
 
+    def sample_ids(self) -> tuple[int | None, int | None]:
+        """A trade id and an issuer id to check the site's pages with (`check`): pending ones
+        first, as a run would fetch them; else any; None where the table is empty."""
+        trade = self.pending_trade_ids(limit=1) or self._first_id("trades", "tx_id")
+        issuer = self.pending_issuer_ids(limit=1) or self._first_id("issuers", "issuer_id")
+        return (trade[0] if trade else None), (issuer[0] if issuer else None)
+
+    def _first_id(self, table: str, key: str) -> list[int]:
+        return [int(row[0]) for row in self._db.execute(f"SELECT {key} FROM {table} LIMIT 1")]
+
     def _pending(
         self,
         table: str,

@@ -358,6 +358,39 @@ async def status(
     return await _commands.run_status(db=db, json=json)
 
 
+# --- check ----------------------------------------------------------------------------------------
+
+
+@app.command
+async def check(
+    *,
+    db: Annotated[Path, Parameter(help=_HELP["check_db"])] = Path("capitoltraders.db"),
+    base_url: Annotated[
+        str,
+        Parameter(env_var="CAPITOLTRADES_BASE_URL", help=_HELP["base_url"], metavar="URL"),
+    ] = DEFAULT_BASE_URL,
+    client: Annotated[
+        ClientName, Parameter(env_var="TRIO_ENRICH_CLIENT", help=_HELP["client"])
+    ] = "httpx",
+    deadline: Annotated[
+        float, _number(gt=0, lte=3600), Parameter(name="--timeout", help=_HELP["timeout"])
+    ] = defaults.DEADLINE,
+    json: Annotated[bool, Parameter(help=_HELP["json"])] = False,
+) -> int:
+    """Before a big run, learn in a few requests whether the site gives this client its data.
+
+    Reads robots.txt, listing page 1, one trade's page, one issuer's page and one committee's
+    listing (the ids from --db when it exists, else from page 1): at most 6 requests, paced
+    as a run is. For each page: its status, time, size and what its reader found. Then a
+    verdict: ok (exit 0), or blocked, layout changed, unreachable, disallowed by robots.txt
+    (exit 3), with what to try. Changes nothing.
+    """
+    from . import _commands
+
+    flags = SiteFlags(db=db, base_url=base_url, client=client, timeout=deadline, json=json)
+    return await _commands.run_check(flags.options(), db=db, json=json)
+
+
 # --- demo -----------------------------------------------------------------------------------------
 
 
