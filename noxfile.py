@@ -8,7 +8,9 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "reliability", "nextsite", "lint", "typecheck", "examples"]
+nox.options.sessions = [
+    "tests", "browser", "reliability", "nextsite", "lint", "typecheck", "examples",
+]  # fmt: skip
 nox.options.reuse_existing_virtualenvs = True
 
 PACKAGE = "trio_enrich"
@@ -19,6 +21,33 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "not slow and not nextsite", *session.posargs)
+
+
+#: The end-to-end tests `browser` runs again with every command fetching through curl_cffi:
+#: each command against the simulator's truth, a Retry-After pause, Ctrl-C with requests in
+#: flight, a second Ctrl-C, an outage and its breaker, the concurrency held.
+BOTH_CLIENTS = [
+    "tests/test_enrich_sim.py::test_clean_site_enriches_everything_to_the_ground_truth",
+    "tests/test_enrich_sim.py::test_retry_after_pauses_every_worker",
+    "tests/test_enrich_sim.py::test_in_flight_requests_never_exceed_the_concurrency",
+    "tests/test_enrich_sim.py::test_sigint_mid_run_exits_130_quickly_and_a_rerun_completes",
+    "tests/test_enrich_sim.py::test_a_second_sigint_stops_at_once_and_keeps_what_was_committed",
+    "tests/test_enrich_sim.py::test_outage_trips_the_breaker_and_a_rerun_finishes",
+    "tests/test_sync_status_demo.py::test_full_sync_then_incremental_sync",
+    "tests/test_sync_walk.py::test_trades_published_during_a_walk_are_not_skipped",
+    "tests/test_committees.py::test_update_builds_a_complete_copy_and_a_second_fetches_listing_pages_only",
+    "tests/test_cron_life.py::test_three_nightly_updates_refresh_every_issuer_every_night",
+    "tests/test_blocks.py",
+]
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """The end-to-end tests again with `--client browser` (curl_cffi as Chrome) for every
+    command (TRIO_ENRICH_CLIENT); the session fails if no request went through curl_cffi."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "not slow and not nextsite", *BOTH_CLIENTS, *session.posargs,
+                env={"TRIO_ENRICH_CLIENT": "browser"})  # fmt: skip
 
 
 @nox.session
