@@ -7,7 +7,9 @@ peak RSS come from wait4 and /proc, as in compare.py.
 
     python benchmarks/bench_clients.py [--items 5000] [--runs 3]
 
-Prints the median of each figure and the ratio browser / httpx; asserts nothing.
+Prints the median of each figure and the ratio browser / httpx, and writes them to
+benchmarks/clients.md, which BENCHMARKS.md includes (`compare.py --report-only` rebuilds it);
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -68,17 +70,29 @@ def main() -> int:
     finally:
         server.kill()
         server.wait()
-    print(f"\nscenario 1 ({args.items} trade pages, N=10, 20 ms, no pause), median of "
-          f"{args.runs} runs:")  # fmt: skip
-    print("| client | wall s | CPU s | CPU ms / page | peak RSS MB |")
-    print("|---|---|---|---|---|")
+    lines = [
+        "## Scenario 1 with both clients: `--client httpx` and `--client browser` (issue 22)",
+        "",
+        f"Made by `python3 benchmarks/bench_clients.py --runs {args.runs}`: `trio-enrich "
+        f"trades` on {args.items} trade pages, N=10, 20 ms latency, no pause, each client run "
+        "alternately against one simulator; the median of the runs. CPU counts every thread "
+        "(curl_cffi's requests run in trio's worker threads).",
+        "",
+        "| client | wall s | CPU s | CPU ms / page | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
     medians = {}
     for name in CLIENTS:
         wall, cpu, rss = (statistics.median(run[k] for run in figures[name]) for k in range(3))
         medians[name] = (wall, cpu, rss)
-        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {1000 * cpu / args.items:.3f} | {rss:.0f} |")
+        lines.append(
+            f"| {name} | {wall:.2f} | {cpu:.2f} | {1000 * cpu / args.items:.3f} | {rss:.0f} |"
+        )
     (hw, hc, hr), (bw, bc, br) = medians["httpx"], medians["browser"]
-    print(f"\nbrowser / httpx: wall {bw / hw:.2f}, CPU {bc / hc:.2f}, RSS {br / hr:.2f}")
+    lines += ["", f"browser / httpx: wall {bw / hw:.2f}, CPU {bc / hc:.2f}, peak RSS "
+              f"{br / hr:.2f}.", ""]  # fmt: skip
+    print("\n" + "\n".join(lines))
+    (HERE / "clients.md").write_text("\n".join(lines))
     return 0
 
 

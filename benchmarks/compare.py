@@ -299,9 +299,9 @@ def write_report(
                      f"{row['tasks']} |")  # fmt: skip
     lines += ["", "## Targets for trio-enrich", "", *targets(by, plan, memory),
               "", "![wall time per contender and scenario](benchmarks/chart.png)", ""]  # fmt: skip
-    rate = HERE / "rate.md"  # written by benchmarks/rate.py (scenario R)
-    if rate.exists():
-        lines += [rate.read_text()]
+    for written in ("rate.md", "clients.md"):  # by benchmarks/rate.py and bench_clients.py
+        if (HERE / written).exists():
+            lines += [(HERE / written).read_text()]
     analysis = HERE / "analysis.md"  # written by hand after a run: why a target is missed
     if analysis.exists():
         lines += [analysis.read_text()]

@@ -28,6 +28,7 @@ __all__ = [
     "SiteUnavailable",
     "TrioEnrichError",
     "UsageError",
+    "leaves",
 ]
 
 # The command line's exit codes (documented in the README and `trio-enrich --help`).
@@ -79,3 +80,10 @@ class FetchError(TrioEnrichError):
 
     def __str__(self) -> str:
         return self.reason if self.path is None else f"GET {self.path}: {self.reason}"
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    """The errors an exception group holds, however deep (an error alone: itself)."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]

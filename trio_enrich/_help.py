@@ -1,8 +1,11 @@
-"""The help text of the command line's flags (plain strings; ``cli`` declares the flags)."""
+"""The help text of the command line's flags (plain strings; ``cli`` declares the flags), and
+the words for arguments no command takes."""
 
 from __future__ import annotations
 
-__all__ = ["FLAG_HELP"]
+from pathlib import Path
+
+__all__ = ["FLAG_HELP", "unused_tokens_message"]
 
 FLAG_HELP = {
     "db": "SQLite database to enrich (made by `sync`, or an existing capitoltraders.db).",
@@ -76,3 +79,15 @@ FLAG_HELP = {
     "demo_db": "A new database file to fill (default: one in a temporary folder).",
     "demo_trades": "Number of trades on the simulated site.",
 }
+
+
+def unused_tokens_message(tokens: list[str], fallback: str) -> str:
+    """No command takes a positional argument; a path there was meant for --db."""
+    for token in tokens:
+        if not token.startswith("-") and (
+            "/" in token or token.endswith((".db", ".sqlite", ".sqlite3")) or Path(token).exists()
+        ):
+            return f"unexpected argument {token!r}: to name the database, use --db {token}"
+    if tokens:
+        return f"unexpected argument(s) {' '.join(tokens)} (see --help)"
+    return fallback

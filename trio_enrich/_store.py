@@ -32,12 +32,10 @@ from urllib.parse import quote
 
 import trio
 
+from ._counts import committees_counts, entity_counts, not_shown, partial_performance
 from ._defaults import BUSY_TIMEOUT, real_wait
 from ._errors import DatabaseError
 from ._model import (
-    CommitteesStatus,
-    EntityStatus,
-    FailureKind,
     IssuerDetail,
     ItemFailure,
     LearnedRate,
@@ -104,16 +102,6 @@ PARK_AFTER_DAYS = 3
 _KEPT_OUT = (
     "(kind = 'not_found' OR (kind = 'error_digest' AND runs >= "
     f"{PARK_AFTER_RUNS} AND julianday(last_at) - julianday(first_at) >= {PARK_AFTER_DAYS}))"
-)
-
-# Enriched trades whose stored value only stands for "not shown on the page" (see _not_shown).
-_NOT_SHOWN_SQL = """
-    SELECT COALESCE(SUM(a.asset_type = 'unknown'), 0), COALESCE(SUM(t.filing_id = 0), 0),
-           COALESCE(SUM(t.filing_url = ''), 0),
-           COALESCE(SUM(t.tx_id NOT IN (SELECT tx_id FROM trio_enrich_capital_gains_shown)), 0)
-    FROM trades t JOIN assets a USING (asset_id) WHERE t.enriched_at IS NOT NULL"""
-_NOT_SHOWN_SQL_V1 = _NOT_SHOWN_SQL.replace(
-    "t.tx_id NOT IN (SELECT tx_id FROM trio_enrich_capital_gains_shown)", "1"
 )
 
 
@@ -448,54 +436,26 @@ class Store:
 
     def status(self) -> StatusReport:
         """Counts per entity and the last sync and enrichment times (read-only)."""
-        has_failures = table_exists(self._db, "trio_enrich_failures")
-        entities: dict[str, EntityStatus] = {}
-        for entity, table, key in (
-            ("trade", "trades", "tx_id"),
-            ("issuer", "issuers", "issuer_id"),
-        ):
-            total, enriched, last = self._db.execute(
-                f"SELECT COUNT(*), COUNT(enriched_at), MAX(enriched_at) FROM {table}"
-            ).fetchone()
-            by_kind: dict[str, int] = {}
-            parked = 0
-            if has_failures:
-                parked_sql = _KEPT_OUT if self._has_failure_runs() else "0"
-                for kind, count, kept in self._db.execute(
-                    f"SELECT f.kind, COUNT(*), {parked_sql} AND f.kind <> 'not_found'"
-                    f" FROM trio_enrich_failures f JOIN {table} t"
-                    f" ON t.{key} = f.item_id WHERE f.entity = ? AND t.enriched_at IS NULL"
-                    " GROUP BY f.kind, 3 ORDER BY f.kind",
-                    (entity,),
-                ):
-                    if kept:
-                        parked += int(count)
-                    else:
-                        by_kind[str(kind)] = by_kind.get(str(kind), 0) + int(count)
-            not_found = by_kind.pop(FailureKind.NOT_FOUND.value, 0)
-            oldest = self._db.execute(f"SELECT MIN(enriched_at) FROM {table}").fetchone()[0]
-            entities[table] = {
-                "total": total,
-                "enriched": enriched,
-                "pending": total - enriched - not_found - parked,
-                "not_found": not_found,
-                "parked": parked,
-                "failed": sum(by_kind.values()),
-                "failed_by_kind": by_kind,
-                "last_enriched_at": last,
-                "oldest_enriched_at": oldest,
-            }
-        entities["issuers"]["performance_partly_not_shown"] = self._partial_performance()
+        db = self._db
+        parked_sql: str | None = None
+        if table_exists(db, "trio_enrich_failures"):
+            parked_sql = _KEPT_OUT if self._has_failure_runs() else "0"
+        trades = entity_counts(db, "trade", "trades", "tx_id", parked_sql=parked_sql)
+        issuers = entity_counts(db, "issuer", "issuers", "issuer_id", parked_sql=parked_sql)
+        # (a database of an earlier trio-enrich, opened read-only, may lack our newer tables)
+        partial = table_exists(db, "trio_enrich_partial_performance")
+        issuers["performance_partly_not_shown"] = partial_performance(db) if partial else 0
         walk = self.full_walk()
         unfinished: WalkStatus | None = None
         if walk is not None:
             unfinished = {"started_at": walk.started_at, "total": walk.total,
                           "unread_trades": walk.unread_count()}  # fmt: skip
+        gains_table = table_exists(db, "trio_enrich_capital_gains_shown")
         return {
-            "trades": entities["trades"],
-            "issuers": entities["issuers"],
-            "committees": self._committees_status(),
-            "not_shown": self._not_shown(),
+            "trades": trades,
+            "issuers": issuers,
+            "committees": committees_counts(db, self.get_our_meta("committees_read_at")),
+            "not_shown": not_shown(db, gains_table=gains_table),
             "last_sync_at": self.get_meta("last_sync_at"),
             "listing_read_at": self.get_our_meta(_READ_KEY),
             "unfinished_full_walk": unfinished,
@@ -503,42 +463,6 @@ class Store:
             "user_version": self.user_version(),
             "schema_version": self.schema_version(),
         }
-
-    def _partial_performance(self) -> int:
-        """Enriched issuers whose page showed only part of their performance (their figures
-        are in trio_enrich_partial_performance, with NULL for what was not shown)."""
-        if not table_exists(self._db, "trio_enrich_partial_performance"):
-            return 0  # a database of an earlier trio-enrich, opened read-only
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM trio_enrich_partial_performance p JOIN issuers i"
-            " USING (issuer_id) WHERE i.enriched_at IS NOT NULL"
-        ).fetchone()
-        return int(row[0])
-
-    def _committees_status(self) -> CommitteesStatus:
-        memberships, committees, politicians = self._db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT committee), COUNT(DISTINCT politician_id)"
-            " FROM politician_committees"
-        ).fetchone()
-        return {
-            "memberships": memberships,
-            "committees": committees,
-            "politicians": politicians,
-            "read_at": self.get_our_meta("committees_read_at"),
-        }
-
-    def _not_shown(self) -> dict[str, int]:
-        """Enriched trades whose stored value only stands for "the site did not show it".
-
-        The inherited schema has NOT NULL columns where the site may say nothing, so these
-        values double as "unknown": asset_type 'unknown', filing_id 0, filing_url '', and a
-        has_capital_gains of 0 for a trade not in trio_enrich_capital_gains_shown.
-        """
-        # A database our version 1 opened read-only lacks the table: nothing was shown there.
-        known = table_exists(self._db, "trio_enrich_capital_gains_shown")
-        row = self._db.execute(_NOT_SHOWN_SQL if known else _NOT_SHOWN_SQL_V1).fetchone()
-        keys = ("asset_type", "filing_id", "filing_url", "has_capital_gains")
-        return dict(zip(keys, (int(value) for value in row), strict=True))
 
     # --- writing: enrichment outcomes ---------------------------------------------------------
 

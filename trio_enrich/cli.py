@@ -28,8 +28,10 @@ from ._errors import (
     EXIT_USAGE,
     SiteUnavailable,
     TrioEnrichError,
+    leaves,
 )
 from ._help import FLAG_HELP as _HELP
+from ._help import unused_tokens_message
 from ._model import DEFAULT_BASE_URL, ProgressMode
 from ._settings import RateSpec, RunSettings, parse_max_rps, parse_refresh, parse_since
 
@@ -510,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _invoke(args)
     except cyclopts.UnusedCliTokensError as error:
-        _error(_unused_tokens_message(list(error.unused_tokens or []), str(error)))
+        _error(unused_tokens_message(list(error.unused_tokens or []), str(error)))
         return EXIT_USAGE
     except cyclopts.CycloptsError as error:
         _error(str(error))
@@ -526,18 +528,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
-
-
-def _unused_tokens_message(tokens: list[str], fallback: str) -> str:
-    """No command takes a positional argument; a path there was meant for --db."""
-    for token in tokens:
-        if not token.startswith("-") and (
-            "/" in token or token.endswith((".db", ".sqlite", ".sqlite3")) or Path(token).exists()
-        ):
-            return f"unexpected argument {token!r}: to name the database, use --db {token}"
-    if tokens:
-        return f"unexpected argument(s) {' '.join(tokens)} (see --help)"
-    return fallback
 
 
 def run_and_exit_code() -> int:
@@ -561,7 +551,7 @@ def _invoke(args: list[str]) -> int:
     try:
         result = app(args, result_action="return_value", exit_on_error=False, print_error=False)
     except* TrioEnrichError as group:
-        errors = _leaves(group)
+        errors = leaves(group)
         if len(errors) == 1:
             raise errors[0] from None
         joined = "; ".join(dict.fromkeys(str(error) for error in errors))
@@ -569,9 +559,3 @@ def _invoke(args: list[str]) -> int:
     except* KeyboardInterrupt:
         raise KeyboardInterrupt from None
     return result if isinstance(result, int) else EXIT_OK
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
-    return [error]

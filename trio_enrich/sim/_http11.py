@@ -1,4 +1,5 @@
-"""The simulator's HTTP/1.1 framing: read a request head, write an answer's head, reset.
+"""The simulator's HTTP/1.1 framing: read a request head, write an answer's head, reset; and
+what a request asks for (its query's numbers, whether its headers are a browser's).
 
 Only what the simulator needs (no chunked bodies, no trailers), written on trio's streams so
 that its faults (a reset in a body, a byte-by-byte drip) have control below any framework.
@@ -17,7 +18,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import trio
 
-__all__ = ["Head", "head_bytes", "read_head", "reset", "send_response", "stamp_arrivals"]
+__all__ = [
+    "Head", "head_bytes", "looks_like_a_browser", "page_size", "query_int", "read_head", "reset",
+    "send_response", "stamp_arrivals",
+]  # fmt: skip
 
 _REASONS = {
     200: "OK",
@@ -150,3 +154,31 @@ async def send_response(
 def reset(stream: trio.SocketStream) -> None:
     """Close with a TCP RST instead of a FIN: the client sees 'connection reset'."""
     stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+# --- what a request asks for ----------------------------------------------------------------
+
+
+def query_int(query: dict[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    if not values:
+        return default
+    try:
+        return int(values[0])
+    except ValueError:
+        return default
+
+
+def page_size(query: dict[str, list[str]]) -> int:
+    return max(1, min(100, query_int(query, "pageSize", 12)))
+
+
+def looks_like_a_browser(headers: dict[str, str]) -> bool:
+    """What the CDN mode lets through: a browser's header set (Chrome's client hints and
+    fetch metadata, a Mozilla user agent). A real CDN also reads the TLS handshake; on a
+    loopback server without TLS only the headers can tell."""
+    return (
+        "sec-ch-ua" in headers
+        and "sec-fetch-mode" in headers
+        and headers.get("user-agent", "").startswith("Mozilla/5.0")
+    )

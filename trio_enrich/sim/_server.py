@@ -23,7 +23,17 @@ import trio
 
 from ._dataset import Dataset, make_dataset
 from ._faults import FAULT_NAMES, Faults
-from ._http11 import Head, head_bytes, read_head, reset, send_response, stamp_arrivals
+from ._http11 import (
+    Head,
+    head_bytes,
+    looks_like_a_browser,
+    page_size,
+    query_int,
+    read_head,
+    reset,
+    send_response,
+    stamp_arrivals,
+)
 from ._pages import (
     cdn_refusal_page,
     challenge_page,
@@ -450,17 +460,17 @@ class Simulator:
         parts = [part for part in head.path.split("/") if part]
         query = head.query
         if parts == ["trades"]:
-            size = self.faults.listing_page_size or _page_size(query)
-            page = _query_int(query, "page", 1)
+            size = self.faults.listing_page_size or page_size(query)
+            page = query_int(query, "page", 1)
             # "empty-table": what the real site serves for a filter it does not understand.
             return 200, trades_page(dataset, page, size, empty=fault == "empty-table")
         if parts == ["politicians"]:
             committee = query.get("committee", [None])[0]
-            page = _query_int(query, "page", 1)
+            page = query_int(query, "page", 1)
             size = self.faults.politician_page_size
             return 200, politicians_page(dataset, committee, page, size)
         if parts == ["issuers"]:
-            return 200, issuers_page(dataset, _query_int(query, "page", 1), _page_size(query))
+            return 200, issuers_page(dataset, query_int(query, "page", 1), page_size(query))
         if len(parts) == 2 and parts[0] in ("trades", "issuers") and parts[1].isdigit():
             item_id = int(parts[1])
             special = fault if fault in ("not_found", "error_digest") else None
@@ -477,7 +487,7 @@ class Simulator:
                     return 200, issuer_detail_page(dataset, issuer)
             return 200, not_found_page(self.seed, head.path)  # the site answers 200 here
         if parts == ["_sim", "publish"]:
-            count = _query_int(query, "count", 1)
+            count = query_int(query, "count", 1)
             new = dataset.publish(count)
             return 200, json.dumps([trade.listing.tx_id for trade in new])
         if parts == ["_sim", "reprice"]:
@@ -486,7 +496,7 @@ class Simulator:
             name = query.get("fault", [""])[0]
             if name not in FAULT_NAMES:
                 return 400, json.dumps({"error": f"unknown fault {name!r}"})
-            self.inject(name, _query_int(query, "count", 1))
+            self.inject(name, query_int(query, "count", 1))
             return 200, json.dumps({"injected": name})
         if parts == ["_sim", "truth"]:
             return 200, dataset.to_json()
@@ -505,20 +515,6 @@ class Simulator:
         return 404, not_found_page(self.seed, head.path)
 
 
-def _query_int(query: dict[str, list[str]], name: str, default: int) -> int:
-    values = query.get(name)
-    if not values:
-        return default
-    try:
-        return int(values[0])
-    except ValueError:
-        return default
-
-
-def _page_size(query: dict[str, list[str]]) -> int:
-    return max(1, min(100, _query_int(query, "pageSize", 12)))
-
-
 def _gzip_bomb() -> bytes:
     """64 MB of zeros, compressed to about 64 KB (made once)."""
     global _BOMB
@@ -528,17 +524,6 @@ def _gzip_bomb() -> bytes:
 
 
 _BOMB: bytes | None = None
-
-
-def looks_like_a_browser(headers: dict[str, str]) -> bool:
-    """What the CDN mode lets through: a browser's header set (Chrome's client hints and
-    fetch metadata, a Mozilla user agent). A real CDN also reads the TLS handshake; on a
-    loopback server without TLS only the headers can tell."""
-    return (
-        "sec-ch-ua" in headers
-        and "sec-fetch-mode" in headers
-        and headers.get("user-agent", "").startswith("Mozilla/5.0")
-    )
 
 
 async def _respond(
