@@ -20,7 +20,9 @@ PACKAGE = "trio_enrich"
 def tests(session: nox.Session) -> None:
     """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not slow and not nextsite", *session.posargs)
+    # Two processes: most tests wait on sockets, subprocesses or the simulator, not the CPU
+    # (the suite passes beside two busy loops, a harder load than its own second process).
+    session.run("pytest", "-n", "2", "-m", "not slow and not nextsite", *session.posargs)
 
 
 #: The end-to-end tests `browser` runs again with every command fetching through curl_cffi:
@@ -54,7 +56,8 @@ def browser(session: nox.Session) -> None:
 def reliability(session: nox.Session) -> None:
     """The slow reliability suite: SIGKILL and resume, the hostile site, a 30 s outage, ..."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "slow", *session.posargs)
+    # Three processes: five long tests that mostly wait (the hostile site alone is a minute).
+    session.run("pytest", "-n", "3", "-m", "slow", *session.posargs)
 
 
 NEXTSITE = Path("tests/nextsite")
