@@ -24,6 +24,7 @@ __all__ = [
     "ERROR_BODY_BYTES",
     "MAX_BODY_BYTES",
     "ClientName",
+    "ClosedAtExit",
     "PageSource",
     "StatusKind",
     "check_base_url",
@@ -80,6 +81,24 @@ class PageSource(Protocol):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None: ...
+
+
+class ClosedAtExit:
+    """What both adapters share as async context managers: `aclose()` at the block's end."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 def check_base_url(url: str) -> str:

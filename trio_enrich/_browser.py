@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import trio
@@ -29,6 +28,7 @@ from ._answers import (
     ERROR_BODY_BYTES,
     MAX_BODY_BYTES,
     ClientName,
+    ClosedAtExit,
     StatusKind,
     check_base_url,
     describe,
@@ -88,7 +88,7 @@ class _Answer:
     too_large: str = ""  # why the body was refused, when it was
 
 
-class BrowserClient:
+class BrowserClient(ClosedAtExit):
     """Fetches pages from one site as Chrome does (curl_cffi), as bytes or a FetchError."""
 
     def __init__(
@@ -107,24 +107,11 @@ class BrowserClient:
         self.deadline = deadline
         self.max_body = max_body
         self._threads = trio.CapacityLimiter(max(1, concurrency))
-        self._free: list[Any] = []
-        self._all: set[Any] = set()
-
-    async def __aenter__(self) -> BrowserClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        self._free: list[Any] = []  # idle sessions, each keeping its connection
 
     async def aclose(self) -> None:
         sessions = list(self._free)
         self._free.clear()
-        self._all.difference_update(sessions)
         for session in sessions:
             session.close()  # closing an idle session only frees its handle: no I/O
 
@@ -189,17 +176,14 @@ class BrowserClient:
             http_version="v2tls",
             curl_options={},
         )
-        self._all.add(session)
         return session
 
     def _retire(self, lease: _Lease) -> None:
-        self._all.discard(lease.session)
         lease.session.close()
 
     def _abandon(self, lease: _Lease) -> None:
         """The request was given up: its thread closes the session when curl returns (or now,
         if it has returned already)."""
-        self._all.discard(lease.session)
         with lease.lock:
             lease.abandoned = True
             finished = lease.done

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from types import TracebackType
 
 import httpx
 import trio
@@ -19,6 +18,7 @@ from ._answers import (
     ERROR_BODY_BYTES,
     MAX_BODY_BYTES,
     ClientName,
+    ClosedAtExit,
     StatusKind,
     check_base_url,
     describe,
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 
-class PageClient:
+class PageClient(ClosedAtExit):
     """Fetches pages from one site over a keep-alive pool (httpx), as bytes or a FetchError.
 
     Redirects are not followed (a redirect would leave the configured host or loop), TLS is
@@ -107,17 +107,6 @@ class PageClient:
         self._all.remove(transport)
         with trio.CancelScope(shield=True), trio.move_on_after(1):
             await transport.aclose()
-
-    async def __aenter__(self) -> PageClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         with trio.CancelScope(shield=True):
