@@ -139,3 +139,69 @@ def test_real_page_without_its_table_is_a_layout_change_not_a_not_found() -> Non
     result = parse_trades_page(without_table)
     assert kind_of(result) is FailureKind.LAYOUT_CHANGED
     assert kind_of(parse_trade_detail(html, 1)) is FailureKind.LAYOUT_CHANGED
+
+
+# --- what a page without known data holds, in words (blocked or layout changed) ---------------
+
+
+def seen(*rows: object) -> str | None:
+    from trio_enrich._flight import read_flight
+    from trio_enrich._page import data_seen
+
+    text = "".join(f"{number}:{json.dumps(row)}\n" for number, row in enumerate(rows))
+    return data_seen(read_flight(page(text)))
+
+
+def test_the_largest_object_of_named_plain_values_is_named_by_its_first_six_keys() -> None:
+    seven = {"alpha": 1, "bravo": "b", "charlie": None, "delta": 2.5, "echo": "e", "fox": 6,
+             "golf": "g", "xy": 1, "nested": {"a": 1}}  # fmt: skip
+    assert seen(seven) == "the page has objects with alpha, bravo, charlie, delta, echo, fox, ..."
+    six = {key: 1 for key in ("one", "two", "three", "four", "five", "six")}
+    assert seen(six) == "the page has objects with one, two, three, four, five, six"
+    first = {key: 1 for key in ("aaa", "bbb", "ccc", "ddd", "eee")}
+    second = {key: 1 for key in ("fff", "ggg", "hhh", "iii", "jjj")}
+    assert seen(first, second) == "the page has objects with aaa, bbb, ccc, ddd, eee"  # the first
+
+
+def test_props_short_keys_and_containers_are_not_data() -> None:
+    assert seen({"children": "x", "aaa": 1, "bbb": 2, "ccc": 3, "ddd": 4, "eee": 5}) is None
+    assert seen({"className": "x", "aaa": 1, "bbb": 2, "ccc": 3, "ddd": 4, "eee": 5}) is None
+    assert seen({"ab": 1, "cd": 2, "ef": 3, "gh": 4, "ij": 5, "kl": 6}) is None  # framework keys
+    assert seen({"aaa": [1], "bbb": {}, "ccc": 3, "ddd": 4, "eee": 5}) is None  # only 3 plain
+    three = {"abc": None, "def": None, "ghi": None, "jkl": None, "mno": None}
+    assert seen(three) == "the page has objects with abc, def, ghi, jkl, mno"
+
+
+def test_three_texts_with_figures_are_data_and_are_shown_cut_short() -> None:
+    def shown(children: object) -> list[object]:
+        return ["$", "span", None, {"children": children}]
+
+    figures = [shown(42), shown("$1.50"), shown("Published 2026-11-28 by the House"),
+               shown("fourth 4"), shown(True), shown("no figure")]  # fmt: skip
+    assert seen(figures) == "the page shows '42', '$1.50', 'Published 2026-11-28', ..."
+    assert seen([shown(1), shown("2 days"), shown(True), shown(False)]) is None  # two figures
+
+
+@pytest.mark.parametrize(
+    ("html", "kind", "reason"),
+    [
+        (page('0:["$","div",null,{}]\n', tail='<script>self.__next_f.push([1,"1:{\\"cu'),
+         FailureKind.TRUNCATED, "the page ends inside a data script"),
+        ('<html><body><h1 class="x">Page Not Found</h1></body></html>', FailureKind.NOT_FOUND,
+         "the site answered 'Page Not Found' for trade 5"),
+        (page('0:["$","div",null,{}]\n', tail='<script>$RX("B:0")</script></body></html>'),
+         FailureKind.ERROR_DIGEST, "the site rendered an error page for trade 5"),
+        (page('0:["$","div",null,{}]\n', tail="</body></html>"), FailureKind.TRUNCATED,
+         "the page was cut off before its content"),
+        ("<html><body>nothing</body></html>", FailureKind.BLOCKED,
+         "no data scripts on the page (a bot shell?)"),
+        (page('0:["$","div",null,{"children":"Loading"}]\n'), FailureKind.BLOCKED,
+         "no data on the page, only its layout (a data-less shell?)"),
+    ],
+)  # fmt: skip
+def test_each_kind_of_page_without_data_says_what_it_is(
+    html: str, kind: FailureKind, reason: str
+) -> None:
+    result = parse_trade_detail(html, 5)
+    assert isinstance(result, PageFailure)
+    assert (result.kind, result.reason) == (kind, reason)
