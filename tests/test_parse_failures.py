@@ -205,3 +205,23 @@ def test_each_kind_of_page_without_data_says_what_it_is(
     result = parse_trade_detail(html, 5)
     assert isinstance(result, PageFailure)
     assert (result.kind, result.reason) == (kind, reason)
+
+
+@pytest.mark.parametrize(
+    "flight",
+    [
+        '0:["$","div",null,{"children":"x"}]\n1:"NEXT_NOT_FOUND"\n',  # notFound() thrown
+        '0:["$","div",null,{"children":"x"}]\n1:"NEXT_HTTP_ERROR_FALLBACK;404"\n',  # Next 15
+        '0:["$","h1",null,{"children":"Page Not Found"}]\n',  # the heading as the content
+    ],
+)
+def test_each_sign_of_a_page_not_found_is_read_alone(flight: str) -> None:
+    assert kind_of(parse_trade_detail(page(flight), 5)) is FailureKind.NOT_FOUND
+
+
+def test_a_document_in_capitals_is_whole_and_a_fragment_is_no_cut_document() -> None:
+    from trio_enrich._page import is_cut_stream
+
+    assert not is_cut_stream("<HTML><BODY>" + "x" * 5000 + "</BODY></HTML>")
+    assert not is_cut_stream("<div>a fragment, no document at all</div>")
+    assert is_cut_stream("<!DOCTYPE html><html><body>" + "x" * 5000)
