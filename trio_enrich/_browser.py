@@ -118,10 +118,10 @@ class BrowserClient(ClosedAtExit):
     async def get(self, path: str) -> bytes:
         """The body of a 200 answer for `path`, or FetchError saying why there is none."""
         answer = await self._request(path, self.max_body)
-        if answer.status != 200 and not answer.too_large:
-            raise self._status_error(path, answer)
         if answer.too_large:
             raise FetchError(FailureKind.TOO_LARGE, answer.too_large, path=path)
+        if answer.status != 200:
+            raise self._status_error(path, answer)
         content_type = answer.headers.get("content-type", "text/html").lower()
         if not content_type.startswith(("text/", "application/xhtml", "application/json")):
             raise FetchError(FailureKind.BAD_CONTENT, f"not a page ({content_type})", path=path)
@@ -155,17 +155,17 @@ class BrowserClient(ClosedAtExit):
             raise FetchError(
                 FailureKind.TIMEOUT, f"no complete answer in {self.deadline:g} s", path=path
             ) from None
-        except BaseException as error:
-            if isinstance(error, CurlError | OSError):
-                self._retire(lease)
-                raise _translated(error, path) from error
+        except (CurlError, OSError) as error:
+            self._retire(lease)
+            raise _translated(error, path) from error
+        except BaseException:
             self._abandon(lease)  # cancelled (Ctrl-C): the thread may still be in curl
             raise
         self._free.append(lease.session)
         return answer
 
-    def _new_session(self) -> Any:
-        session: Session[Any] = Session(
+    def _new_session(self) -> Session[Any]:
+        return Session(
             impersonate=IMPERSONATE,
             # One curl handle for the session, not one per thread: a session is used by one
             # thread at a time here, and keeps its connection for the next request.
@@ -174,9 +174,7 @@ class BrowserClient(ClosedAtExit):
             verify=True,
             # HTTP/2 over TLS (as the browser), HTTP/1.1 in the clear: no h2c upgrade.
             http_version="v2tls",
-            curl_options={},
         )
-        return session
 
     def _retire(self, lease: _Lease) -> None:
         lease.session.close()

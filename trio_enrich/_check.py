@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -148,25 +148,25 @@ async def run_check(options: EnrichOptions, db: Path | None) -> CheckReport:
               committees_path(committee, 1)]  # fmt: skip
     rule = disallowed(robots, wanted, ignore=False, say=lambda line: None)
     if rule is not None:
-        report.pages[-1] = _with(report.pages[-1], found=(rule,))
+        report.pages[-1] = replace(report.pages[-1], found=(rule,))
         return report.done("disallowed by robots.txt")
     async with open_page_client(options.base_url, 1, options.deadline, options.client) as client:
-        report.client = client
-        listing = await report.page("listing page 1", first, _listing_read, _listing_found)
+        listing = await report.page(client, "listing page 1", first, _listing_read,
+                                    _listing_found)  # fmt: skip
         if isinstance(listing, ListingPage) and listing.trades:
             trade_id = trade_id or listing.trades[0].tx_id
             issuer_id = issuer_id or listing.trades[0].issuer.issuer_id
         if not report.stopped and trade_id is not None:
             read_trade = partial(parse_trade_detail, tx_id=trade_id)
             path = TRADES.path(trade_id)
-            await report.page(f"trade {trade_id}", path, read_trade, _trade_found)
+            await report.page(client, f"trade {trade_id}", path, read_trade, _trade_found)
         if not report.stopped and issuer_id is not None:
             read_issuer = partial(parse_issuer_detail, issuer_id=issuer_id)
             path = ISSUERS.path(issuer_id)
-            await report.page(f"issuer {issuer_id}", path, read_issuer, _issuer_found)
+            await report.page(client, f"issuer {issuer_id}", path, read_issuer, _issuer_found)
         if not report.stopped:
             path = committees_path(committee, 1)
-            await report.page(f"committee {committee}", path, parse_politicians_page,
+            await report.page(client, f"committee {committee}", path, parse_politicians_page,
                               _committee_found)  # fmt: skip
     failures = [page for page in report.pages if page.failure and page.failure != "not_found"]
     if not failures:
@@ -185,7 +185,6 @@ class _Check:
     def __init__(self, options: EnrichOptions) -> None:
         self.options = options
         self.pages: list[PageCheck] = []
-        self.client: PageSource | None = None
         self.stopped = False
         self._interval = options.delay
         self._last = -1e9
@@ -217,16 +216,16 @@ class _Check:
 
     async def page(
         self,
+        client: PageSource,
         name: str,
         path: str,
         read: Callable[[bytes], Any],
         found: Callable[[Any], tuple[str, ...]],
     ) -> Any:
-        assert self.client is not None
         await self._paced()
         started = trio.current_time()
         try:
-            body = await self.client.get(path)
+            body = await client.get(path)
         except FetchError as error:
             self.add(PageCheck(name, path, error.status, trio.current_time() - started, 0, (),
                                error.kind.value, error.reason))  # fmt: skip
@@ -241,10 +240,6 @@ class _Check:
             return None
         self.add(PageCheck(name, path, 200, seconds, len(body), found(result)))
         return result
-
-
-def _with(page: PageCheck, **changes: Any) -> PageCheck:
-    return PageCheck(**{**asdict(page), **changes})
 
 
 def _listing_read(body: bytes) -> ListingPage | PageFailure:

@@ -35,7 +35,6 @@ _REASONS = {
     503: "Service Unavailable",
 }
 _MAX_HEAD = 64 * 1024
-_MAX_HEAD = 64 * 1024
 
 
 @dataclass(slots=True)
