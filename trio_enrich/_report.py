@@ -107,10 +107,7 @@ def summary_lines(
 
 def refusal_line(stats: RunStats, noun: str, client: str) -> str:
     """Why the first answers stopped the run, what was seen, and what to try."""
-    seen = (
-        f"answers in a row refused the run before any page gave data ({stats.requests} "
-        f"requests sent); last: {stats.last_failure}"
-    )
+    seen = f"refused from its first answers ({stats.requests} sent); last: {stats.last_failure}"
     if stats.stopped_by == FailureKind.BLOCKED:
         advice = (
             "Try `--client browser` (pip install 'trio-enrich[browser]'): it fetches as "
