@@ -28,6 +28,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_lock": set(),
     "_entry": set(),
     "_store": {"trio"},  # Store.run: its calls from trio, one thread at a time
+    "_archive": {"trio", "backports"},  # backports.zstd: compression.zstd before 3.14
     "_schema": set(),
     "_writes": set(),
     "_counts": set(),
@@ -56,7 +57,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
-    "protego", "curl_cffi",
+    "protego", "curl_cffi", "backports",
 }  # fmt: skip
 
 
@@ -69,7 +70,7 @@ RANKS: list[tuple[str, ...]] = [
     ("_read_trades", "_read_issuers", "_read_politicians", "_policy", "_gate", "_progress",
      "_writes", "_answers", "sim._dataset"),
     ("_parse", "_schema", "_counts", "_http", "_browser", "_pipeline", "sim._pages"),
-    ("_store", "_client", "_site", "sim._server"),
+    ("_store", "_archive", "_client", "_site", "sim._server"),
     ("_jobs", "_robots", "sim._command"),
     ("_enrich", "sim"),
     ("_sync", "_polite"),
@@ -145,7 +146,7 @@ _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DR
 def test_sql_is_built_only_in_the_store(path: Path) -> None:
     """A string that starts like SQL (an f-string above all: built SQL) appears only in the
     store's modules, which keep their table and column names to their own constants."""
-    if module_name(path) in ("_store", "_schema", "_writes", "_counts"):
+    if module_name(path) in ("_store", "_schema", "_writes", "_counts", "_archive"):
         return
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.JoinedStr):
@@ -180,7 +181,7 @@ def test_core_modules_import_no_foreign_library(module: str) -> None:
 
 def test_only_the_store_imports_sqlite3() -> None:
     users = {p.stem for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
-    assert users <= {"_store", "_schema", "_writes", "_counts"}
+    assert users <= {"_store", "_schema", "_writes", "_counts", "_archive"}
 
 
 @pytest.mark.parametrize(

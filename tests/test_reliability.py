@@ -360,7 +360,9 @@ async def test_a_certificate_no_trusted_authority_signed_is_refused(
     await stream.aclose()
 
 
-async def test_nothing_is_written_but_the_database_and_its_wal_files(tmp_path: Path) -> None:
+async def test_nothing_is_written_but_the_database_its_archive_and_their_wal_files(
+    tmp_path: Path,
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     dataset = make_dataset(seed=49, trades=40)
@@ -373,7 +375,10 @@ async def test_nothing_is_written_but_the_database_and_its_wal_files(tmp_path: P
         assert await cli("sync", "--full", *common) == 0
         assert await cli("trades", *common) == 0
         assert await cli("issuers", *common) == 0
-    assert {p.name for p in work.iterdir()} <= {"ct.db", "ct.db-wal", "ct.db-shm"}
+    files = {"ct.db", "ct.db-wal", "ct.db-shm", "ct.pages.db", "ct.pages.db-wal",
+             "ct.pages.db-shm"}  # fmt: skip
+    assert {p.name for p in work.iterdir()} <= files
+    assert "ct.pages.db" in {p.name for p in work.iterdir()}
     assert set(Path.cwd().iterdir()) == before_cwd
 
 

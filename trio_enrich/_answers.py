@@ -160,8 +160,9 @@ def status_error(
         if words:
             reason += f" ({words[:80]!r})"
     return FetchError(
-        kind, reason, path=path, retry_after=parse_retry_after(retry_after), status=status
-    )
+        kind, reason, path=path, retry_after=parse_retry_after(retry_after), status=status,
+        body=body,
+    )  # fmt: skip
 
 
 def describe(error: BaseException) -> str:

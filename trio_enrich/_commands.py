@@ -12,11 +12,13 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 import trio
 
+from ._archive import PageArchive, archive_path
 from ._defaults import PAGE_SIZE
 from ._enrich import EnrichOptions, pending_ids
 from ._errors import (
@@ -169,7 +171,11 @@ async def _run_locked(
     store = await trio.to_thread.run_sync(lambda: Store.open(settings.db, create=create))
     refused: dict[str, str] = {}  # stage -> the robots.txt rule that keeps it from running
     done: list[StageDone] | None = None
+    archive: PageArchive | None = None
     try:
+        if settings.archive:
+            archive = await trio.to_thread.run_sync(PageArchive.open, archive_path(settings.db))
+            options = replace(options, archive=archive)
         if check is not None:
             await store.run(check, store)
 
@@ -213,6 +219,8 @@ async def _run_locked(
 
             done, received = await _with_signals(label, work)
     finally:
+        if archive is not None:
+            archive.close()
         store.close()
     if done is None:
         return _signal_exit(received)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import trio
 
+from ._answers import PageSource
 from ._enrich import EnrichOptions
 from ._errors import FetchError
 from ._jobs import open_page_client, read_page
@@ -59,19 +60,25 @@ async def read_committees(
     *,
     progress: ProgressFactory | None = None,
     stop: trio.Event | None = None,
+    source: PageSource | None = None,
+    keep: bool = True,
 ) -> CommitteesResult:
-    """Read every committee's listing; replace the memberships if all were read completely."""
+    """Read every committee's listing; replace the memberships if all were read completely.
+
+    `source` serves the pages instead of the site (`reparse`: the page archive); without
+    `keep` the replacement is measured and rolled back (a dry run).
+    """
     open_progress = progress or no_progress
     roll = Roll()
     result = CommitteesResult(stats=RunStats(selected=0))
-    client = open_page_client(
+    client = source or open_page_client(
         options.base_url, options.concurrency, options.deadline, options.client
     )
 
     async def fetch(item: tuple[str, int]) -> PoliticianPage:
         code, page_number = item
         path = committees_path(code, page_number)
-        page = await read_page(client, path, parse_politicians_page)
+        page = await read_page(client, path, parse_politicians_page, options.archive)
         if page.total_count is None:
             raise FetchError(FailureKind.LAYOUT_CHANGED, "no totalCount on the page", path=path)
         return page
@@ -83,26 +90,33 @@ async def read_committees(
 
     config = options.pipeline()
     async with client:
-        for round_number in range(1, MAX_ROUNDS + 1):
-            items = roll.pages_to_read()
-            if not items:
-                break
-            earlier = result.stats
-            with open_progress(earlier.handled + len(items)) as sink:
-                stats = await run_pipeline(
-                    items, fetch, commit, config, progress=CarriedProgress(sink, earlier), stop=stop
-                )
-            result.stats = earlier.followed_by(stats)
-            if stats.finish_reason is not FinishReason.COMPLETED or stats.handled < len(items):
-                break
-            if stats.failed_total or stats.skipped:
-                break  # a page that fails leaves its committee unread: no replacing
-            if not roll.pages_to_read() and round_number < MAX_ROUNDS:
-                roll.start_over_inconsistent()
+        try:
+            for round_number in range(1, MAX_ROUNDS + 1):
+                items = roll.pages_to_read()
+                if not items:
+                    break
+                earlier = result.stats
+                with open_progress(earlier.handled + len(items)) as sink:
+                    stats = await run_pipeline(
+                        items, fetch, commit, config, progress=CarriedProgress(sink, earlier),
+                        stop=stop,
+                    )  # fmt: skip
+                result.stats = earlier.followed_by(stats)
+                if stats.finish_reason is not FinishReason.COMPLETED or stats.handled < len(items):
+                    break
+                if stats.failed_total or stats.skipped:
+                    break  # a page that fails leaves its committee unread: no replacing
+                if not roll.pages_to_read() and round_number < MAX_ROUNDS:
+                    roll.start_over_inconsistent()
+        finally:
+            if options.archive is not None:
+                await options.archive.flush()  # (before the memberships read from them)
     result.stats = replace(result.stats, selected=result.stats.handled)
     result.problems = roll.problems()
     if roll.complete and result.stats.finish_reason is FinishReason.COMPLETED:
         chambers = {code: chamber_of(code) for code in COMMITTEES}
-        result.written = await store.run(store.replace_memberships, roll.rosters(), chambers)
+        result.written = await store.run(
+            lambda: store.replace_memberships(roll.rosters(), chambers, keep=keep)
+        )
         result.complete = True
     return result

@@ -19,8 +19,9 @@ import trio
 
 from . import _defaults as defaults
 from ._answers import ClientName
-from ._jobs import JOBS, Job, open_page_client, read_page
-from ._model import DEFAULT_BASE_URL, ItemFailure
+from ._archive import PageArchive
+from ._jobs import JOBS, Job, open_page_client, read_kept_page
+from ._model import DEFAULT_BASE_URL, ItemFailure, PageRef
 from ._pacing import COLD_START_RATE, AdaptiveRate
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._site import SITE_RULES
@@ -60,6 +61,9 @@ class EnrichOptions:
     limit: int | None = None  # the most items this run
     retry_failed: bool = False  # include items recorded as not found
     refresh_older_than: float | None = None  # seconds: refetch items enriched longer ago
+    # Where every answer is kept (the CLI opens one beside the database unless --no-archive);
+    # a page is written there before the data read from it is committed.
+    archive: PageArchive | None = None
 
     def pipeline(self) -> PipelineConfig:
         return PipelineConfig(
@@ -119,22 +123,32 @@ async def fetch_and_store(
         options.base_url, options.concurrency, options.deadline, options.client
     )
 
-    async def fetch(item_id: Any) -> Any:
-        return await read_page(client, spec.path(item_id), lambda body: spec.read(body, item_id))
+    archive = options.archive
 
-    def write(outcomes: list[Outcome[Any, Any]]) -> None:
+    async def fetch(item_id: Any) -> tuple[Any, PageRef | None]:
+        path = spec.path(item_id)
+        return await read_kept_page(client, path, lambda body: spec.read(body, item_id), archive)
+
+    def write(outcomes: list[Outcome[Any, tuple[Any, PageRef | None]]]) -> None:
         # An unreachable site says nothing about the item: it stays pending, unblamed.
         failures = [
             ItemFailure(o.item_id, o.failure, o.message, o.attempts)
             for o in outcomes
             if o.failure is not None and not SITE_RULES.unreachable(o.failure)
         ]
-        spec.write(store, [o.result for o in outcomes if o.result is not None], failures)
+        kept = [o.result for o in outcomes if o.result is not None]
+        spec.write(store, [result for result, _ in kept], failures, [page for _, page in kept])
 
-    async def commit(outcomes: list[Outcome[Any, Any]]) -> None:
+    async def commit(outcomes: list[Outcome[Any, tuple[Any, PageRef | None]]]) -> None:
+        if archive is not None:
+            await archive.flush()  # the pages first: no enriched row without its page
         await store.run(write, outcomes)
 
     async with client:
-        return await run_pipeline(
-            ids, fetch, commit, options.pipeline(), progress=progress, stop=stop
-        )
+        try:
+            return await run_pipeline(
+                ids, fetch, commit, options.pipeline(), progress=progress, stop=stop
+            )
+        finally:
+            if archive is not None:
+                await archive.flush()  # the pages of outcomes a stop left unwritten

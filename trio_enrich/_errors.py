@@ -59,8 +59,10 @@ class SiteUnavailable(TrioEnrichError):
 class FetchError(TrioEnrichError):
     """A request gave no page: `kind` says why in a word, `reason` in a few (`HTTP 429`, `no
     complete answer in 30 s`), `path` which page (None: not one page), `retry_after` is the
-    server's wish in seconds, `status` the HTTP status of an answer other than 200. Its
-    message, built here only, is `GET {path}: {reason}`."""
+    server's wish in seconds, `status` the HTTP status of an answer other than 200, `body`
+    the page that came with it (of an answer other than 200, its first bytes; of a page
+    without data, all of it: the page archive keeps it). Its message, built here only, is
+    `GET {path}: {reason}`."""
 
     def __init__(
         self,
@@ -70,12 +72,14 @@ class FetchError(TrioEnrichError):
         path: str | None = None,
         retry_after: float | None = None,
         status: int | None = None,
+        body: bytes | None = None,
     ) -> None:
         self.kind = kind
         self.reason = reason
         self.path = path
         self.retry_after = retry_after
         self.status = status
+        self.body = body
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

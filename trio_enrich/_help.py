@@ -35,6 +35,12 @@ FLAG_HELP = {
         "latency) and stay just under it, starting from the rate a run learned before; "
         "auto:N never goes above N."
     ),
+    "no_archive": (
+        "Do not keep the pages received. By default every answer is kept, compressed, in a "
+        "file beside the database (capitoltraders.pages.db for capitoltraders.db), so that "
+        "`reparse` can read them again after an upgrade without a request, and `page` can "
+        "show the page a stored value came from."
+    ),
     "ignore_robots": (
         "Run even if robots.txt disallows the pages this command needs (its Crawl-delay and "
         "Request-rate still cap the rate). Only if you have decided that is right."

@@ -17,15 +17,19 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._answers import ClientName, PageSource
+from ._archive import PageArchive
 from ._client import open_client
 from ._errors import FetchError
-from ._model import IssuerDetail, ItemFailure, PageFailure, TradeDetail
+from ._model import IssuerDetail, ItemFailure, PageFailure, PageRef, TradeDetail
 from ._parse import parse_issuer_detail, parse_trade_detail
 from ._pipeline import RunStats
 from ._site import status_kind
 from ._store import Store, Table
 
-__all__ = ["ISSUERS", "JOBS", "PAGES", "TRADES", "Job", "Words", "open_page_client", "read_page"]
+__all__ = [
+    "ISSUERS", "JOBS", "PAGES", "TRADES", "Job", "Words", "open_page_client", "read_kept_page",
+    "read_page",
+]  # fmt: skip
 
 K = TypeVar("K")  # an item's id: a trade's or issuer's number, a committee's code
 R = TypeVar("R")  # what a page gives
@@ -57,8 +61,9 @@ class Job(Generic[K, R]):
     # (store, limit, include_not_found, refresh_before) -> the pending ids, in order; items
     # enriched before `refresh_before` (an enriched_at time) are pending again where it applies
     pending: Callable[[Store, int | None, bool, str | None], list[K]]
-    # (store, results, failures): one transaction
-    write: Callable[[Store, Sequence[R], Sequence[ItemFailure]], Any]
+    # (store, results, failures, pages): one transaction; pages[i] is where results[i] was
+    # read (None: a page the archive did not keep)
+    write: Callable[[Store, Sequence[R], Sequence[ItemFailure], Sequence[PageRef | None]], Any]
 
 
 TRADES: Job[int, TradeDetail] = Job(
@@ -70,7 +75,9 @@ TRADES: Job[int, TradeDetail] = Job(
     pending=lambda store, limit, retry, refresh_before: store.pending_trade_ids(
         limit=limit, include_not_found=retry
     ),
-    write=lambda store, results, failures: store.write_trade_batch(results, failures),
+    write=lambda store, results, failures, pages: store.write_trade_batch(
+        results, failures, pages=pages
+    ),
 )
 
 ISSUERS: Job[int, IssuerDetail] = Job(
@@ -82,7 +89,9 @@ ISSUERS: Job[int, IssuerDetail] = Job(
     pending=lambda store, limit, retry, refresh_before: store.pending_issuer_ids(
         limit=limit, include_not_found=retry, refresh_before=refresh_before
     ),
-    write=lambda store, results, failures: store.write_issuer_batch(results, failures),
+    write=lambda store, results, failures, pages: store.write_issuer_batch(
+        results, failures, pages=pages
+    ),
 )
 
 #: The words of `sync`, which walks listing pages (its walk is in ``_sync``).
@@ -101,9 +110,36 @@ def open_page_client(
     )
 
 
-async def read_page(client: PageSource, path: str, read: Callable[[bytes], R | PageFailure]) -> R:
-    """Fetch `path` and read it; a page that yields no data is a FetchError of its kind."""
-    result = read(await client.get(path))
+async def read_page(
+    client: PageSource,
+    path: str,
+    read: Callable[[bytes], R | PageFailure],
+    archive: PageArchive | None = None,
+) -> R:
+    """Fetch `path` and read it; a page that yields no data is a FetchError of its kind.
+    With an `archive`, the answer is kept there (see `read_kept_page`)."""
+    return (await read_kept_page(client, path, read, archive))[0]
+
+
+async def read_kept_page(
+    client: PageSource,
+    path: str,
+    read: Callable[[bytes], R | PageFailure],
+    archive: PageArchive | None,
+) -> tuple[R, PageRef | None]:
+    """What `read_page` gives, and where the archive keeps its page (None: no archive).
+
+    Every answer the site gave is kept, the failures too: a page without data, and an
+    answer other than 200 (its first bytes), so that `reparse` can read them again.
+    """
+    try:
+        body = await client.get(path)
+    except FetchError as error:
+        if archive is not None and error.status is not None:
+            archive.keep(path, error.status, error.body or b"")
+        raise
+    ref = archive.keep(path, 200, body) if archive is not None else None
+    result = read(body)
     if isinstance(result, PageFailure):
-        raise FetchError(result.kind, result.reason, path=path)
-    return result
+        raise FetchError(result.kind, result.reason, path=path, body=body)
+    return result, ref

@@ -26,6 +26,7 @@ __all__ = [
     "ListingPolitician",
     "ListingTrade",
     "PageFailure",
+    "PageRef",
     "PoliticianCard",
     "PoliticianPage",
     "ProgressMode",
@@ -88,6 +89,16 @@ _FAILURE_WORDS = {
     FailureKind.BAD_CONTENT: "not a page",
     FailureKind.UNREACHABLE: "site unreachable",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class PageRef:
+    """Where a page is in the page archive: its URL, the sha256 of its content, and when it
+    was received (the provenance of the values read from it)."""
+
+    url: str
+    hash: str
+    fetched_at: str
 
 
 @dataclass(frozen=True, slots=True)

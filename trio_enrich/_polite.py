@@ -119,8 +119,9 @@ async def polite_run(
         await store.run(store.record_run, command or _this_command())
         if robots is None:
             robots = await read_robots(
-                options.base_url, deadline=options.deadline, client=options.client
-            )
+                options.base_url, deadline=options.deadline, client=options.client,
+                archive=options.archive,
+            )  # fmt: skip
         if robots.text:
             say(robots.describe())
         paced = await store.run(paced_options, store, options, robots)

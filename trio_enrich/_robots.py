@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import trio
 
 from ._answers import ClientName, PageSource
+from ._archive import PageArchive
 from ._client import open_client
 from ._defaults import ROBOTS_RETRY_WAIT, UNREACHABLE_GRACE, real_wait
 from ._errors import FetchError, SiteUnavailable
@@ -138,8 +139,10 @@ async def read_robots(
     retry_wait: float | None = None,
     tries: int | None = None,
     client: ClientName = "httpx",
+    archive: PageArchive | None = None,
 ) -> Robots:
-    """Fetch and read `base_url`/robots.txt; SiteUnavailable when it is unreachable."""
+    """Fetch and read `base_url`/robots.txt; SiteUnavailable when it is unreachable. The
+    answer read is kept in `archive` (flushed with the run's first pages)."""
     tries = TRIES if tries is None else tries
     host = urlsplit(base_url).netloc
     failure = ""
@@ -163,6 +166,8 @@ async def read_robots(
                     ) from None
                 failure = str(error)
             else:
+                if archive is not None:
+                    archive.keep("/robots.txt", status, body)
                 if status < 500:
                     return _robots_from(base_url, status, body)
                 failure = f"GET /robots.txt: HTTP {status}"

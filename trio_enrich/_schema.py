@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: trio-enrich's own schema version (in trio_enrich_meta), independent of PRAGMA user_version.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -229,6 +229,19 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE trio_enrich_failures ADD COLUMN first_at TEXT",
         "UPDATE trio_enrich_failures SET first_at = last_at WHERE first_at IS NULL",
     ),
+    (
+        # Where an enriched trade's or issuer's values were read: the page in the page archive
+        # (`x.pages.db` beside `x.db`, table `pages`, by url and hash). No row: the page was
+        # not kept (a run with --no-archive, or before there was an archive).
+        """CREATE TABLE IF NOT EXISTS trio_enrich_sources (
+            entity TEXT NOT NULL,
+            item_id INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (entity, item_id)
+        )""",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -351,8 +364,11 @@ def _check_existing_tables(db: sqlite3.Connection, path: str) -> None:
 
 
 @contextmanager
-def transaction(db: sqlite3.Connection, path: str) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+def transaction(
+    db: sqlite3.Connection, path: str, *, keep: bool = True
+) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (and at its end when not
+    `keep`: a dry run that measures what a write would change).
 
     sqlite3 errors leave as DatabaseError (a locked file, a full disk, a read-only mount).
     """
@@ -362,7 +378,7 @@ def transaction(db: sqlite3.Connection, path: str) -> Iterator[sqlite3.Connectio
         raise DatabaseError(describe_error(error, path)) from error
     try:
         yield db
-        db.execute("COMMIT")
+        db.execute("COMMIT" if keep else "ROLLBACK")
     except BaseException as error:
         if db.in_transaction:
             db.execute("ROLLBACK")

@@ -45,6 +45,7 @@ class RunSettings:
     dry_run: bool = False
     full: bool = False  # `update`: walk every listing page
     sync: SyncOptions | None = None  # `sync`: how to walk the listing
+    archive: bool = True  # keep every page received in the archive beside the database
 
 
 @dataclass(frozen=True, slots=True)

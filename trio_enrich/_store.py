@@ -24,7 +24,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar, TypeVarTuple, get_args
@@ -40,6 +40,7 @@ from ._model import (
     ItemFailure,
     LearnedRate,
     ListingTrade,
+    PageRef,
     PoliticianCard,
     RunHolder,
     StatusReport,
@@ -62,9 +63,11 @@ from ._writes import (
     MembershipWrite,
     recompute_stats,
     record_failures,
+    record_source,
     replace_memberships,
     set_meta,
     set_our_meta,
+    snapshot,
     upsert_listing_trade,
     write_issuer_detail,
     write_trade_detail,
@@ -75,7 +78,10 @@ Ts = TypeVarTuple("Ts")
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BatchResult",
+    "Change",
     "Entity",
+    "ReparseWrite",
     "Store",
     "Table",
     "utc_now",
@@ -114,6 +120,24 @@ def utc_now() -> str:
 class ListingWrite:
     written: int  # trade rows inserted or refreshed
     new: int  # of which were not in the database before
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a `reparse` write changed of one item: (field, before, after) for each field."""
+
+    item_id: int
+    fields: tuple[tuple[str, object, object], ...]
+
+
+@dataclass(slots=True)
+class ReparseWrite:
+    """What writing a batch read again from the archive did (or, in a dry run, would do)."""
+
+    newly_enriched: int = 0  # items not enriched before
+    changed: list[Change] = field(default_factory=list)  # enriched items whose values moved
+    unchanged: int = 0
+    missing_rows: int = 0  # pages of items not in the database
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,10 +450,12 @@ class Store:
         chambers: Mapping[str, str],
         *,
         now: str | None = None,
+        keep: bool = True,
     ) -> MembershipWrite:
         """Make the committee memberships exactly `rosters`, in one transaction, and note when
-        (``trio_enrich_meta.committees_read_at``). Only for rosters read completely."""
-        with self.transaction() as db:
+        (``trio_enrich_meta.committees_read_at``). Only for rosters read completely. Without
+        `keep`, what it would write is counted and rolled back (a dry run)."""
+        with transaction(self._db, self.path, keep=keep) as db:
             written = replace_memberships(db, rosters, chambers)
             set_our_meta(db, "committees_read_at", now or utc_now())
         return written
@@ -472,13 +498,18 @@ class Store:
         failures: Sequence[ItemFailure] = (),
         *,
         now: str | None = None,
+        pages: Sequence[PageRef | None] = (),
     ) -> BatchResult:
-        """Write trade details and failures in one transaction."""
+        """Write trade details and failures in one transaction; `pages[i]` is where
+        `details[i]` was read (the provenance table; none given: no page known)."""
         stamp = now or utc_now()
         missing = 0
+        sources = list(pages) or [None] * len(details)
         with self.transaction() as db:
-            for detail in details:
-                if not write_trade_detail(db, detail, stamp):
+            for detail, page in zip(details, sources, strict=True):
+                if write_trade_detail(db, detail, stamp):
+                    record_source(db, "trade", detail.tx_id, page)
+                else:
                     missing += 1
             record_failures(db, "trade", failures, stamp)
         return BatchResult(len(details) - missing, len(failures), missing)
@@ -489,11 +520,70 @@ class Store:
         failures: Sequence[ItemFailure] = (),
         *,
         now: str | None = None,
+        pages: Sequence[PageRef | None] = (),
     ) -> BatchResult:
-        """Write issuer details and failures in one transaction."""
+        """Write issuer details and failures in one transaction (`pages` as for trades)."""
         stamp = now or utc_now()
+        sources = list(pages) or [None] * len(details)
         with self.transaction() as db:
-            for detail in details:
+            for detail, page in zip(details, sources, strict=True):
                 write_issuer_detail(db, detail, stamp)
+                record_source(db, "issuer", detail.issuer_id, page)
             record_failures(db, "issuer", failures, stamp)
         return BatchResult(len(details), len(failures), 0)
+
+    def reparse_batch(
+        self,
+        entity: Entity,
+        details: Sequence[TradeDetail | IssuerDetail],
+        pages: Sequence[PageRef],
+        *,
+        keep: bool = True,
+    ) -> ReparseWrite:
+        """Write details read again from archived pages, each stamped with its page's fetch
+        time, under the same rules as a fetch's, in one transaction (rolled back unless
+        `keep`: a dry run), and say what that changed."""
+        key, table = ("tx_id", "trades") if entity == "trade" else ("issuer_id", "issuers")
+        done = ReparseWrite()
+        with transaction(self._db, self.path, keep=keep) as db:
+            for detail, page in zip(details, pages, strict=True):
+                item_id = detail.tx_id if isinstance(detail, TradeDetail) else detail.issuer_id
+                row = db.execute(
+                    f"SELECT enriched_at FROM {table} WHERE {key} = ?", (item_id,)
+                ).fetchone()
+                if row is None and entity == "trade":
+                    done.missing_rows += 1
+                    continue
+                before = snapshot(db, entity, item_id)
+                if isinstance(detail, TradeDetail):
+                    write_trade_detail(db, detail, page.fetched_at)
+                else:
+                    write_issuer_detail(db, detail, page.fetched_at)
+                record_source(db, entity, item_id, page)
+                after = snapshot(db, entity, item_id)
+                if row is None or row[0] is None:
+                    done.newly_enriched += 1
+                elif before != after:
+                    moved = tuple(
+                        (name, before.get(name), after.get(name))
+                        for name in after
+                        if before.get(name) != after.get(name)
+                    )
+                    done.changed.append(Change(item_id, moved))
+                else:
+                    done.unchanged += 1
+        return done
+
+    def sources(self, entity: Entity) -> dict[int, PageRef]:
+        """item id -> the archived page its values were read from (the provenance table)."""
+        rows = self._db.execute(
+            "SELECT item_id, url, hash, fetched_at FROM trio_enrich_sources WHERE entity = ?",
+            (entity,),
+        ).fetchall()
+        return {int(row[0]): PageRef(str(row[1]), str(row[2]), str(row[3])) for row in rows}
+
+    def source_hashes(self) -> set[str]:
+        """Every page hash the provenance table points to (what `archive prune` keeps)."""
+        if not table_exists(self._db, "trio_enrich_sources"):
+            return set()
+        return {str(row[0]) for row in self._db.execute("SELECT hash FROM trio_enrich_sources")}

@@ -111,7 +111,11 @@ async def sync_listing(
     """Fetch listing pages into `store`; see the module's docstring for the two walks."""
     run = _SyncRun(store, options, progress or no_progress, stop, notify or (lambda _: None))
     async with run.client:
-        await run.run()
+        try:
+            await run.run()
+        finally:
+            if options.enrich.archive is not None:
+                await options.enrich.archive.flush()
     return run.result
 
 
@@ -189,6 +193,7 @@ class _SyncRun:
             self.client,
             path,
             lambda body: parse_trades_page(body, page_number=page, page_size=size),
+            self.options.enrich.archive,
         )
         if parsed.total_count is None and self.walk is not None:
             raise FetchError(FailureKind.LAYOUT_CHANGED, "no totalCount on the page", path=path)
@@ -219,6 +224,9 @@ class _SyncRun:
                     outcome.item_id, self.options.page_size, page.total_count,
                     len(page.trades), newest,
                 )  # fmt: skip
+        archive = self.options.enrich.archive
+        if archive is not None:
+            await archive.flush()  # the pages before the rows read from them
         write = await self.store.run(lambda: self.store.upsert_listing(rows, walk=walk))
         self.result.pages += sum(o.result is not None for o in outcomes)
         self.result.trades_seen += write.written

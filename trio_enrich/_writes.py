@@ -24,6 +24,7 @@ from ._model import (
     IssuerDetail,
     ItemFailure,
     ListingTrade,
+    PageRef,
     PoliticianCard,
     TradeDetail,
 )
@@ -32,9 +33,11 @@ __all__ = [
     "MembershipWrite",
     "recompute_stats",
     "record_failures",
+    "record_source",
     "replace_memberships",
     "set_meta",
     "set_our_meta",
+    "snapshot",
     "upsert_listing_trade",
     "write_issuer_detail",
     "write_trade_detail",
@@ -415,3 +418,63 @@ def replace_memberships(
         removed=len(before - after),
         politicians_added=added_politicians,
     )
+
+
+def record_source(
+    db: sqlite3.Connection, entity: Entity, item_id: int, page: PageRef | None
+) -> None:
+    """Where an item's values were just read from; None (a page not kept) forgets an older
+    source, which no longer says where the stored values came from."""
+    if page is None:
+        db.execute(
+            "DELETE FROM trio_enrich_sources WHERE entity = ? AND item_id = ?", (entity, item_id)
+        )
+        return
+    db.execute(
+        "INSERT OR REPLACE INTO trio_enrich_sources (entity, item_id, url, hash, fetched_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (entity, item_id, page.url, page.hash, page.fetched_at),
+    )
+
+
+# What an item's detail write can change, table by table: (name, query, one row or a list).
+_SNAPSHOT_QUERIES: dict[Entity, tuple[tuple[str, str, bool], ...]] = {
+    "trade": (
+        ("trades", "SELECT * FROM trades WHERE tx_id = ?", True),
+        ("assets", "SELECT * FROM assets WHERE asset_id = "
+                   "(SELECT asset_id FROM trades WHERE tx_id = ?)", True),
+        ("committees", "SELECT committee FROM trade_committees WHERE tx_id = ? "
+                       "ORDER BY committee", False),
+        ("labels", "SELECT label FROM trade_labels WHERE tx_id = ? ORDER BY label", False),
+        ("capital_gains_shown", "SELECT tx_id FROM trio_enrich_capital_gains_shown "
+                                "WHERE tx_id = ?", False),
+    ),
+    "issuer": (
+        ("issuers", "SELECT * FROM issuers WHERE issuer_id = ?", True),
+        ("issuer_stats", "SELECT * FROM issuer_stats WHERE issuer_id = ?", True),
+        ("issuer_performance", "SELECT * FROM issuer_performance WHERE issuer_id = ?", True),
+        ("partial_performance", "SELECT * FROM trio_enrich_partial_performance "
+                                "WHERE issuer_id = ?", True),
+        ("eod_prices", "SELECT price_date, price FROM issuer_eod_prices WHERE issuer_id = ? "
+                       "ORDER BY price_date", False),
+    ),
+}  # fmt: skip
+
+
+def snapshot(db: sqlite3.Connection, entity: Entity, item_id: int) -> dict[str, object]:
+    """The values an item's detail write can change, by `table.column` (a list: by table),
+    `enriched_at` left out: what `reparse` compares before and after it writes."""
+    values: dict[str, object] = {}
+    for name, query, one_row in _SNAPSHOT_QUERIES[entity]:
+        cursor = db.execute(query, (item_id,))
+        rows = cursor.fetchall()
+        if one_row:
+            columns = [column[0] for column in cursor.description]
+            row = rows[0] if rows else (None,) * len(columns)
+            for column, value in zip(columns, row, strict=True):
+                values[f"{name}.{column}"] = value
+        else:
+            values[name] = tuple(row if len(row) > 1 else row[0] for row in rows)
+    values.pop("trades.enriched_at", None)
+    values.pop("issuers.enriched_at", None)
+    return values

@@ -117,6 +117,7 @@ class SiteFlags:
     json: Annotated[bool, Parameter(help=_HELP["json"])] = False
     wait: Annotated[bool, Parameter(help=_HELP["wait"])] = False
     ignore_robots_disallow: Annotated[bool, Parameter(help=_HELP["ignore_robots"])] = False
+    no_archive: Annotated[bool, Parameter(help=_HELP["no_archive"])] = False
 
     def rate(self) -> RateSpec:
         return parse_max_rps(self.max_rps)
@@ -126,6 +127,7 @@ class SiteFlags:
         return RunSettings(
             db=self.db, options=self.options(), progress=self.progress, json=self.json,
             wait=self.wait, ignore_robots_disallow=self.ignore_robots_disallow,
+            archive=not self.no_archive,
         )  # fmt: skip
 
     def options(self) -> EnrichOptions:

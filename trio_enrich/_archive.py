@@ -1,0 +1,370 @@
+"""The page archive: every answer a run received, kept so that today's readers can read it
+again (`reparse`) and so that a stored value can be traced to the page it came from.
+
+A second SQLite file beside the database (``capitoltraders.pages.db`` for
+``capitoltraders.db``): the main file keeps the earlier tool's schema plus our tables. Two
+tables::
+
+    pages   one row per version of a URL: kind, item, status, first and last fetch, hash
+    bodies  one row per distinct content (sha256 of the page as received), zstd-compressed
+
+A fetch whose page has the hash of the newest version of its URL stores nothing new: only
+that version's ``seen_at`` and ``fetches`` move. The whole page is kept, not only its flight
+data: telling a CDN's refusal, a not-found page, a cut stream or a data-less shell apart
+reads the HTML around the data (measured in BENCHMARKS.md: the flight data alone would save
+a third of the bytes and lose that).
+
+Durability: :meth:`PageArchive.keep` only queues an answer (hashing it); :meth:`flush`
+writes the queue in one transaction with ``synchronous = FULL`` (the commit is on disk, not
+only in the OS's cache). Callers flush before committing the data read from those pages, so
+a crash at any moment never leaves an enriched row whose page is missing.
+
+This module and the store's own modules are the only ones that write SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar, TypeVarTuple
+
+import trio
+
+from ._errors import DatabaseError
+from ._model import PageRef
+from ._schema import check_path, describe_error, transaction
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
+
+__all__ = [
+    "ARCHIVE_SUFFIX",
+    "ArchiveSummary",
+    "PageArchive",
+    "StoredPage",
+    "archive_path",
+    "page_kind",
+]
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+#: The archive of `x.db` is `x.pages.db`.
+ARCHIVE_SUFFIX = ".pages.db"
+#: zstd's level 3 (its default): within 6% of level 9's size at a third of its CPU on the
+#: simulator's pages and the real captures (benchmarks/bench_archive.py).
+LEVEL = 3
+_VERSION = 1  # the archive's own schema version (PRAGMA user_version)
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS pages (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,          -- the path on the site, with its query
+        kind TEXT NOT NULL,         -- trade, issuer, listing, committee, robots, other
+        item TEXT,                  -- a trade's or issuer's id, a committee's code
+        status INTEGER NOT NULL,    -- the HTTP status of the answer
+        fetched_at TEXT NOT NULL,   -- the first fetch that gave this content
+        seen_at TEXT NOT NULL,      -- the latest fetch that gave it
+        fetches INTEGER NOT NULL DEFAULT 1,
+        hash TEXT NOT NULL          -- sha256 of the page as received
+    )""",
+    "CREATE INDEX IF NOT EXISTS idx_pages_url ON pages(url, id)",
+    "CREATE INDEX IF NOT EXISTS idx_pages_kind ON pages(kind, item)",
+    "CREATE INDEX IF NOT EXISTS idx_pages_hash ON pages(hash)",
+    """CREATE TABLE IF NOT EXISTS bodies (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,      -- bytes as received
+        codec TEXT NOT NULL,        -- 'zstd'
+        data BLOB NOT NULL
+    )""",
+)
+
+_DETAIL = re.compile(r"^/(trades|issuers)/(\d+)$")
+_COMMITTEE = re.compile(r"^/politicians\?committee=([A-Za-z]+)")
+
+
+def page_kind(url: str) -> tuple[str, str | None]:
+    """What a path of the site is: (kind, item); ``/trades/7`` is ("trade", "7")."""
+    detail = _DETAIL.match(url)
+    if detail is not None:
+        return detail.group(1)[:-1], detail.group(2)
+    committee = _COMMITTEE.match(url)
+    if committee is not None:
+        return "committee", committee.group(1)
+    if url == "/trades" or url.startswith("/trades?"):
+        return "listing", None
+    if url == "/robots.txt":
+        return "robots", None
+    return "other", None
+
+
+def archive_path(db: str | Path) -> Path:
+    """Where the archive of database `db` is: beside it, `x.db` -> `x.pages.db`."""
+    path = Path(db)
+    if path.suffix == ".db":
+        return path.with_suffix(ARCHIVE_SUFFIX)
+    return Path(f"{path}{ARCHIVE_SUFFIX}")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    """One version of a URL as the archive holds it."""
+
+    url: str
+    kind: str
+    item: str | None
+    status: int
+    fetched_at: str
+    seen_at: str
+    fetches: int
+    hash: str
+    body: bytes
+
+    @property
+    def ref(self) -> PageRef:
+        return PageRef(self.url, self.hash, self.seen_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSummary:
+    """What `status` says of the archive."""
+
+    path: str
+    urls: int
+    versions: int
+    bodies: int
+    stored_bytes: int  # compressed, as in the file's body rows
+    page_bytes: int  # the same pages as received
+    file_bytes: int  # the file on disk
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path, "urls": self.urls, "versions": self.versions,
+            "bodies": self.bodies, "stored_bytes": self.stored_bytes,
+            "page_bytes": self.page_bytes, "file_bytes": self.file_bytes,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    url: str
+    status: int
+    body: bytes
+    hash: str
+    at: str
+
+
+class PageArchive:
+    """One open archive. :meth:`open` it; :meth:`keep` answers, :meth:`flush` them."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self.path = path
+        self._queue: list[_Answer] = []
+        self._limiter: trio.CapacityLimiter | None = None
+        self._compressor = zstd.ZstdCompressor(level=LEVEL)
+        self.kept = 0  # answers queued by this process (stored or found unchanged)
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> PageArchive:
+        """Open (or create, unless `read_only`) the archive at `path`."""
+        location = str(path)
+        check_path(Path(location), must_exist=read_only, writable=not read_only)
+        target = f"file:{Path(location).absolute()}?mode=ro" if read_only else location
+        try:
+            db = sqlite3.connect(
+                target, isolation_level=None, check_same_thread=False, uri=read_only, timeout=30
+            )
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot open page archive {location}: {error}") from error
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > _VERSION:
+                raise DatabaseError(
+                    f"page archive {location} has version {version}, newer than this "
+                    f"trio-enrich knows ({_VERSION}); upgrade trio-enrich to use it"
+                )
+            names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            if names and "pages" not in names:
+                raise DatabaseError(f"{location} is not a trio-enrich page archive")
+            if not read_only:
+                db.execute("PRAGMA journal_mode = WAL")
+                # A kept page is on disk before the data read from it is committed.
+                db.execute("PRAGMA synchronous = FULL")
+                with transaction(db, location):
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {_VERSION}")
+        except sqlite3.Error as error:
+            db.close()
+            raise DatabaseError(describe_error(error, location)) from error
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, location)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> PageArchive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def run(self, call: Callable[[*Ts], T], *args: *Ts) -> T:
+        """`call(*args)` in a worker thread, one at a time for this archive (from trio)."""
+        if self._limiter is None:
+            self._limiter = trio.CapacityLimiter(1)
+        return await trio.to_thread.run_sync(call, *args, limiter=self._limiter)
+
+    # --- keeping ----------------------------------------------------------------------------
+
+    def keep(self, url: str, status: int, body: bytes) -> PageRef:
+        """Queue an answer (written by the next :meth:`flush`); where it will be found."""
+        answer = _Answer(url, status, body, hashlib.sha256(body).hexdigest(), _now())
+        self._queue.append(answer)
+        self.kept += 1
+        return PageRef(url, answer.hash, answer.at)
+
+    async def flush(self) -> None:
+        """Write every queued answer, durably (a cancelled caller still gets it written)."""
+        if not self._queue:
+            return
+        queued, self._queue = self._queue, []
+        with trio.CancelScope(shield=True):
+            await self.run(self.write, queued)
+
+    def write(self, answers: Sequence[_Answer]) -> None:
+        """Store `answers` in one transaction (compressing the contents not yet stored)."""
+        with transaction(self._db, self.path) as db:
+            for answer in answers:
+                newest = db.execute(
+                    "SELECT id, hash FROM pages WHERE url = ? ORDER BY id DESC LIMIT 1",
+                    (answer.url,),
+                ).fetchone()
+                if newest is not None and newest[1] == answer.hash:
+                    db.execute(
+                        "UPDATE pages SET seen_at = ?, status = ?, fetches = fetches + 1 "
+                        "WHERE id = ?",
+                        (answer.at, answer.status, newest[0]),
+                    )
+                    continue
+                kind, item = page_kind(answer.url)
+                db.execute(
+                    "INSERT INTO pages (url, kind, item, status, fetched_at, seen_at, hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (answer.url, kind, item, answer.status, answer.at, answer.at, answer.hash),
+                )
+                known = db.execute("SELECT 1 FROM bodies WHERE hash = ?", (answer.hash,))
+                if known.fetchone() is None:
+                    db.execute(
+                        "INSERT INTO bodies (hash, size, codec, data) VALUES (?, ?, 'zstd', ?)",
+                        (answer.hash, len(answer.body), self._compressor.compress(
+                            answer.body, zstd.ZstdCompressor.FLUSH_FRAME)),
+                    )  # fmt: skip
+
+    # --- reading ----------------------------------------------------------------------------
+
+    _COLUMNS = "p.url, p.kind, p.item, p.status, p.fetched_at, p.seen_at, p.fetches, p.hash"
+
+    def _page(self, row: Sequence[object], data: bytes, codec: str) -> StoredPage:
+        if codec != "zstd":
+            raise DatabaseError(f"page archive {self.path}: unknown codec {codec!r}")
+        url, kind, item, status, fetched_at, seen_at, fetches, digest = row
+        return StoredPage(
+            str(url), str(kind), None if item is None else str(item), int(str(status)),
+            str(fetched_at), str(seen_at), int(str(fetches)), str(digest), zstd.decompress(data),
+        )  # fmt: skip
+
+    def _rows(self, where: str, parameters: Sequence[object]) -> Iterator[StoredPage]:
+        rows = self._db.execute(
+            f"SELECT {self._COLUMNS}, b.data, b.codec FROM pages p "
+            f"JOIN bodies b ON b.hash = p.hash WHERE {where}",
+            parameters,
+        ).fetchall()
+        for row in rows:
+            yield self._page(row[:8], bytes(row[8]), str(row[9]))
+
+    def newest(self, url: str) -> StoredPage | None:
+        """The newest version of `url`, or None."""
+        found = list(self._rows("p.url = ? ORDER BY p.id DESC LIMIT 1", (url,)))
+        return found[0] if found else None
+
+    def find(self, url: str, digest: str) -> StoredPage | None:
+        """The version of `url` whose content has hash `digest` (or begins with it)."""
+        where = "p.url = ? AND p.hash LIKE ? ORDER BY p.id DESC LIMIT 1"
+        found = list(self._rows(where, (url, digest + "%")))
+        return found[0] if found else None
+
+    def versions(self, url: str) -> list[StoredPage]:
+        """Every version of `url`, oldest first."""
+        return list(self._rows("p.url = ? ORDER BY p.id", (url,)))
+
+    def newest_urls(self, kind: str) -> list[str]:
+        """The URLs of `kind` the archive holds, by item (numerically for ids)."""
+        rows = self._db.execute(
+            "SELECT url FROM pages WHERE kind = ? GROUP BY url "
+            "ORDER BY CAST(item AS INTEGER), item, url",
+            (kind,),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def all_versions(self, kind: str) -> Iterator[StoredPage]:
+        """Every version of every URL of `kind`, in the order they were fetched."""
+        ids = [int(row[0]) for row in self._db.execute(
+            "SELECT id FROM pages WHERE kind = ? ORDER BY fetched_at, id", (kind,))]  # fmt: skip
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            marks = ", ".join("?" * len(chunk))
+            yield from self._rows(f"p.id IN ({marks}) ORDER BY p.fetched_at, p.id", chunk)
+
+    def summary(self) -> ArchiveSummary:
+        db = self._db
+        urls, versions = db.execute("SELECT COUNT(DISTINCT url), COUNT(*) FROM pages").fetchone()
+        bodies, stored, raw = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0), COALESCE(SUM(size), 0) FROM bodies"
+        ).fetchone()
+        size = Path(self.path).stat().st_size if Path(self.path).exists() else 0
+        return ArchiveSummary(self.path, urls, versions, bodies, stored, raw, size)
+
+    def sizes_by_kind(self) -> dict[str, tuple[int, int, int]]:
+        """kind -> (versions, bytes as received, bytes stored), for the benchmark and status."""
+        rows = self._db.execute(
+            "SELECT p.kind, COUNT(*), SUM(b.size), SUM(LENGTH(b.data)) FROM pages p "
+            "JOIN bodies b ON b.hash = p.hash GROUP BY p.kind ORDER BY p.kind"
+        ).fetchall()
+        return {str(kind): (int(n), int(raw), int(stored)) for kind, n, raw, stored in rows}
+
+    # --- pruning ----------------------------------------------------------------------------
+
+    def prune(self, keep: int, protected: set[str]) -> tuple[int, int]:
+        """Keep the newest `keep` versions of each URL and every version whose hash is in
+        `protected` (pages stored rows came from); (versions removed, contents removed)."""
+        if keep < 1:
+            raise ValueError("keep at least one version of each page")
+        with transaction(self._db, self.path) as db:
+            rows = db.execute(
+                "SELECT id, hash FROM (SELECT id, hash, ROW_NUMBER() OVER "
+                "(PARTITION BY url ORDER BY id DESC) AS rank FROM pages) WHERE rank > ?",
+                (keep,),
+            ).fetchall()
+            doomed = [(int(row[0]),) for row in rows if str(row[1]) not in protected]
+            db.executemany("DELETE FROM pages WHERE id = ?", doomed)
+            gone = db.execute(
+                "DELETE FROM bodies WHERE hash NOT IN (SELECT hash FROM pages)"
+            ).rowcount
+        self._db.execute("VACUUM")
+        return len(doomed), int(gone)
