@@ -96,7 +96,10 @@ def test_bad_database_paths(
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
 
 
-COMMANDS = ["trades", "issuers", "sync", "committees", "update", "status", "check", "demo", "sim"]
+COMMANDS = [
+    "trades", "issuers", "sync", "committees", "update", "status", "check", "reparse", "page",
+    "archive", "demo", "sim",
+]  # fmt: skip
 
 
 def test_the_list_of_commands_is_the_apps() -> None:
@@ -105,19 +108,28 @@ def test_the_list_of_commands_is_the_apps() -> None:
     assert [name for name in app if not name.startswith("-")] == COMMANDS
 
 
-@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)], ids=str)
+#: Commands that group others: their help is checked through each of theirs.
+GROUPS = {"archive": ["prune"]}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], *([name, *GROUPS.get(name, [])] for name in COMMANDS), ["archive", "--help"]],
+    ids=str,
+)
 def test_every_command_has_help_that_explains_each_flag(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`--help` of every command (and of the tool): exit 0, a usage line, a description, and
     no flag without words (a flag line that is only its name and type)."""
-    assert main([*command, "--help"]) == 0
+    group = command[-1:] == ["--help"]
+    assert main(command if group else [*command, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Usage: trio-enrich")
     lines = out.splitlines()
     assert any(len(line.split()) > 5 for line in lines[1:5])  # the command says what it does
     flags = [line for line in lines if line.lstrip("│ ").startswith("--")]
-    assert flags or not command  # every command has options
+    assert flags or not command or group  # every command has options
     bare = [line for line in flags if len(line.strip("│ ").split()) < 3]
     assert not bare, bare
 

@@ -61,7 +61,6 @@ class PageSource(Protocol):
     """A client adapter: pages of one site as bytes, every failure a FetchError."""
 
     base_url: str
-    name: ClientName
 
     async def get(self, path: str) -> bytes:
         """The body of a 200 answer for `path`, or FetchError saying why there is none."""

@@ -62,11 +62,12 @@ async def read_committees(
     stop: trio.Event | None = None,
     source: PageSource | None = None,
     keep: bool = True,
+    reread: bool = False,
 ) -> CommitteesResult:
     """Read every committee's listing; replace the memberships if all were read completely.
 
-    `source` serves the pages instead of the site (`reparse`: the page archive); without
-    `keep` the replacement is measured and rolled back (a dry run).
+    `source` serves the pages instead of the site (`reparse`: the page archive, a `reread`);
+    without `keep` the replacement is measured and rolled back (a dry run).
     """
     open_progress = progress or no_progress
     roll = Roll()
@@ -116,7 +117,7 @@ async def read_committees(
     if roll.complete and result.stats.finish_reason is FinishReason.COMPLETED:
         chambers = {code: chamber_of(code) for code in COMMITTEES}
         result.written = await store.run(
-            lambda: store.replace_memberships(roll.rosters(), chambers, keep=keep)
+            lambda: store.replace_memberships(roll.rosters(), chambers, keep=keep, reread=reread)
         )
         result.complete = True
     return result

@@ -42,6 +42,7 @@ __all__ = [
     "FlightModule",
     "FlightSymbol",
     "Unreadable",
+    "flight_rows",
     "is_element",
     "read_flight",
     "unreadable_in",
@@ -413,6 +414,16 @@ def read_flight(page: bytes | str) -> Flight:
     flight = _join_pushes(html)
     _tokenise(flight)
     return flight
+
+
+def flight_rows(page: bytes | str) -> list[dict[str, str]]:
+    """A page's flight rows as the stream carried them, in id order: id (hex), tag, payload
+    (for a person reading a stored page: `trio-enrich page --rows`)."""
+    flight = read_flight(page)
+    return [
+        {"id": f"{row_id:x}", "tag": row.tag, "payload": flight.text[row.start : row.end]}
+        for row_id, row in sorted(flight.rows.items())
+    ]
 
 
 def _join_pushes(html: str) -> Flight:

@@ -82,6 +82,12 @@ FLAG_HELP = {
     "pages": "The most listing pages to fetch.",
     "page_size": "Trades per listing page (the site's default is 12).",
     "status_db": "SQLite database to report on.",
+    "archive_db": "The database whose page archive (x.pages.db beside x.db) is used.",
+    "reparse_dry_run": "Count what reparse would change; write nothing.",
+    "page_version": "The version whose content has this sha256 (or a prefix of it), as "
+    "trio_enrich_sources records it; default: the newest.",
+    "page_rows": "Print the page's flight rows (the data React streams), one per line.",
+    "prune_keep": "Versions of each page to keep, newest first.",
     "demo_db": "A new database file to fill (default: one in a temporary folder).",
     "demo_trades": "Number of trades on the simulated site.",
 }

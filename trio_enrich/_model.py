@@ -362,3 +362,5 @@ class StatusReport(TypedDict):
     last_trade_pub_date: str | None
     user_version: int
     schema_version: int | None
+    # The page archive beside the database (`status` adds it): pages, versions, bytes.
+    archive: NotRequired[dict[str, object] | None]

@@ -31,7 +31,10 @@ from ._progress import local_time
 from ._robots import PRODUCT_TOKEN, Robots, read_robots
 from ._store import Store
 
-__all__ = ["PoliteRun", "check_robots", "disallowed", "enrich", "paced_options", "polite_run"]
+__all__ = [
+    "PoliteRun", "check_robots", "disallowed", "enrich", "locked_run", "paced_options",
+    "polite_run",
+]  # fmt: skip
 
 #: A remembered rate older than this is not trusted.
 REMEMBER_DAYS = 30
@@ -111,12 +114,7 @@ async def polite_run(
     it before it makes the database). `command` is recorded as the lock's holder; `say` gets
     the lines a user should read (robots.txt's rules, a wait).
     """
-    lock = RunLock(store.path) if store.path != ":memory:" else None
-    try:
-        # The lock before the pending list: a run that waited reads what the other left.
-        if lock is not None:
-            await _take_run_lock(lock, store, wait, say)
-        await store.run(store.record_run, command or _this_command())
+    async with locked_run(store, wait=wait, command=command, say=say):
         if robots is None:
             robots = await read_robots(
                 options.base_url, deadline=options.deadline, client=options.client,
@@ -131,6 +129,21 @@ async def polite_run(
         yield run
         if paced.adaptive is not None:
             await store.run(_remember_rate, store, paced)
+
+
+@contextlib.asynccontextmanager
+async def locked_run(
+    store: Store, *, wait: bool = False, command: str = "", say: Callable[[str], None] = _to_stderr
+) -> AsyncIterator[None]:
+    """Inside the run lock of `store` (one writer per database), its holder recorded: what
+    every command that writes does, `polite_run` and `reparse` alike."""
+    lock = RunLock(store.path) if store.path != ":memory:" else None
+    try:
+        # The lock before the pending list: a run that waited reads what the other left.
+        if lock is not None:
+            await _take_run_lock(lock, store, wait, say)
+        await store.run(store.record_run, command or _this_command())
+        yield
     finally:
         if lock is None or lock.held:
             with contextlib.suppress(TrioEnrichError):

@@ -230,6 +230,13 @@ def status_lines(report: StatusReport, db: object) -> list[str]:
             f"unfinished full walk (started {walk['started_at']}): {walk['unread_trades']} "
             f"of {walk['total']} trades unread; `trio-enrich sync` finishes it"
         )
+    archive = report.get("archive")
+    if archive:
+        lines.append(
+            f"page archive (beside the database): {archive['urls']:,} pages, "
+            f"{archive['versions']:,} versions, {int(str(archive['file_bytes'])) / 1e6:.1f} MB "
+            f"({int(str(archive['page_bytes'])) / 1e6:.1f} MB as received)"
+        )
     return wrap(lines)
 
 

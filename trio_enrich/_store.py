@@ -65,9 +65,9 @@ from ._writes import (
     record_failures,
     record_source,
     replace_memberships,
+    rewrite_detail,
     set_meta,
     set_our_meta,
-    snapshot,
     upsert_listing_trade,
     write_issuer_detail,
     write_trade_detail,
@@ -330,7 +330,12 @@ class Store:
             set_meta(db, key, value)
 
     def upsert_listing(
-        self, trades: Iterable[ListingTrade], *, walk: Walk | None = None
+        self,
+        trades: Iterable[ListingTrade],
+        *,
+        walk: Walk | None = None,
+        keep: bool = True,
+        note_read: bool = True,
     ) -> ListingWrite:
         """Insert or refresh listing rows (trades, their issuers, politicians and assets).
 
@@ -338,10 +343,11 @@ class Store:
         ``enriched_at`` columns. With `walk`, the full walk's record is saved in the same
         transaction, so what it says was read is exactly what was written. The incremental
         cutoff (``ingest_meta.last_trade_pub_date``) does not move here: only
-        :meth:`finish_sync` moves it, once a walk is complete.
+        :meth:`finish_sync` moves it, once a walk is complete. Without `keep` the write is
+        counted and rolled back (a dry run); `note_read` notes that listing pages were read.
         """
         written = new = 0
-        with self.transaction() as db:
+        with transaction(self._db, self.path, keep=keep) as db:
             for trade in trades:
                 exists = db.execute(
                     "SELECT 1 FROM trades WHERE tx_id = ?", (trade.tx_id,)
@@ -352,7 +358,8 @@ class Store:
             if walk is not None:
                 set_our_meta(db, _WALK_KEY, walk.to_json())
             # Pages read since the last complete walk (finish_sync forgets it): status says so.
-            set_our_meta(db, _READ_KEY, utc_now())
+            if note_read:
+                set_our_meta(db, _READ_KEY, utc_now())
         return ListingWrite(written, new)
 
     def get_our_meta(self, key: str) -> str | None:
@@ -451,13 +458,16 @@ class Store:
         *,
         now: str | None = None,
         keep: bool = True,
+        reread: bool = False,
     ) -> MembershipWrite:
         """Make the committee memberships exactly `rosters`, in one transaction, and note when
         (``trio_enrich_meta.committees_read_at``). Only for rosters read completely. Without
-        `keep`, what it would write is counted and rolled back (a dry run)."""
+        `keep`, what it would write is counted and rolled back (a dry run). A `reread`
+        (`reparse`) that changes nothing leaves the time of the read that stored them."""
         with transaction(self._db, self.path, keep=keep) as db:
             written = replace_memberships(db, rosters, chambers)
-            set_our_meta(db, "committees_read_at", now or utc_now())
+            if not (reread and written.unchanged):
+                set_our_meta(db, "committees_read_at", now or utc_now())
         return written
 
     def status(self) -> StatusReport:
@@ -543,32 +553,16 @@ class Store:
         """Write details read again from archived pages, each stamped with its page's fetch
         time, under the same rules as a fetch's, in one transaction (rolled back unless
         `keep`: a dry run), and say what that changed."""
-        key, table = ("tx_id", "trades") if entity == "trade" else ("issuer_id", "issuers")
         done = ReparseWrite()
         with transaction(self._db, self.path, keep=keep) as db:
             for detail, page in zip(details, pages, strict=True):
-                item_id = detail.tx_id if isinstance(detail, TradeDetail) else detail.issuer_id
-                row = db.execute(
-                    f"SELECT enriched_at FROM {table} WHERE {key} = ?", (item_id,)
-                ).fetchone()
-                if row is None and entity == "trade":
+                state, moved = rewrite_detail(db, entity, detail, page)
+                if state == "missing":
                     done.missing_rows += 1
-                    continue
-                before = snapshot(db, entity, item_id)
-                if isinstance(detail, TradeDetail):
-                    write_trade_detail(db, detail, page.fetched_at)
-                else:
-                    write_issuer_detail(db, detail, page.fetched_at)
-                record_source(db, entity, item_id, page)
-                after = snapshot(db, entity, item_id)
-                if row is None or row[0] is None:
+                elif state == "new":
                     done.newly_enriched += 1
-                elif before != after:
-                    moved = tuple(
-                        (name, before.get(name), after.get(name))
-                        for name in after
-                        if before.get(name) != after.get(name)
-                    )
+                elif moved:
+                    item_id = detail.tx_id if isinstance(detail, TradeDetail) else detail.issuer_id
                     done.changed.append(Change(item_id, moved))
                 else:
                     done.unchanged += 1

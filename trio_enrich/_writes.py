@@ -35,6 +35,7 @@ __all__ = [
     "record_failures",
     "record_source",
     "replace_memberships",
+    "rewrite_detail",
     "set_meta",
     "set_our_meta",
     "snapshot",
@@ -376,6 +377,10 @@ class MembershipWrite:
     removed: int  # memberships that are gone
     politicians_added: int  # politicians stored from their cards (they had no trades)
 
+    @property
+    def unchanged(self) -> bool:
+        return not (self.added or self.removed or self.politicians_added)
+
 
 def replace_memberships(
     db: sqlite3.Connection,
@@ -478,3 +483,35 @@ def snapshot(db: sqlite3.Connection, entity: Entity, item_id: int) -> dict[str, 
     values.pop("trades.enriched_at", None)
     values.pop("issuers.enriched_at", None)
     return values
+
+
+def rewrite_detail(
+    db: sqlite3.Connection, entity: Entity, detail: TradeDetail | IssuerDetail, page: PageRef
+) -> tuple[str, tuple[tuple[str, object, object], ...]]:
+    """Write a detail read again from an archived page (`reparse`), stamped with the page's
+    fetch time: "missing" when its trade has no row, "new" when the item was not enriched,
+    else "known"; with the (field, before, after) that moved. An item that
+    nothing moves is left exactly as it was (its savepoint rolled back): its enrichment time
+    and source stay those of the fetch that stored it."""
+    if isinstance(detail, TradeDetail):
+        item_id, query = detail.tx_id, "SELECT enriched_at FROM trades WHERE tx_id = ?"
+    else:
+        item_id, query = detail.issuer_id, "SELECT enriched_at FROM issuers WHERE issuer_id = ?"
+    row = db.execute(query, (item_id,)).fetchone()
+    if row is None and entity == "trade":
+        return "missing", ()
+    before = snapshot(db, entity, item_id)
+    db.execute("SAVEPOINT rewrite")
+    if isinstance(detail, TradeDetail):
+        write_trade_detail(db, detail, page.fetched_at)
+    else:
+        write_issuer_detail(db, detail, page.fetched_at)
+    record_source(db, entity, item_id, page)
+    after = snapshot(db, entity, item_id)
+    moved = tuple((name, before.get(name), value) for name, value in after.items()
+                  if before.get(name) != value)  # fmt: skip
+    fresh = row is None or row[0] is None
+    if not moved and not fresh:
+        db.execute("ROLLBACK TO rewrite")
+    db.execute("RELEASE rewrite")
+    return ("new" if fresh else "known"), moved
