@@ -262,3 +262,65 @@ def test_the_app_sends_card_values_as_react_writes_jsx(data_file: Path) -> None:
         server.wait(timeout=20)
     assert f'[{trade["sizeRangeLow"]}," - ",{trade["sizeRangeHigh"]}]' in text
     assert f'[{trade["listing"]["reportingGap"]}," days"]' in text
+
+
+#: The tables a fetch fills, and the columns compared (enrichment times aside: a reparse
+#: stamps the page's fetch time, a fetch the time it committed).
+_REBUILT = {
+    "trades": "SELECT * FROM trades",
+    "assets": "SELECT * FROM assets",
+    "issuers": "SELECT issuer_id, state_id, c2iq, country, issuer_name, issuer_ticker, sector,"
+    " enriched_at IS NOT NULL FROM issuers",
+    "politicians": "SELECT * FROM politicians",
+    "trade_committees": "SELECT * FROM trade_committees",
+    "trade_labels": "SELECT * FROM trade_labels",
+    "issuer_stats": "SELECT * FROM issuer_stats",
+    "politician_stats": "SELECT * FROM politician_stats",
+    "issuer_performance": "SELECT * FROM issuer_performance",
+    "partial": "SELECT * FROM trio_enrich_partial_performance",
+    "prices": "SELECT * FROM issuer_eod_prices",
+    "gains_shown": "SELECT * FROM trio_enrich_capital_gains_shown",
+    "sources": "SELECT * FROM trio_enrich_sources",
+}
+
+
+def _content(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    connection = sqlite3.connect(db)
+    try:
+        content = {
+            name: sorted(connection.execute(sql), key=repr) for name, sql in _REBUILT.items()
+        }
+    finally:
+        connection.close()
+    # enriched_at is the last column of trades: whether it is set is compared, not when
+    content["trades"] = [(*row[:-1], row[-1] is not None) for row in content["trades"]]
+    return content
+
+
+def test_the_archive_alone_rebuilds_the_database_the_fetch_made(
+    enriched: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pages the fetch kept, read again into an empty database with no site running,
+    give the same database; a dry reparse of the fetched one finds nothing to change."""
+    from trio_enrich import Store
+    from trio_enrich._archive import archive_path
+
+    rebuilt = tmp_path / "rebuilt.db"
+    Store.open(rebuilt).close()
+    source = sqlite3.connect(archive_path(enriched))
+    copy = sqlite3.connect(archive_path(rebuilt))
+    source.backup(copy)
+    source.close()
+    copy.close()
+    code = main(["reparse", "listing", "trades", "issuers", "--db", str(rebuilt),
+                 "--progress", "none", "--json"])  # fmt: skip
+    report = json.loads(capsys.readouterr().out)["reparse"]
+    assert code == 1  # the issuers whose performance holds a NaN still fail, loudly
+    assert [r["failed"] for r in report] == [0, 0, report[2]["failed"]]
+    assert report[2]["failures"] == {"layout_changed": report[2]["failed"]} != {}
+    assert _content(rebuilt) == _content(enriched)
+    assert main(["reparse", "trades", "issuers", "--db", str(enriched), "--dry-run",
+                 "--json", "--progress", "none"]) == 1  # fmt: skip
+    again = json.loads(capsys.readouterr().out)["reparse"]
+    assert [(r["newly_enriched"], r["changed"]) for r in again] == [(0, 0), (0, 0)]
+    assert again[0]["unchanged"] == len(TRUTH["trades"])

@@ -189,6 +189,9 @@ async def _run_locked(
         if settings.archive:
             archive = await trio.to_thread.run_sync(PageArchive.open, archive_path(settings.db))
             options = replace(options, archive=archive)
+            if robots is not None and robots.status is not None:
+                # (read before the database, and its archive, could be made)
+                archive.keep("/robots.txt", robots.status, robots.body)
         if check is not None:
             await store.run(check, store)
 

@@ -49,6 +49,7 @@ class Robots:
     status: int | None  # the HTTP status it was answered with (None: not read, ignored)
     text: str = ""
     note: str = ""  # how it was read, in words
+    body: bytes = b""  # the answer as received (for the page archive)
 
     def _parser(self) -> Protego | None:
         if not self.text:
@@ -197,5 +198,6 @@ async def _follow(client: PageSource, host: str) -> tuple[int, bytes]:
 def _robots_from(base_url: str, status: int, body: bytes) -> Robots:
     if 200 <= status < 300:
         text = body[:MAX_BYTES].decode("utf-8", "replace")
-        return Robots(base_url, status, text, "read (HTTP 200)")
-    return Robots(base_url, status, "", f"none (HTTP {status}): no rules, everything allowed")
+        return Robots(base_url, status, text, "read (HTTP 200)", body)
+    note = f"none (HTTP {status}): no rules, everything allowed"
+    return Robots(base_url, status, "", note, body)
