@@ -299,7 +299,8 @@ def write_report(
                      f"{row['tasks']} |")  # fmt: skip
     lines += ["", "## Targets for trio-enrich", "", *targets(by, plan, memory),
               "", "![wall time per contender and scenario](benchmarks/chart.png)", ""]  # fmt: skip
-    for written in ("rate.md", "clients.md"):  # by benchmarks/rate.py and bench_clients.py
+    # by benchmarks/rate.py, bench_clients.py and bench_archive_run.py
+    for written in ("rate.md", "clients.md", "archive.md"):
         if (HERE / written).exists():
             lines += [(HERE / written).read_text()]
     analysis = HERE / "analysis.md"  # written by hand after a run: why a target is missed

@@ -58,7 +58,7 @@ def dump(db: Path, *, skip: tuple[str, ...] = ()) -> list[str]:
 def pages_of(db: Path) -> set[tuple[str, str]]:
     connection = sqlite3.connect(archive_path(db))
     try:
-        return set(connection.execute("SELECT url, hash FROM pages JOIN bodies USING (hash)"))
+        return set(connection.execute("SELECT url, hash FROM pages"))
     finally:
         connection.close()
 
@@ -89,6 +89,24 @@ def test_a_path_says_what_page_it_is() -> None:
     assert archive_path("a/data.sqlite") == Path("a/data.sqlite.pages.db")
 
 
+async def test_a_page_fetched_twice_in_one_batch_is_one_version_unless_it_changed(
+    tmp_path: Path,
+) -> None:
+    with PageArchive.open(tmp_path / "x.pages.db") as archive:
+        for body in (b"a", b"a", b"b", b"b", b"a"):
+            archive.keep("/issuers/1", 200, body)
+        archive.keep("/issuers/2", 404, b"gone")
+        archive.keep("/issuers/2", 200, b"gone")
+        await archive.flush()
+        versions = archive.versions("/issuers/1")
+        assert [(v.body, v.fetches) for v in versions] == [(b"a", 2), (b"b", 2), (b"a", 1)]
+        again = archive.versions("/issuers/2")
+        assert [(v.status, v.fetches) for v in again] == [(200, 2)]  # the last answer's status
+        archive.keep("/issuers/1", 200, b"a")
+        await archive.flush()
+        assert [v.fetches for v in archive.versions("/issuers/1")] == [2, 2, 2]
+
+
 async def test_a_page_that_did_not_change_is_stored_once(tmp_path: Path) -> None:
     with PageArchive.open(tmp_path / "x.pages.db") as archive:
         first = archive.keep("/trades/1", 200, b"<html>one</html>")
@@ -99,7 +117,7 @@ async def test_a_page_that_did_not_change_is_stored_once(tmp_path: Path) -> None
         changed = archive.keep("/trades/1", 200, b"<html>two</html>")
         await archive.flush()
         summary = archive.summary()
-        assert (summary.urls, summary.versions, summary.bodies) == (2, 3, 2)
+        assert (summary.urls, summary.versions, summary.contents) == (2, 3, 2)
         versions = archive.versions("/trades/1")
         assert [v.body for v in versions] == [b"<html>one</html>", b"<html>two</html>"]
         assert versions[0].fetches == 2
@@ -109,7 +127,7 @@ async def test_a_page_that_did_not_change_is_stored_once(tmp_path: Path) -> None
         assert newest.body == b"<html>two</html>"
         assert archive.find("/trades/1", first.hash[:10]) == versions[0]
         assert summary.stored_bytes > 0
-        assert summary.page_bytes == 2 * len(b"<html>one</html>")
+        assert summary.page_bytes == 3 * len(b"<html>one</html>")  # (by URL, not shared)
 
 
 async def test_prune_keeps_the_newest_versions_and_every_page_a_value_came_from(
@@ -122,8 +140,7 @@ async def test_prune_keeps_the_newest_versions_and_every_page_a_value_came_from(
             await archive.flush()
         archive.keep("/issuers/8", 200, b"alone")
         await archive.flush()
-        removed, contents = archive.prune(2, protected={refs[0].hash})
-        assert (removed, contents) == (2, 2)
+        assert archive.prune(2, protected={refs[0].hash}) == 2
         kept = [v.body for v in archive.versions("/issuers/9")]
         assert kept == [b"version 0", b"version 3", b"version 4"]
         assert archive.newest("/issuers/8") is not None
@@ -357,6 +374,8 @@ def test_reparse_and_page_say_what_is_missing(
     assert "is not a page" in capsys.readouterr().err
     assert main(["archive", "prune", "--keep", "1", "--db", str(db)]) == 0
     assert "0 older versions removed" in capsys.readouterr().out
+    assert main(["archive", "prune", "--keep", "1", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["removed_versions"] == 0
     assert main(["status", "--db", str(db), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["archive"]["urls"] == len(dataset.trades) + 1  # and robots.txt
@@ -404,7 +423,7 @@ async def test_each_batch_of_pages_is_written_before_the_rows_read_from_them(
     write_trades = Store.write_trade_batch
 
     def pages(self: PageArchive, answers: Any) -> None:
-        write_pages(self, answers)
+        write_pages(self, answers)  # (committed when it returns)
         events.append(("pages", len([a for a in answers if a.url.startswith("/trades/")])))
 
     def rows(self: Store, details: Any, *args: Any, **kwargs: Any) -> Any:
@@ -463,3 +482,31 @@ def test_sigkill_at_twenty_random_moments_of_update_never_leaves_a_row_without_i
     dataset = make_dataset(seed=69, trades=2000)
     assert_trades_match_truth(db, dataset)
     assert set(sources_of(db, "trade")) == set(dataset.trade_index)
+
+
+async def test_reparse_of_listing_and_committee_pages_restores_what_was_lost_with_no_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=71, trades=60)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=71) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none", *FAST]
+        assert await cli("sync", *site) == 0
+        assert await cli("committees", *site) == 0
+        fetched = dump(db, skip=('INSERT INTO "trio_enrich_meta"',))
+        connection = sqlite3.connect(db)
+        with connection:
+            connection.execute("DELETE FROM politician_committees")
+            lost = connection.execute("DELETE FROM trades WHERE tx_id % 3 = 0").rowcount
+        connection.close()
+        seen = (len(sim.log), len(sim.robots_log))
+        capsys.readouterr()
+        assert await cli("reparse", "listing", "committees", "--db", str(db), "--progress",
+                         "none") == 0  # fmt: skip
+        assert (len(sim.log), len(sim.robots_log)) == seen
+    out = capsys.readouterr().out
+    assert "reparse listing:" in out
+    assert lost > 10
+    assert f"of which new trades {lost}" in out
+    assert "added, 0 removed" in out
+    assert dump(db, skip=('INSERT INTO "trio_enrich_meta"',)) == fetched

@@ -55,6 +55,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_stages": {"trio"},
     "_commands": {"trio"},
     "_demo": set(),
+    "_archive_commands": {"trio"},
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
@@ -79,7 +80,7 @@ RANKS: list[tuple[str, ...]] = [
     ("_report", "_reparse", "__init__"),
     ("_stages",),
     ("_commands",),
-    ("_demo",),
+    ("_demo", "_archive_commands"),
     ("cli",),
     ("_entry",),
     ("__main__",),

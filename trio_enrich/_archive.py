@@ -2,22 +2,21 @@
 again (`reparse`) and so that a stored value can be traced to the page it came from.
 
 A second SQLite file beside the database (``capitoltraders.pages.db`` for
-``capitoltraders.db``): the main file keeps the earlier tool's schema plus our tables. Two
-tables::
+``capitoltraders.db``): the main file keeps the earlier tool's schema plus our tables. One
+table, ``pages``: a row per version of a URL (its kind, item, status, first and last fetch,
+the sha256 of the page as received, the page zstd-compressed). A fetch whose page has the
+hash of the newest version of its URL stores nothing new: only that version's ``seen_at``
+and ``fetches`` move. (Content shared by two URLs is stored twice: a table of contents by
+hash cost a second b-tree write per page, for pages almost never shared.) The whole page
+is kept, not only its flight data: telling a CDN's refusal, a not-found page, a cut stream
+or a data-less shell apart reads the HTML around the data (the flight data alone would save
+a third of the bytes and lose that: benchmarks/bench_archive.py).
 
-    pages   one row per version of a URL: kind, item, status, first and last fetch, hash
-    bodies  one row per distinct content (sha256 of the page as received), zstd-compressed
-
-A fetch whose page has the hash of the newest version of its URL stores nothing new: only
-that version's ``seen_at`` and ``fetches`` move. The whole page is kept, not only its flight
-data: telling a CDN's refusal, a not-found page, a cut stream or a data-less shell apart
-reads the HTML around the data (measured in BENCHMARKS.md: the flight data alone would save
-a third of the bytes and lose that).
-
-Durability: :meth:`PageArchive.keep` only queues an answer (hashing it); :meth:`flush`
-writes the queue in one transaction with ``synchronous = FULL`` (the commit is on disk, not
-only in the OS's cache). Callers flush before committing the data read from those pages, so
-a crash at any moment never leaves an enriched row whose page is missing.
+Durability: :meth:`PageArchive.keep` only queues an answer (hashed and compressed);
+:meth:`flush` writes the queue in one transaction with ``synchronous = FULL`` (the commit is
+on disk, not only in the OS's cache), in the event loop's thread (its docstring says why).
+Callers flush before committing the data read from those pages, so a crash at any moment
+never leaves an enriched row whose page is missing.
 
 This module and the store's own modules are the only ones that write SQL.
 """
@@ -32,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 import trio
 
@@ -73,18 +72,13 @@ _SCHEMA = (
         status INTEGER NOT NULL,    -- the HTTP status of the answer
         fetched_at TEXT NOT NULL,   -- the first fetch that gave this content
         seen_at TEXT NOT NULL,      -- the latest fetch that gave it
-        fetches INTEGER NOT NULL DEFAULT 1,
-        hash TEXT NOT NULL          -- sha256 of the page as received
-    )""",
-    "CREATE INDEX IF NOT EXISTS idx_pages_url ON pages(url, id)",
-    "CREATE INDEX IF NOT EXISTS idx_pages_kind ON pages(kind, item)",
-    "CREATE INDEX IF NOT EXISTS idx_pages_hash ON pages(hash)",
-    """CREATE TABLE IF NOT EXISTS bodies (
-        hash TEXT PRIMARY KEY,
+        fetches INTEGER NOT NULL,
+        hash TEXT NOT NULL,         -- sha256 of the page as received (hex)
         size INTEGER NOT NULL,      -- bytes as received
         codec TEXT NOT NULL,        -- 'zstd'
-        data BLOB NOT NULL
+        data BLOB NOT NULL          -- the page, compressed
     )""",
+    "CREATE INDEX IF NOT EXISTS idx_pages_url ON pages(url, id)",
 )
 
 _DETAIL = re.compile(r"^/(trades|issuers)/(\d+)$")
@@ -144,7 +138,7 @@ class ArchiveSummary:
     path: str
     urls: int
     versions: int
-    bodies: int
+    contents: int  # distinct contents (hashes)
     stored_bytes: int  # compressed, as in the file's body rows
     page_bytes: int  # the same pages as received
     file_bytes: int  # the file on disk
@@ -152,7 +146,7 @@ class ArchiveSummary:
     def as_dict(self) -> dict[str, object]:
         return {
             "path": self.path, "urls": self.urls, "versions": self.versions,
-            "bodies": self.bodies, "stored_bytes": self.stored_bytes,
+            "contents": self.contents, "stored_bytes": self.stored_bytes,
             "page_bytes": self.page_bytes, "file_bytes": self.file_bytes,
         }  # fmt: skip
 
@@ -161,8 +155,9 @@ class ArchiveSummary:
 class _Answer:
     url: str
     status: int
-    body: bytes
-    hash: str
+    size: int  # bytes as received
+    data: bytes  # compressed
+    hash: str  # sha256 of the bytes as received
     at: str
 
 
@@ -234,47 +229,80 @@ class PageArchive:
 
     def keep(self, url: str, status: int, body: bytes) -> PageRef:
         """Queue an answer (written by the next :meth:`flush`); where it will be found."""
-        answer = _Answer(url, status, body, hashlib.sha256(body).hexdigest(), _now())
+        data = self._compressor.compress(body, zstd.ZstdCompressor.FLUSH_FRAME)
+        answer = _Answer(url, status, len(body), data, hashlib.sha256(body).hexdigest(), _now())
         self._queue.append(answer)
         self.kept += 1
         return PageRef(url, answer.hash, answer.at)
 
     async def flush(self) -> None:
-        """Write every queued answer, durably (a cancelled caller still gets it written)."""
-        if not self._queue:
-            return
-        queued, self._queue = self._queue, []
-        with trio.CancelScope(shield=True):
-            await self.run(self.write, queued)
+        """Write every queued answer, durably, before the caller commits what it read.
+
+        In the event loop's thread, on purpose: a worker thread runs SQLite statement by
+        statement, giving the GIL up and taking it back for each, and every time costs the
+        busy event loop a wake-up. Measured on 15,000 trade pages (min of 3): the archive
+        costs 40 us of CPU a page written here, 60 us in a worker thread, 72 us with only the
+        commit there; the commit's fsync holds the loop about 0.4 ms per batch of 50 pages.
+        """
+        if self._queue:
+            queued, self._queue = self._queue, []
+            self.write(queued)
+        await trio.lowlevel.checkpoint()
 
     def write(self, answers: Sequence[_Answer]) -> None:
-        """Store `answers` in one transaction (compressing the contents not yet stored)."""
-        with transaction(self._db, self.path) as db:
-            for answer in answers:
-                newest = db.execute(
-                    "SELECT id, hash FROM pages WHERE url = ? ORDER BY id DESC LIMIT 1",
-                    (answer.url,),
-                ).fetchone()
-                if newest is not None and newest[1] == answer.hash:
-                    db.execute(
-                        "UPDATE pages SET seen_at = ?, status = ?, fetches = fetches + 1 "
-                        "WHERE id = ?",
-                        (answer.at, answer.status, newest[0]),
-                    )
-                    continue
+        """Store `answers` in one transaction."""
+        with transaction(self._db, self.path):
+            self.insert(answers)
+
+    def insert(self, answers: Sequence[_Answer]) -> None:
+        """Store `answers` in the open transaction: a new version of a URL whose content
+        changed (or that is new), and for an unchanged page only its last fetch."""
+        db = self._db
+        stored = self._newest_versions(db, {answer.url for answer in answers})
+        seen: dict[int, list[Any]] = {}  # stored version id -> [last fetch, status, fetches]
+        added: dict[str, list[Any]] = {}  # url -> its new version's row (the last one)
+        rows: list[list[Any]] = []
+        for answer in answers:
+            pending = added.get(answer.url)
+            version = stored.get(answer.url)
+            if pending is not None and pending[7] == answer.hash:
+                pending[5], pending[3] = answer.at, answer.status  # (a repeat in the batch)
+                pending[6] += 1
+            elif pending is None and version is not None and version[1] == answer.hash:
+                last = seen.setdefault(version[0], [answer.at, answer.status, 0])
+                last[0], last[1] = answer.at, answer.status
+                last[2] += 1
+            else:
                 kind, item = page_kind(answer.url)
-                db.execute(
-                    "INSERT INTO pages (url, kind, item, status, fetched_at, seen_at, hash) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (answer.url, kind, item, answer.status, answer.at, answer.at, answer.hash),
-                )
-                known = db.execute("SELECT 1 FROM bodies WHERE hash = ?", (answer.hash,))
-                if known.fetchone() is None:
-                    db.execute(
-                        "INSERT INTO bodies (hash, size, codec, data) VALUES (?, ?, 'zstd', ?)",
-                        (answer.hash, len(answer.body), self._compressor.compress(
-                            answer.body, zstd.ZstdCompressor.FLUSH_FRAME)),
-                    )  # fmt: skip
+                row = [answer.url, kind, item, answer.status, answer.at, answer.at, 1,
+                       answer.hash, answer.size, answer.data]  # fmt: skip
+                added[answer.url] = row
+                rows.append(row)
+        db.executemany(
+            "UPDATE pages SET seen_at = ?, status = ?, fetches = fetches + ? WHERE id = ?",
+            [(*last, version) for version, last in seen.items()],
+        )
+        db.executemany(
+            "INSERT INTO pages (url, kind, item, status, fetched_at, seen_at, fetches, hash, "
+            "size, codec, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'zstd', ?)",
+            rows,
+        )
+
+    @staticmethod
+    def _newest_versions(db: sqlite3.Connection, urls: set[str]) -> dict[str, tuple[int, str]]:
+        """url -> (id, hash) of its newest version, for the `urls` that have one."""
+        found: dict[str, tuple[int, str]] = {}
+        listed = sorted(urls)
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for url, version, digest in db.execute(
+                "SELECT url, id, hash FROM pages WHERE id IN "
+                f"(SELECT MAX(id) FROM pages WHERE url IN ({marks}) GROUP BY url)",
+                chunk,
+            ):
+                found[str(url)] = (int(version), str(digest))
+        return found
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -291,8 +319,7 @@ class PageArchive:
 
     def _rows(self, where: str, parameters: Sequence[object]) -> Iterator[StoredPage]:
         rows = self._db.execute(
-            f"SELECT {self._COLUMNS}, b.data, b.codec FROM pages p "
-            f"JOIN bodies b ON b.hash = p.hash WHERE {where}",
+            f"SELECT {self._COLUMNS}, p.data, p.codec FROM pages p WHERE {where}",
             parameters,
         ).fetchall()
         for row in rows:
@@ -333,26 +360,26 @@ class PageArchive:
 
     def summary(self) -> ArchiveSummary:
         db = self._db
-        urls, versions = db.execute("SELECT COUNT(DISTINCT url), COUNT(*) FROM pages").fetchone()
-        bodies, stored, raw = db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0), COALESCE(SUM(size), 0) FROM bodies"
+        urls, versions, contents, stored, raw = db.execute(
+            "SELECT COUNT(DISTINCT url), COUNT(*), COUNT(DISTINCT hash), "
+            "COALESCE(SUM(LENGTH(data)), 0), COALESCE(SUM(size), 0) FROM pages"
         ).fetchone()
         size = Path(self.path).stat().st_size if Path(self.path).exists() else 0
-        return ArchiveSummary(self.path, urls, versions, bodies, stored, raw, size)
+        return ArchiveSummary(self.path, urls, versions, contents, stored, raw, size)
 
     def sizes_by_kind(self) -> dict[str, tuple[int, int, int]]:
         """kind -> (versions, bytes as received, bytes stored), for the benchmark and status."""
         rows = self._db.execute(
-            "SELECT p.kind, COUNT(*), SUM(b.size), SUM(LENGTH(b.data)) FROM pages p "
-            "JOIN bodies b ON b.hash = p.hash GROUP BY p.kind ORDER BY p.kind"
+            "SELECT kind, COUNT(*), SUM(size), SUM(LENGTH(data)) FROM pages "
+            "GROUP BY kind ORDER BY kind"
         ).fetchall()
         return {str(kind): (int(n), int(raw), int(stored)) for kind, n, raw, stored in rows}
 
     # --- pruning ----------------------------------------------------------------------------
 
-    def prune(self, keep: int, protected: set[str]) -> tuple[int, int]:
+    def prune(self, keep: int, protected: set[str]) -> int:
         """Keep the newest `keep` versions of each URL and every version whose hash is in
-        `protected` (pages stored rows came from); (versions removed, contents removed)."""
+        `protected` (pages stored rows came from); how many versions were removed."""
         if keep < 1:
             raise ValueError("keep at least one version of each page")
         with transaction(self._db, self.path) as db:
@@ -363,8 +390,5 @@ class PageArchive:
             ).fetchall()
             doomed = [(int(row[0]),) for row in rows if str(row[1]) not in protected]
             db.executemany("DELETE FROM pages WHERE id = ?", doomed)
-            gone = db.execute(
-                "DELETE FROM bodies WHERE hash NOT IN (SELECT hash FROM pages)"
-            ).rowcount
         self._db.execute("VACUUM")
-        return len(doomed), int(gone)
+        return len(doomed)

@@ -14,12 +14,11 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 import trio
 
-from ._archive import PageArchive, StoredPage, archive_path
+from ._archive import PageArchive, archive_path
 from ._defaults import PAGE_SIZE
 from ._enrich import EnrichOptions, pending_ids
 from ._errors import (
@@ -32,13 +31,10 @@ from ._errors import (
     SiteUnavailable,
     UsageError,
 )
-from ._flight import flight_rows
 from ._jobs import JOBS
-from ._model import ProgressMode, StatusReport
+from ._model import StatusReport
 from ._pipeline import FinishReason
-from ._polite import check_robots, disallowed, locked_run, paced_options, polite_run
-from ._progress import open_progress
-from ._reparse import ReparseKind, ReparseResult, reparse, reparse_lines
+from ._polite import check_robots, disallowed, paced_options, polite_run
 from ._report import status_lines, update_lines, wrap
 from ._robots import Robots, read_robots
 from ._settings import RunSettings
@@ -57,8 +53,8 @@ from ._store import Store
 from ._sync import listing_path
 
 __all__ = [
-    "run_committees", "run_job", "run_page", "run_prune", "run_reparse", "run_status",
-    "run_sync", "run_update",
+    "require_database", "run_committees", "run_job", "run_status", "run_sync", "run_update",
+    "signal_exit", "with_signals",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -71,7 +67,7 @@ async def run_job(name: str, settings: RunSettings) -> int:
     stage = _JOB_STAGES[name]
     if settings.dry_run:
         return await _job_dry_run(name, settings)
-    _require_database(settings.db)
+    require_database(settings.db)
     table = JOBS[name].table
 
     def require_items(store: Store) -> None:
@@ -90,7 +86,7 @@ async def run_sync(settings: RunSettings) -> int:
 
 
 async def run_committees(settings: RunSettings) -> int:
-    _require_database(settings.db)
+    require_database(settings.db)
     if settings.dry_run:
         return await _dry_run(settings, (COMMITTEES_STAGE,))
     return await _run_locked("committees", settings, (COMMITTEES_STAGE,), create=False)
@@ -99,7 +95,7 @@ async def run_committees(settings: RunSettings) -> int:
 async def run_update(settings: RunSettings) -> int:
     """sync, trades, issuers and committees in one command."""
     if settings.dry_run:
-        _require_database(settings.db)
+        require_database(settings.db)
         return await _dry_run(settings, UPDATE)
     db = settings.db
     if not db.absolute().parent.is_dir():
@@ -109,7 +105,7 @@ async def run_update(settings: RunSettings) -> int:
 
 
 async def run_status(db: Path, json: bool) -> int:
-    _require_database(db)
+    require_database(db)
 
     def read() -> StatusReport:
         with Store.open(db, read_only=True) as store:
@@ -233,16 +229,16 @@ async def _run_locked(
                         break
                 return results
 
-            done, received = await _with_signals(label, work)
+            done, received = await with_signals(label, work)
     finally:
         if archive is not None:
             archive.close()
         store.close()
     if done is None:
-        return _signal_exit(received)
+        return signal_exit(received)
     for result in done:
         if received and result.finish is FinishReason.INTERRUPTED:
-            result.code = _signal_exit(received)  # the code the process returns
+            result.code = signal_exit(received)  # the code the process returns
         if result.code and not settings.json and not each_stage:
             result.lines[0] += f" (exit {result.code})"
     if each_stage:
@@ -252,7 +248,7 @@ async def _run_locked(
             print(json.dumps(result.report) if settings.json else "\n".join(result.lines),
                   flush=True)  # fmt: skip
         code = _most_severe([result.code for result in done])
-    return _signal_exit(received) if received else code
+    return signal_exit(received) if received else code
 
 
 def _update_report(
@@ -284,7 +280,7 @@ def _most_severe(codes: Sequence[int]) -> int:
     return max(codes, key=_SEVERITY.index, default=EXIT_OK)
 
 
-def _require_database(path: Path) -> None:
+def require_database(path: Path) -> None:
     """A missing database is the user's first step not taken yet: say which step."""
     if not path.exists():
         raise UsageError(
@@ -293,7 +289,7 @@ def _require_database(path: Path) -> None:
         )
 
 
-async def _with_signals(
+async def with_signals(
     label: str, work: Callable[[trio.Event], Awaitable[T]]
 ) -> tuple[T | None, list[int]]:
     """Run `work(stop)`; the first SIGINT/SIGTERM sets `stop`, a second one cancels at once."""
@@ -321,7 +317,7 @@ async def _with_signals(
     return result, received
 
 
-def _signal_exit(received: list[int]) -> int:
+def signal_exit(received: list[int]) -> int:
     return EXIT_TERMINATED if received and received[0] == signal.SIGTERM else EXIT_INTERRUPTED
 
 
@@ -329,7 +325,7 @@ def _signal_exit(received: list[int]) -> int:
 
 
 async def _job_dry_run(name: str, settings: RunSettings) -> int:
-    _require_database(settings.db)
+    require_database(settings.db)
     options = settings.options
     job = JOBS[name]
 
@@ -427,144 +423,4 @@ async def _dry_run(settings: RunSettings, stages: Sequence[Stage]) -> int:
                           "refused_by_robots": refused, "robots": said}))  # fmt: skip
     else:
         print("\n".join(wrap(["dry run: only robots.txt was read", *lines, said])), flush=True)
-    return EXIT_OK
-
-
-# --- the page archive: reparse, page, archive prune ---------------------------------------------
-
-
-def _open_archive(db: Path, *, read_only: bool) -> PageArchive:
-    _require_database(db)
-    where = archive_path(db)
-    if not where.exists():
-        raise UsageError(
-            f"no page archive at {where}: runs keep the pages they receive there (unless "
-            "--no-archive); run one first"
-        )
-    return PageArchive.open(where, read_only=read_only)
-
-
-async def run_reparse(
-    db: Path,
-    kinds: Sequence[ReparseKind],
-    *,
-    dry_run: bool = False,
-    json: bool = False,
-    progress: ProgressMode = "auto",
-    wait: bool = False,
-) -> int:
-    """`reparse`: the archived pages of `kinds` read again and written; exit 1 when pages of
-    a layout the readers do not know remain."""
-    archive = await trio.to_thread.run_sync(lambda: _open_archive(db, read_only=False))
-    done: list[ReparseResult] | None = None
-    try:
-        store = await trio.to_thread.run_sync(lambda: Store.open(db, create=False))
-        try:
-            async with locked_run(store, wait=wait):
-
-                async def work(stop: trio.Event) -> list[ReparseResult]:
-                    results = []
-                    for kind in kinds:
-                        if stop.is_set():
-                            break
-
-                        def shown(total: int | None, kind: str = kind) -> Any:
-                            return open_progress(progress, f"reparse {kind}", total, noun="pages")
-
-                        done_one = await reparse(
-                            store, archive, kind, dry_run=dry_run, progress=shown, stop=stop
-                        )
-                        results.append(done_one)
-                    return results
-
-                done, received = await _with_signals("reparse", work)
-        finally:
-            store.close()
-    finally:
-        archive.close()
-    if done is None:
-        return _signal_exit(received)
-    if json:
-        print(_json.dumps({"dry_run": dry_run, "reparse": [r.as_dict() for r in done]}), flush=True)
-    else:
-        print("\n".join(line for result in done for line in reparse_lines(result)), flush=True)
-    unknown = any(result.stats.failed.get("layout_changed") for result in done)
-    return _signal_exit(received) if received else (EXIT_ITEM_FAILURES if unknown else EXIT_OK)
-
-
-def stored_path(what: str, kind: Literal["trade", "issuer"]) -> str:
-    """The site's path a user named: a URL, a path, or a trade's (issuer's) id."""
-    text = what.strip()
-    if text.isdigit():
-        return f"/{kind}s/{int(text)}"
-    parts = urlsplit(text)
-    if parts.scheme in ("http", "https"):
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if text.startswith("/"):
-        return text
-    raise UsageError(f"{what!r} is not a page: give a URL, a path (/trades/7) or an id")
-
-
-async def run_page(
-    db: Path,
-    what: str,
-    *,
-    kind: Literal["trade", "issuer"] = "trade",
-    version: str | None = None,
-    rows: bool = False,
-    json: bool = False,
-) -> int:
-    """`page`: a stored page as the site sent it (or its flight rows); exit 2 if not stored."""
-    path = stored_path(what, kind)
-
-    def find() -> tuple[StoredPage | None, int]:
-        with _open_archive(db, read_only=True) as archive:
-            page = archive.newest(path) if version is None else archive.find(path, version)
-            return page, len(archive.versions(path)) if page else 0
-
-    page, versions = await trio.to_thread.run_sync(find)
-    if page is None:
-        which = f" with hash {version}" if version else ""
-        raise UsageError(f"no page {path}{which} in the archive of {db}")
-    text = page.body.decode("utf-8", "replace")
-    shown = flight_rows(page.body) if rows else None
-    if json:
-        report: dict[str, object] = {
-            "url": page.url, "kind": page.kind, "item": page.item, "status": page.status,
-            "fetched_at": page.fetched_at, "seen_at": page.seen_at, "fetches": page.fetches,
-            "hash": page.hash, "versions": versions, "bytes": len(page.body),
-        }  # fmt: skip
-        report.update({"rows": shown} if shown is not None else {"page": text})
-        print(_json.dumps(report), flush=True)
-    elif shown is not None:
-        print("\n".join(f"{row['id']}:{row['tag']}{row['payload']}" for row in shown), flush=True)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    return EXIT_OK
-
-
-async def run_prune(db: Path, keep: int, json: bool = False, wait: bool = False) -> int:
-    """`archive prune`: the newest `keep` versions of each page kept, and every page a stored
-    row came from; the file compacted."""
-    archive = await trio.to_thread.run_sync(lambda: _open_archive(db, read_only=False))
-    try:
-        store = await trio.to_thread.run_sync(lambda: Store.open(db, create=False))
-        try:
-            async with locked_run(store, wait=wait):
-                protected = await store.run(store.source_hashes)
-                before = await archive.run(archive.summary)
-                removed, contents = await archive.run(archive.prune, keep, protected)
-                after = await archive.run(archive.summary)
-        finally:
-            store.close()
-    finally:
-        archive.close()
-    if json:
-        print(_json.dumps({"removed_versions": removed, "removed_contents": contents,
-                           "before": before.as_dict(), "after": after.as_dict()}))  # fmt: skip
-    else:
-        print(f"archive {after.path}: {removed} older versions removed ({contents} contents); "
-              f"{after.versions} versions of {after.urls} pages kept, "
-              f"{before.file_bytes:,} -> {after.file_bytes:,} bytes", flush=True)  # fmt: skip
     return EXIT_OK

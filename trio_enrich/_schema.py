@@ -240,7 +240,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             hash TEXT NOT NULL,
             fetched_at TEXT NOT NULL,
             PRIMARY KEY (entity, item_id)
-        )""",
+        ) WITHOUT ROWID""",
     ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION

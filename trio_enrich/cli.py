@@ -417,7 +417,7 @@ async def reparse(
     counted and a few shown, and written under the same rules as a fetch (a missing value
     never erases one). Exit 1 when pages of a layout the readers do not know remain.
     """
-    from . import _commands
+    from . import _archive_commands
 
     chosen: list[ReparseKind] = list(dict.fromkeys(kinds)) or [
         "listing",
@@ -425,7 +425,7 @@ async def reparse(
         "issuers",
         "committees",
     ]
-    return await _commands.run_reparse(
+    return await _archive_commands.run_reparse(
         db, chosen, dry_run=dry_run, json=json, progress=progress, wait=wait
     )
 
@@ -447,10 +447,12 @@ async def page(
 
     For checking a stored value against its page, or attaching the page to a bug report.
     """
-    from . import _commands
+    from . import _archive_commands
 
     kind: Literal["trade", "issuer"] = "issuer" if issuer else "trade"
-    return await _commands.run_page(db, what, kind=kind, version=version, rows=rows, json=json)
+    return await _archive_commands.run_page(
+        db, what, kind=kind, version=version, rows=rows, json=json
+    )
 
 
 archive_app = cyclopts.App(
@@ -470,9 +472,9 @@ async def prune(
 ) -> int:
     """Keep the newest N versions of each archived page (and every page a stored value came
     from); remove the rest and compact the file."""
-    from . import _commands
+    from . import _archive_commands
 
-    return await _commands.run_prune(db, keep, json=json, wait=wait)
+    return await _archive_commands.run_prune(db, keep, json=json, wait=wait)
 
 
 # --- demo -----------------------------------------------------------------------------------------
