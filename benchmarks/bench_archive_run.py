@@ -9,8 +9,8 @@ sys, every thread: the archive compresses in a worker thread) and peak RSS from 
 
     python benchmarks/bench_archive_run.py [--trades 37000] [--runs 1] [--latency-ms 0]
 
-Prints the figures and writes them to benchmarks/archive.md (which BENCHMARKS.md includes);
-asserts nothing.
+Prints the figures and writes them to benchmarks/archive.md (`--out`; BENCHMARKS.md includes
+archive.md and archive-latency.md); asserts nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("--trades", type=int, default=37_000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--out", default="archive.md", help="file in benchmarks/ to write")
     args = parser.parse_args()
     warm_bytecode()
     faults = json.dumps({"latency_ms": args.latency_ms})
@@ -146,7 +147,7 @@ def main() -> int:
     lines += [f"| all {len(captures)} | {raw_all / 1000:.1f} | {stored_all / 1000:.1f} | "
               f"{raw_all / stored_all:.1f} |", ""]  # fmt: skip
     print("\n" + "\n".join(lines))
-    (HERE / "archive.md").write_text("\n".join(lines))
+    (HERE / args.out).write_text("\n".join(lines))
     return 0
 
 

@@ -24,7 +24,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar, TypeVarTuple, get_args
@@ -59,8 +59,10 @@ from ._schema import (
 )
 from ._walk import Walk
 from ._writes import (
+    Change,
     Entity,
     MembershipWrite,
+    ReparseWrite,
     recompute_stats,
     record_failures,
     record_source,
@@ -120,24 +122,6 @@ def utc_now() -> str:
 class ListingWrite:
     written: int  # trade rows inserted or refreshed
     new: int  # of which were not in the database before
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What a `reparse` write changed of one item: (field, before, after) for each field."""
-
-    item_id: int
-    fields: tuple[tuple[str, object, object], ...]
-
-
-@dataclass(slots=True)
-class ReparseWrite:
-    """What writing a batch read again from the archive did (or, in a dry run, would do)."""
-
-    newly_enriched: int = 0  # items not enriched before
-    changed: list[Change] = field(default_factory=list)  # enriched items whose values moved
-    unchanged: int = 0
-    missing_rows: int = 0  # pages of items not in the database
 
 
 @dataclass(frozen=True, slots=True)

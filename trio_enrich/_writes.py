@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ._model import (
@@ -30,7 +30,9 @@ from ._model import (
 )
 
 __all__ = [
+    "Change",
     "MembershipWrite",
+    "ReparseWrite",
     "recompute_stats",
     "record_failures",
     "record_source",
@@ -45,6 +47,24 @@ __all__ = [
 ]
 
 Entity = Literal["trade", "issuer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a `reparse` write changed of one item: (field, before, after) for each field."""
+
+    item_id: int
+    fields: tuple[tuple[str, object, object], ...]
+
+
+@dataclass(slots=True)
+class ReparseWrite:
+    """What writing a batch read again from the archive did (or, in a dry run, would do)."""
+
+    newly_enriched: int = 0  # items not enriched before
+    changed: list[Change] = field(default_factory=list)  # enriched items whose values moved
+    unchanged: int = 0
+    missing_rows: int = 0  # pages of items not in the database
 
 
 def recompute_stats(db: sqlite3.Connection) -> None:
