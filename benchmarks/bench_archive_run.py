@@ -29,6 +29,8 @@ sys.path.insert(0, str(HERE))
 
 from common import PY, SERVE, run_measured, warm_bytecode  # noqa: E402
 
+from trio_enrich._archive import LEVEL  # noqa: E402
+
 if sys.version_info >= (3, 14):
     from compression import zstd
 else:
@@ -52,12 +54,33 @@ def by_kind(archive: Path) -> dict[str, tuple[int, int, int]]:
 
 
 def real_captures() -> list[tuple[str, int, int]]:
-    compressor = zstd.ZstdCompressor(level=3)
+    """(name, bytes, bytes as the archive stores them) of each real capture."""
+    compressor = zstd.ZstdCompressor(level=LEVEL)
     found = []
     for path in sorted(REAL.glob("*.html")):
         page = path.read_bytes()
+        compressor.set_pledged_input_size(len(page))
         found.append((path.name, len(page), len(compressor.compress(page, compressor.FLUSH_FRAME))))
     return found
+
+
+def capture_lines() -> list[str]:
+    captures = real_captures()
+    lines = [
+        "",
+        "The same codec on the real captures (tests/fixtures/capitoltrades/real): "
+        "nothing else to share their layout with, each page alone.",
+        "",
+        "| capture | KB as received | KB stored | ratio |",
+        "|---|---|---|---|",
+    ]
+    for name, raw, stored in captures:
+        lines.append(f"| {name} | {raw / 1000:.1f} | {stored / 1000:.1f} | {raw / stored:.1f} |")
+    raw_all = sum(raw for _, raw, _ in captures)
+    stored_all = sum(stored for _, _, stored in captures)
+    lines += [f"| all {len(captures)} | {raw_all / 1000:.1f} | {stored_all / 1000:.1f} | "
+              f"{raw_all / stored_all:.1f} |", ""]  # fmt: skip
+    return lines
 
 
 def main() -> int:
@@ -66,7 +89,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--out", default="archive.md", help="file in benchmarks/ to write")
+    parser.add_argument(
+        "--captures-only", action="store_true", help="print the real captures' table only (no run)"
+    )
     args = parser.parse_args()
+    if args.captures_only:
+        print("\n".join(capture_lines()))
+        return 0
     warm_bytecode()
     faults = json.dumps({"latency_ms": args.latency_ms})
     server = subprocess.Popen([PY, "-c", SERVE, str(args.trades), faults],
@@ -81,9 +110,9 @@ def main() -> int:
             for run in range(args.runs):
                 for mode, flags in MODES.items():
                     db = Path(folder) / f"{mode.replace(' ', '-')}-{run}.db"
-                    command = [PY, "-m", "trio_enrich", "update", "--db", str(db),
-                               "--base-url", base_url, "--progress", "none", "--json",
-                               "--concurrency", "10", "--details-delay-ms", "0", *flags]  # fmt: skip
+                    command = [PY, "-m", "trio_enrich", "update", "--db", str(db), "--base-url",
+                               base_url, "--progress", "none", "--json", "--concurrency", "10",
+                               "--details-delay-ms", "0", *flags]  # fmt: skip
                     wall, cpu, rss, out = run_measured(command)
                     summary = json.loads(out.strip().splitlines()[-1])
                     stages = {stage["job"]: stage for stage in summary["stages"]}
@@ -102,7 +131,7 @@ def main() -> int:
                for mode in MODES}  # fmt: skip
     (aw, ac, ar), (nw, nc, nr) = medians["archive"], medians["no archive"]
     lines = [
-        "## The page archive: cost and size on a real-size run (issue 23)",
+        f"## The page archive: {args.trades:,} trades, {args.latency_ms:g} ms latency (issue 23)",
         "",
         f"Made by `python3 benchmarks/bench_archive_run.py --trades {args.trades} --runs "
         f"{args.runs} --latency-ms {args.latency_ms:g}`: `trio-enrich update` (a full sync, "
@@ -123,7 +152,7 @@ def main() -> int:
         f"archive / no archive: wall {aw / nw:.3f}, CPU {ac / nc:.3f}, peak RSS {ar / nr:.2f}.",
         "",
         f"What the archive holds after the run ({file_bytes / 1e6:.1f} MB on disk, zstd level "
-        "3, no dictionary, whole pages):",
+        f"{LEVEL}, no dictionary, whole pages):",
         "",
         "| page kind | pages | mean KB as received | mean KB stored | ratio |",
         "|---|---|---|---|---|",
@@ -131,21 +160,7 @@ def main() -> int:
     for kind, (count, raw, stored) in kinds.items():
         lines.append(f"| {kind} | {count:,} | {raw / count / 1000:.2f} | "
                      f"{stored / count / 1000:.2f} | {raw / stored:.1f} |")  # fmt: skip
-    captures = real_captures()
-    lines += [
-        "",
-        "The same codec on the real captures (tests/fixtures/capitoltrades/real): "
-        "nothing else to share their layout with, each page alone.",
-        "",
-        "| capture | KB as received | KB stored | ratio |",
-        "|---|---|---|---|",
-    ]
-    for name, raw, stored in captures:
-        lines.append(f"| {name} | {raw / 1000:.1f} | {stored / 1000:.1f} | {raw / stored:.1f} |")
-    raw_all = sum(raw for _, raw, _ in captures)
-    stored_all = sum(stored for _, _, stored in captures)
-    lines += [f"| all {len(captures)} | {raw_all / 1000:.1f} | {stored_all / 1000:.1f} | "
-              f"{raw_all / stored_all:.1f} |", ""]  # fmt: skip
+    lines += capture_lines()
     print("\n" + "\n".join(lines))
     (HERE / args.out).write_text("\n".join(lines))
     return 0

@@ -300,7 +300,13 @@ def write_report(
     lines += ["", "## Targets for trio-enrich", "", *targets(by, plan, memory),
               "", "![wall time per contender and scenario](benchmarks/chart.png)", ""]  # fmt: skip
     # by benchmarks/rate.py, bench_clients.py and bench_archive_run.py
-    for written in ("rate.md", "clients.md", "archive.md", "archive-latency.md"):
+    for written in (
+        "rate.md",
+        "clients.md",
+        "archive.md",
+        "archive-latency.md",
+        "archive-nextsite.md",
+    ):
         if (HERE / written).exists():
             lines += [(HERE / written).read_text()]
     analysis = HERE / "analysis.md"  # written by hand after a run: why a target is missed
