@@ -139,10 +139,16 @@ async def fetch_and_store(
         kept = [o.result for o in outcomes if o.result is not None]
         spec.write(store, [result for result, _ in kept], failures, [page for _, page in kept])
 
+    def pages_then_rows(
+        pages: list[Any], outcomes: list[Outcome[Any, tuple[Any, PageRef | None]]]
+    ) -> None:
+        if archive is not None and pages:
+            archive.write(pages)  # the pages first: no enriched row without its page
+        write(outcomes)
+
     async def commit(outcomes: list[Outcome[Any, tuple[Any, PageRef | None]]]) -> None:
-        if archive is not None:
-            await archive.flush()  # the pages first: no enriched row without its page
-        await store.run(write, outcomes)
+        pages = archive.take() if archive is not None else []
+        await store.run(pages_then_rows, pages, outcomes)
 
     async with client:
         try:

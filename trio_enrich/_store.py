@@ -83,6 +83,7 @@ __all__ = [
     "BatchResult",
     "Change",
     "Entity",
+    "ListingWrite",
     "ReparseWrite",
     "Store",
     "Table",

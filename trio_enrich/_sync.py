@@ -30,7 +30,7 @@ from ._jobs import open_page_client, read_page
 from ._model import FailureKind, ListingPage, ListingTrade
 from ._parse import parse_trades_page
 from ._pipeline import FinishReason, NoProgress, Outcome, ProgressSink, RunStats, run_pipeline
-from ._store import Store, utc_now
+from ._store import ListingWrite, Store, utc_now
 from ._walk import Walk
 
 __all__ = [
@@ -225,9 +225,14 @@ class _SyncRun:
                     len(page.trades), newest,
                 )  # fmt: skip
         archive = self.options.enrich.archive
-        if archive is not None:
-            await archive.flush()  # the pages before the rows read from them
-        write = await self.store.run(lambda: self.store.upsert_listing(rows, walk=walk))
+        pages = archive.take() if archive is not None else []
+
+        def pages_then_rows() -> ListingWrite:
+            if archive is not None and pages:
+                archive.write(pages)  # the pages before the rows read from them
+            return self.store.upsert_listing(rows, walk=walk)
+
+        write = await self.store.run(pages_then_rows)
         self.result.pages += sum(o.result is not None for o in outcomes)
         self.result.trades_seen += write.written
         self.result.new_trades += write.new
