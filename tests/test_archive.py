@@ -461,9 +461,9 @@ def test_sigkill_at_twenty_random_moments_of_update_never_leaves_a_row_without_i
 
     db = tmp_path / "ct.db"
     rng = random.Random(69)
-    with sim_process("--seed", "69", "--trades", "2000", "--latency-ms", "5") as url:
+    with sim_process("--seed", "69", "--trades", "1500", "--latency-ms", "5") as url:
         command = [sys.executable, "-m", "trio_enrich", "update", "--db", str(db),
-                   "--base-url", url, "--concurrency", "4", "--max-rps", "80",
+                   "--base-url", url, "--concurrency", "4", "--max-rps", "40",
                    "--progress", "none", *FAST]  # fmt: skip
         kills = 0
         while kills < 20:
@@ -479,7 +479,7 @@ def test_sigkill_at_twenty_random_moments_of_update_never_leaves_a_row_without_i
         final = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert final.returncode == 0, final.stderr
     assert_every_enriched_row_has_its_page(db)
-    dataset = make_dataset(seed=69, trades=2000)
+    dataset = make_dataset(seed=69, trades=1500)
     assert_trades_match_truth(db, dataset)
     assert set(sources_of(db, "trade")) == set(dataset.trade_index)
 
