@@ -180,7 +180,6 @@ class PageArchive:
         self._limiter: trio.CapacityLimiter | None = None
         self._compressor = zstd.ZstdCompressor(level=LEVEL)
         self._writing = threading.Lock()
-        self.kept = 0  # answers queued by this process (stored or found unchanged)
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False) -> PageArchive:
@@ -242,7 +241,6 @@ class PageArchive:
         :meth:`take` gave); where it will be found."""
         answer = _Answer(url, status, len(body), body, hashlib.sha256(body).hexdigest(), _now())
         self._queue.append(answer)
-        self.kept += 1
         return PageRef(url, answer.hash, answer.at)
 
     def take(self) -> list[_Answer]:
@@ -390,14 +388,6 @@ class PageArchive:
         ).fetchone()
         size = Path(self.path).stat().st_size if Path(self.path).exists() else 0
         return ArchiveSummary(self.path, urls, versions, contents, stored, raw, size)
-
-    def sizes_by_kind(self) -> dict[str, tuple[int, int, int]]:
-        """kind -> (versions, bytes as received, bytes stored), for the benchmark and status."""
-        rows = self._db.execute(
-            "SELECT kind, COUNT(*), SUM(size), SUM(LENGTH(data)) FROM pages "
-            "GROUP BY kind ORDER BY kind"
-        ).fetchall()
-        return {str(kind): (int(n), int(raw), int(stored)) for kind, n, raw, stored in rows}
 
     # --- pruning ----------------------------------------------------------------------------
 
