@@ -67,8 +67,8 @@ FOREIGN = {
 #: in a function, or for type checking) only from a lower rank. docs/ARCHITECTURE.md draws it.
 RANKS: list[tuple[str, ...]] = [
     ("_model", "_defaults", "_help", "_flight", "_walk", "_lock", "_pacing", "_stats",
-     "sim._faults", "sim._http11"),
-    ("_errors", "_page", "_roster"),
+     "sim._limits", "sim._http11"),
+    ("_errors", "_page", "_roster", "sim._faults"),
     ("_read_trades", "_read_issuers", "_read_politicians", "_policy", "_gate", "_progress",
      "_writes", "_answers", "sim._dataset"),
     ("_parse", "_schema", "_counts", "_http", "_browser", "_pipeline", "sim._pages"),

@@ -7,6 +7,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from ._limits import Limiter
+
 __all__ = ["FAULT_NAMES", "PROFILES", "Faults", "profile"]
 
 #: Every fault a request can be given, by rate, by schedule (`Simulator.inject`/`script`) or
@@ -82,6 +84,15 @@ class Faults:
     rate_limit: float | None = None
     rate_limit_burst: float = 5.0
     lockout_seconds: float | None = None
+    # With `rate_window`, the limit allows `rate_limit * rate_window` requests in each window
+    # of that many seconds instead (a fixed-window limiter, as most that state their limit).
+    rate_window: float | None = None
+    # How the site states the limit on its answers: "" (it does not) or one of
+    # `_limits.RATE_HEADER_FORMS`.
+    rate_headers: str = ""
+    limit_status: int = 429  # the status of the limit's refusals (503 with Retry-After, too)
+    # (requests, rate): after this many page requests the limit becomes `rate` a second.
+    rate_limit_after: tuple[int, float] | None = None
     # A site whose latency grows with its load: `capacity` requests are served at once (each
     # taking the latency above); the others queue, and beyond `queue_limit` waiting, a 503.
     capacity: int | None = None
@@ -118,6 +129,15 @@ class Faults:
             if roll < self.not_found_rate + self.error_digest_rate:
                 return "error_digest"
         return None
+
+    def limiter(self) -> Limiter | None:
+        """The site's rate limit, as these settings make it (None: it has none)."""
+        if self.rate_limit is None:
+            return None
+        return Limiter(
+            self.rate_limit, self.rate_limit_burst, self.rate_window, self.rate_headers,
+            self.rate_limit_after,
+        )  # fmt: skip
 
     def with_(self, **changes: object) -> Faults:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

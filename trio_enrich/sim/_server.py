@@ -144,8 +144,7 @@ class Simulator:
         self._connections = itertools.count(1)
         self._outages: list[tuple[float, float]] = []
         self._limited_until = -math.inf  # the rate limiter's lockout, when the profile has one
-        self._tokens = self.faults.rate_limit_burst  # the hidden rate limit's bucket
-        self._tokens_at = -math.inf
+        self._limiter = self.faults.limiter()  # the hidden (or stated) rate limit
         self._queued = 0  # requests waiting for one of the `capacity` servers
         self._servers = trio.Semaphore(self.faults.capacity or 1)
         self._lateness = _INITIAL_LATENESS
@@ -174,7 +173,7 @@ class Simulator:
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self._burst_left = 0
-        self._tokens = faults.rate_limit_burst
+        self._limiter = faults.limiter()
         self._servers = trio.Semaphore(faults.capacity or 1)
 
     # --- serving --------------------------------------------------------------------------------
@@ -212,18 +211,11 @@ class Simulator:
                 await stream.aclose()
 
     def _take_token(self, now: float) -> bool:
-        """The hidden rate limit: False when its bucket is empty (the request is refused)."""
-        faults = self.faults
-        if faults.rate_limit is None:
+        """The rate limit: False when it refuses the request (a lockout may follow)."""
+        if self._limiter is None or self._limiter.take(now):
             return True
-        elapsed = now - self._tokens_at if self._tokens_at > -math.inf else math.inf
-        self._tokens = min(faults.rate_limit_burst, self._tokens + elapsed * faults.rate_limit)
-        self._tokens_at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        if faults.lockout_seconds:
-            self._limited_until = now + faults.lockout_seconds
+        if self.faults.lockout_seconds:
+            self._limited_until = now + self.faults.lockout_seconds
         return False
 
     def _choose_fault(self, path: str, now: float) -> str:
@@ -282,13 +274,15 @@ class Simulator:
             fault = "503"  # more waiting than the site will queue: refused at once
             loaded = False
         record = RequestRecord(start, start, head.method, head.target, 0, 0, connection, fault)
+        # The limit as the site states it, when it does (on its answers and its refusals).
+        stated = self._limiter.stated(start, time.time()) if self._limiter else []
         log.records.append(record)
         log.in_flight += 1
         log.max_in_flight = max(log.max_in_flight, log.in_flight)
         try:
             if not loaded:
                 return await self._send(
-                    stream, head, fault, record, start + self.faults.latency(self._rng)
+                    stream, head, fault, record, start + self.faults.latency(self._rng), stated
                 )
             # Served by one of `capacity` servers: the latency counts from when one is free.
             self._queued += 1
@@ -298,7 +292,9 @@ class Simulator:
                 self._queued -= 1
             try:
                 service = self.faults.latency(self._rng)
-                return await self._send(stream, head, fault, record, trio.current_time() + service)
+                return await self._send(
+                    stream, head, fault, record, trio.current_time() + service, stated
+                )
             finally:
                 self._servers.release()
         finally:
@@ -334,8 +330,11 @@ class Simulator:
         fault: str,
         record: RequestRecord,
         answer_at: float,
+        stated: list[tuple[str, str]] | None = None,
     ) -> bool:
-        """Answer the request at `answer_at`: the page is made first, so the latency is exact."""
+        """Answer the request at `answer_at`: the page is made first, so the latency is exact.
+        `stated`: the headers that state the rate limit, sent with pages and refusals."""
+        stated = stated or []
         keep_alive = head.keep_alive
         if fault in _PAGE_FAULTS:
             status, page = self._route(head, fault)
@@ -345,7 +344,7 @@ class Simulator:
                 page = changed_layout(page)
         if fault == "ok":  # the common answer leaves the moment the wait ends
             body = page.encode()
-            ready = head_bytes(status, len(body), keep_alive, []) + body
+            ready = head_bytes(status, len(body), keep_alive, stated) + body
             await self._sleep_until(answer_at)
             await stream.send_all(ready)
             record.status, record.bytes = status, len(body)
@@ -361,7 +360,9 @@ class Simulator:
             if fault == "429-lockout":
                 wait = max(0.0, self._limited_until - now)
             elif fault == "429-limit":
-                wait = self.faults.retry_after
+                limiter = self._limiter
+                assert limiter is not None
+                wait = limiter.reset(now) if limiter.window else self.faults.retry_after
             else:
                 wait = self.faults.retry_after
                 if self.faults.rate_limit_lockout:
@@ -371,9 +372,10 @@ class Simulator:
                 value = email.utils.formatdate(math.ceil(time.time() + wait), usegmt=True)
             else:
                 value = str(math.ceil(wait))
-            return await _respond(
-                stream, record, 429, b"Too Many Requests", keep_alive, [("Retry-After", value)]
-            )
+            # A limiter may refuse with another status (a 503 that says when to come back).
+            status = self.faults.limit_status if fault == "429-limit" else 429
+            extra = [("Retry-After", value), *stated]
+            return await _respond(stream, record, status, b"Too Many Requests", keep_alive, extra)
         if fault in ("500", "503", "403"):
             return await _respond(stream, record, int(fault), fault.encode(), keep_alive)
         if fault == "challenge":
