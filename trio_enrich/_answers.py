@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ._errors import FetchError, UsageError
 from ._model import FailureKind
+from ._pacing import StatedLimit, StatedLimits
 
 __all__ = [
     "CLIENTS",
@@ -29,6 +30,8 @@ __all__ = [
     "StatusKind",
     "check_base_url",
     "describe",
+    "hear_rate_headers",
+    "parse_rate_headers",
     "parse_retry_after",
     "status_error",
 ]
@@ -58,9 +61,11 @@ StatusKind = Callable[[int, bytes], FailureKind]
 
 
 class PageSource(Protocol):
-    """A client adapter: pages of one site as bytes, every failure a FetchError."""
+    """A client adapter: pages of one site as bytes, every failure a FetchError; the rate
+    limit its answers state, in `stated` (``parse_rate_headers``)."""
 
     base_url: str
+    stated: StatedLimits
 
     async def get(self, path: str) -> bytes:
         """The body of a 200 answer for `path`, or FetchError saying why there is none."""
@@ -134,6 +139,107 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if math.isnan(seconds):
         return None
     return max(0.0, seconds)
+
+
+#: Header values a client reads as the site's rate limit (any case; see parse_rate_headers).
+RATE_HEADERS = (
+    "ratelimit-policy", "ratelimit", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
+    "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
+)  # fmt: skip
+
+_ITEM = re.compile(r'\s*(?:"[^"]*"|[^;,"]*)((?:\s*;\s*[a-z][a-z0-9_*-]*=[^;,]*)*)\s*(?:,|$)')
+
+
+def _items(value: str) -> list[tuple[str, dict[str, str]]]:
+    """A structured-field list, loosely: each member's value and its parameters."""
+    items = []
+    for match in _ITEM.finditer(value):
+        if not match.group(0).strip(" ,"):
+            continue
+        head = match.group(0).split(";")[0].strip(" ,").strip('"')
+        params = {}
+        for part in match.group(1).split(";")[1:]:
+            key, _, raw = part.partition("=")
+            params[key.strip().lower()] = raw.strip().strip('"')
+        items.append((head, params))
+    return items
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
+
+
+def _policy_rate(value: str | None) -> float | None:
+    """Requests per second of the strictest policy: `"name";q=100;w=10` (the IETF draft from
+    its 8th version) or `100;w=10` (its earlier ones); a policy counting other units than
+    requests, or without a window, says no rate."""
+    rates = []
+    for head, params in _items(value or ""):
+        quota = _number(params.get("q", head))
+        window = _number(params.get("w"))
+        if params.get("qu", "requests") != "requests" or not quota or not window:
+            continue
+        rates.append(quota / window)
+    return min(rates) if rates else None
+
+
+def _reset_seconds(text: str | None, now: float) -> float | None:
+    """Seconds from now: a delay, or a Unix time in seconds or milliseconds (X-RateLimit-Reset
+    is either, by site)."""
+    value = _number(text)
+    if value is None:
+        return None
+    if value > 1e12:
+        value = value / 1000 - now
+    elif value > 1e9:
+        value -= now
+    return max(0.0, value)
+
+
+def parse_rate_headers(
+    header: Callable[[str], str | None], *, now: float | None = None
+) -> StatedLimit | None:
+    """The limit an answer's headers state, or None when they state none.
+
+    Three forms are read: the IETF httpapi draft's `RateLimit-Policy` and `RateLimit`
+    (`"default";r=50;t=30`: left and seconds to reset), its earlier `RateLimit-Limit`,
+    `-Remaining` and `-Reset` beside a `RateLimit-Policy`, and the `X-RateLimit-` fields.
+    `header(name)` gives a field's value (any case); `now` is the Unix time (for a reset given
+    as one)."""
+    clock = time.time() if now is None else now
+    rate = _policy_rate(header("ratelimit-policy"))
+    current = header("ratelimit")
+    if current is not None:
+        for _, params in _items(current)[:1]:
+            remaining, reset = _number(params.get("r")), _number(params.get("t"))
+            return StatedLimit(rate, _count(remaining), reset, "RateLimit")
+    for prefix, form in (("ratelimit-", "RateLimit-Limit"), ("x-ratelimit-", "X-RateLimit")):
+        limit = header(prefix + "limit")
+        remaining = _number(header(prefix + "remaining"))
+        reset = _reset_seconds(header(prefix + "reset"), clock)
+        if limit is None and remaining is None and reset is None:
+            continue
+        # `X-RateLimit-Limit: 100, 100;w=60`: some sites put their policy in the limit too.
+        rate = rate if rate is not None else _policy_rate(limit if ";" in (limit or "") else None)
+        if rate is None and remaining is None and reset is None:
+            return None  # nothing readable in them
+        return StatedLimit(rate, _count(remaining), reset, form)
+    if rate is not None:
+        return StatedLimit(rate, None, None, "RateLimit-Policy")
+    return None
+
+
+def _count(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def hear_rate_headers(stated: StatedLimits, header: Callable[[str], str | None]) -> None:
+    """Tell `stated` what an answer's headers say of the site's limit, if anything."""
+    stated.hear(parse_rate_headers(header))
 
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)

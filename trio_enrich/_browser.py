@@ -32,10 +32,12 @@ from ._answers import (
     StatusKind,
     check_base_url,
     describe,
+    hear_rate_headers,
     status_error,
 )
 from ._errors import FetchError, UsageError
 from ._model import FailureKind
+from ._pacing import StatedLimits
 
 try:
     from curl_cffi import CurlError, CurlInfo, CurlOpt
@@ -108,6 +110,7 @@ class BrowserClient(ClosedAtExit):
         self.max_body = max_body
         self._threads = trio.CapacityLimiter(max(1, concurrency))
         self._free: list[Any] = []  # idle sessions, each keeping its connection
+        self.stated = StatedLimits()  # the rate limit the site's answers state, if any
 
     async def aclose(self) -> None:
         sessions = list(self._free)
@@ -118,6 +121,7 @@ class BrowserClient(ClosedAtExit):
     async def get(self, path: str) -> bytes:
         """The body of a 200 answer for `path`, or FetchError saying why there is none."""
         answer = await self._request(path, self.max_body)
+        hear_rate_headers(self.stated, answer.headers.get)
         if answer.too_large:
             raise FetchError(FailureKind.TOO_LARGE, answer.too_large, path=path)
         if answer.status != 200:

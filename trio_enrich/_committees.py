@@ -89,7 +89,7 @@ async def read_committees(
             if outcome.result is not None:
                 roll.add(*outcome.item_id, outcome.result)
 
-    config = options.pipeline()
+    config = options.pipeline(client.stated)
     async with client:
         try:
             for round_number in range(1, MAX_ROUNDS + 1):

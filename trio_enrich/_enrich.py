@@ -22,7 +22,7 @@ from ._answers import ClientName
 from ._archive import PageArchive
 from ._jobs import JOBS, Job, open_page_client, read_kept_page
 from ._model import DEFAULT_BASE_URL, ItemFailure, PageRef
-from ._pacing import COLD_START_RATE, AdaptiveRate
+from ._pacing import COLD_START_RATE, AdaptiveRate, StatedLimits
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._site import SITE_RULES
 from ._store import Store
@@ -65,7 +65,9 @@ class EnrichOptions:
     # a page is written there before the data read from it is committed.
     archive: PageArchive | None = None
 
-    def pipeline(self) -> PipelineConfig:
+    def pipeline(self, stated: StatedLimits | None = None) -> PipelineConfig:
+        """The core's settings for a run with these options; `stated`: what the run's client
+        hears of the site's own rate limit (it caps the pacing)."""
         return PipelineConfig(
             concurrency=self.concurrency,
             max_failures=self.max_failures,
@@ -75,6 +77,7 @@ class EnrichOptions:
             adaptive=self.adaptive if self.auto else None,
             retry=self.retry,
             rules=SITE_RULES,
+            stated=stated,
         )
 
 
@@ -153,7 +156,7 @@ async def fetch_and_store(
     async with client:
         try:
             return await run_pipeline(
-                ids, fetch, commit, options.pipeline(), progress=progress, stop=stop
+                ids, fetch, commit, options.pipeline(client.stated), progress=progress, stop=stop
             )
         finally:
             if archive is not None:

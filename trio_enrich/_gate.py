@@ -1,5 +1,6 @@
 """The gate every request passes: a pause for every worker (Retry-After), a global rate cap
-(fixed, or the adaptive law of `--max-rps auto`), and fixed pacing's watch on its pauses."""
+(fixed, or the adaptive law of `--max-rps auto`), the limit the site states in its headers,
+and fixed pacing's watch on its pauses."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 import trio
 
-from ._pacing import AdaptiveRate, PauseWatch, Signal
+from ._pacing import AdaptiveRate, PauseWatch, Signal, StatedLimits
 from ._stats import Tally
 
 __all__ = ["Gate", "Ticket"]
@@ -30,6 +31,10 @@ class Gate:
 
     Fixed pacing hands over to the adaptive law when a `Retry-After` pause did not cure the
     site's refusals, and takes its pace back when the law does no better (see `PauseWatch`).
+
+    A limit the site states (`RateLimit` headers and the like, heard by the client) caps
+    both, as robots.txt's rate does; a window whose quota is used up holds every worker until
+    it resets, as a `Retry-After` does.
     """
 
     # Spacing requests 3% wider than 1/max_rps keeps the server's view of the rate (after
@@ -37,6 +42,8 @@ class Gate:
     # gentler on the site than bursts.
     MARGIN = 1.03
     WINDOW = 1.0 + 0.02  # the cap's window, with room for the network's jitter
+    MAX_STATED_WAIT = 120.0  # seconds: the longest hold for a used-up quota (as Retry-After's)
+    UNCAPPED_LOG = 256  # send times kept without a cap (see _sent)
 
     def __init__(
         self,
@@ -44,11 +51,16 @@ class Gate:
         tally: Tally,
         *,
         adaptive: AdaptiveRate | None = None,
+        stated: StatedLimits | None = None,
         sleep_until: Callable[[float], Awaitable[None]] = trio.sleep_until,
     ) -> None:
         if max_rps is not None and max_rps <= 0:
             raise ValueError("max_rps must be positive")
         self.max_rps = max_rps
+        self._asked_rps = max_rps  # the cap asked for, before any the site states
+        self._stated = stated
+        self._heard = 0  # the statements heeded
+        self._stated_pace: float | None = None
         # With an adaptive rate, the slots are spaced by its current rate (the fixed cap's
         # margin and send log do not apply: the rate is the law's to choose).
         self.adaptive = adaptive
@@ -61,7 +73,10 @@ class Gate:
         self._interval = self.MARGIN / max_rps if max_rps else 0.0
         self._next_slot = -math.inf
         self._turn = trio.Lock()
-        self._sent: deque[float] = deque(maxlen=max(1, math.floor(max_rps or 1)))
+        # Send times, for the cap; kept without a cap too while the site may state one, so
+        # that a cap it states counts the requests sent before it was heard.
+        uncapped = self.UNCAPPED_LOG if stated is not None else 1
+        self._sent: deque[float] = deque(maxlen=max(1, math.floor(max_rps or uncapped)))
         # Fixed pacing's watch on its pauses (None with `--max-rps auto` from the start).
         self.watch = PauseWatch() if adaptive is None else None
         # Tests pass a sleep that wakes late, as a loaded machine does.
@@ -81,6 +96,7 @@ class Gate:
         """Wait until a request may leave, then count it as sent."""
         while True:
             now = trio.current_time()
+            self._heed(now)
             if now < self.paused_until:
                 await self._sleep_until(self.paused_until)
                 continue
@@ -100,6 +116,8 @@ class Gate:
                     await self._sleep_until(sent[0] + self.WINDOW)
                     continue
                 sent.append(now)
+            elif self._stated is not None:
+                self._sent.append(now)
             self._tally.sent()
             if self.watch is not None:
                 self.watch.sent(now)
@@ -128,7 +146,32 @@ class Gate:
             # but never more than a quarter interval behind, so no two leave bunched.
             self._next_slot = max(slot, now - 0.25 / adaptive.rate)
         self._tally.sent()
-        return Ticket(now, adaptive.sent())
+        return Ticket(now, adaptive.sent(now))
+
+    def _heed(self, now: float) -> None:
+        """What the site last stated of its limit, once per statement: a used-up quota holds
+        every worker until it resets; the stated pace caps the rate (fixed or adaptive)."""
+        stated = self._stated
+        if stated is None or stated.heard == self._heard or stated.latest is None:
+            return
+        self._heard = stated.heard
+        limit = stated.latest
+        wait = limit.used_up
+        if wait is not None:
+            self.pause(min(wait, self.MAX_STATED_WAIT), f"{limit.form}: quota used up")
+        pace = limit.pace
+        if pace is None or pace == self._stated_pace:
+            return
+        self._stated_pace = pace
+        if self.adaptive is not None:
+            self.adaptive.state(now, pace)
+            self._tally.rate(self.adaptive.sending, self.adaptive.settled)
+            return
+        cap = pace if self._asked_rps is None else min(self._asked_rps, pace)
+        if cap != self.max_rps:
+            self.max_rps = cap
+            self._interval = self.MARGIN / cap
+            self._sent = deque(self._sent, maxlen=max(1, math.floor(cap)))
 
     def answered(self, ticket: Ticket, signal: Signal) -> None:
         """Tell the adaptive rate (if any) how the request of `ticket` was answered; with
@@ -136,6 +179,7 @@ class Gate:
         adaptive = self.adaptive
         watch = self.watch
         now = trio.current_time()
+        self._heed(now)
         if adaptive is None:
             if watch is None or ticket.rate is not None:
                 return

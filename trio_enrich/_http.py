@@ -1,4 +1,5 @@
-"""The only module that imports httpx: headers, deadlines, the body cap, Retry-After, error mapping.
+"""The only module that imports httpx: headers, deadlines, the body cap, Retry-After and the
+stated rate limit, error mapping.
 
 Every failure leaves this module as a :class:`FetchError` with a :class:`FailureKind`, so the
 core never sees an httpx exception.
@@ -22,11 +23,13 @@ from ._answers import (
     StatusKind,
     check_base_url,
     describe,
+    hear_rate_headers,
     parse_retry_after,
     status_error,
 )
 from ._errors import FetchError
 from ._model import FailureKind
+from ._pacing import StatedLimits
 
 # (check_base_url, parse_retry_after and DEFAULT_HEADERS live in ``_answers``, shared by both
 # adapters; they are named here too, where they always were.)
@@ -75,6 +78,7 @@ class PageClient(ClosedAtExit):
         self._free: list[httpx.AsyncBaseTransport] = []
         self._all: list[httpx.AsyncBaseTransport] = []
         self._headers = httpx.Headers(DEFAULT_HEADERS)
+        self.stated = StatedLimits()  # the rate limit the site's answers state, if any
         # At most `concurrency` requests in flight, whoever calls (the pipeline's workers are
         # that many already; robots.txt and `check` ask for one).
         self._slots = trio.CapacityLimiter(max(1, concurrency))
@@ -182,6 +186,7 @@ class PageClient(ClosedAtExit):
         request = httpx.Request("GET", self.base_url + path, headers=self._headers)
         async with self._borrowed() as transport:
             response = await transport.handle_async_request(request)
+            hear_rate_headers(self.stated, response.headers.get)
             try:
                 return await self._read(path, response)
             finally:

@@ -29,12 +29,17 @@ spacing of its slots and reports every answer.
 
 from __future__ import annotations
 
+import bisect
 import enum
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["COLD_START_RATE", "AdaptiveRate", "PauseWatch", "Phase", "Signal"]
+__all__ = [
+    "COLD_START_RATE", "AdaptiveRate", "BucketFit", "PauseWatch", "Phase", "Signal", "StatedLimit",
+    "StatedLimits",
+]  # fmt: skip
 
 #: Where the law starts without a remembered rate: about the rate of the polite defaults
 #: (3 workers, each pausing 500 ms before a request of ~100 ms).
@@ -55,11 +60,182 @@ class Signal(enum.Enum):
     OTHER = "other"  # an answer that says nothing about load (not found, a bad page)
 
 
+# A request's state in the fit: refused, accepted, or sent and not yet answered.
+_REFUSED, _ACCEPTED, _PENDING = 0, 1, 2
+
+
 class Phase(enum.StrEnum):
     START = "start"
     SEARCH = "search"
     HOLD = "hold"
     PROBE = "probe"
+
+
+@dataclass(slots=True)
+class BucketFit:
+    """What the site's answers say of its limit, read as a token bucket: the rates (and bursts)
+    a bucket could have and answer every request as the site did.
+
+    A bucket of rate `r` and burst `b` accepts a request when it holds a token. Replaying the
+    requests that were accepted (the client's send times stand in for the site's arrival
+    times, within `SLACK` tokens) gives, for each `r`, the tokens owed at each request: an
+    accepted one needs `b` to exceed its debt, a refused one needs `b` not to. The rates for
+    which some `b` fits are the ones the answers allow; the least of them is a rate that is
+    safe to send at. One refusal allows any rate (a slow bucket with a large burst, or a fast
+    one with a small burst); what follows it, accepted or refused, tells them apart.
+
+    When no rate fits, the site's limit changed: the answers from then on are read alone,
+    with the burst found before (the burst is the site's own; it is the rate that moved).
+    """
+
+    SLACK = 0.5  # tokens: how far a send time may be from the site's own clock
+    STEP = 1.005  # the rates tried are this far apart
+    SPAN = 4.0  # rates tried: from a top rate down to top / SPAN
+    KEEP = 1500  # answers kept (the newest)
+
+    events: list[tuple[float, int]] = field(default_factory=list)  # (sent at, state)
+    since: float = -math.inf  # answers sent before this belong to an earlier limit
+    burst: tuple[float, float] = (1.0, math.inf)  # what an earlier limit said of the burst
+
+    def sent(self, sent_at: float) -> None:
+        """A request left at `sent_at`; until its answer, the site may or may not have taken a
+        token for it (the fit allows both)."""
+        self._insert((sent_at, _PENDING))
+
+    def add(self, sent_at: float, accepted: bool) -> None:
+        """An answer: the request sent at `sent_at` was accepted (any answer but a refusal)."""
+        state = _ACCEPTED if accepted else _REFUSED
+        events = self.events
+        at = bisect.bisect_left(events, (sent_at, _REFUSED))
+        while at < len(events) and events[at][0] == sent_at:
+            if events[at][1] == _PENDING:
+                events[at] = (sent_at, state)
+                return
+            at += 1
+        self._insert((sent_at, state))
+
+    def _insert(self, event: tuple[float, int]) -> None:
+        events = self.events
+        if not events or event >= events[-1]:
+            events.append(event)
+        else:
+            bisect.insort(events, event)  # answers come back out of order
+        if len(events) > 2 * self.KEEP:
+            del events[: len(events) - self.KEEP]
+
+    def rates(self, top: float) -> tuple[float | None, float] | None:
+        """(least, greatest) rate between top / SPAN and `top` that fits every answer since
+        the limit last changed; the least is None when every rate down to top / SPAN fits
+        (nothing is known from below). None when no rate fits: the limit changed."""
+        return self._rates([event for event in self.events if event[0] >= self.since], top)
+
+    def changed(self, sent_at: float, now: float, top: float) -> None:
+        """The limit changed before the request sent at `sent_at` was refused: keep what the
+        answers before it said of the burst, and read the answers to requests sent from
+        `now` on alone."""
+        before = [event for event in self.events if self.since <= event[0] < sent_at]
+        least, greatest = self._rates(before, top) or (None, top)
+        if least is not None:
+            needs = self._burst_range(before, greatest)[0]
+            allows = self._burst_range(before, least)[1]
+            # (Within the slack a fit may need a little more than it allows.)
+            needs, allows = min(needs, allows), max(needs, allows)
+            self.burst = (max(self.burst[0], needs), min(self.burst[1], allows))
+        self.since = now
+
+    def _rates(
+        self, events: list[tuple[float, int]], top: float
+    ) -> tuple[float | None, float] | None:
+        if not any(state == _REFUSED for _, state in events):
+            return None, top  # nothing refused: every rate fits
+        # In fine steps, up from the bottom for the least rate that fits and down from the
+        # top for the greatest: a long stretch at one rate pins a bucket's rate to a band a
+        # step or two wide, and bunched sends can let a fast bucket with a small burst fit.
+        count = int(math.log(self.SPAN) / math.log(self.STEP))
+        rates = [top / self.STEP**k for k in range(count, -1, -1)]
+        least = next((k for k, rate in enumerate(rates) if self._fits(events, rate)), None)
+        if least is None:
+            return None
+        greatest = next(k for k in range(count, least - 1, -1) if self._fits(events, rates[k]))
+        return (None if least == 0 else rates[least]), rates[greatest]
+
+    def _fits(self, events: list[tuple[float, int]], rate: float) -> bool:
+        """Whether a bucket of `rate`, its burst within `burst`, answers as the site did."""
+        least, most = self.burst
+        needs, allows = self._burst_range(events, rate, most + self.SLACK)
+        return max(needs, least) <= min(allows, most) + self.SLACK
+
+    @staticmethod
+    def _burst_range(
+        events: list[tuple[float, int]], rate: float, give_up: float = math.inf
+    ) -> tuple[float, float]:
+        """The bursts a bucket of `rate` needs (at least) and allows (at most) to answer so;
+        once it needs more than it allows (by a token) or than `give_up`, no more is read.
+
+        The tokens owed are counted twice: without the requests still unanswered (the least
+        the site can be owed, for what an acceptance needs) and with them (the most, for
+        what a refusal allows), so that no answer yet to come can make the true rate not fit.
+        """
+        least_debt = most_debt = 0.0
+        last = events[0][0]
+        needs, allows = 1.0, math.inf
+        for sent_at, state in events:
+            drained = rate * (sent_at - last)
+            least_debt = max(0.0, least_debt - drained)
+            most_debt = max(0.0, most_debt - drained)
+            last = sent_at
+            if state == _ACCEPTED:
+                needs = max(needs, least_debt + 1.0)
+                if needs > give_up or needs > allows + 1.0:
+                    break  # it cannot fit
+                least_debt += 1.0
+                most_debt += 1.0
+            elif state == _REFUSED:
+                allows = min(allows, most_debt + 1.0)
+            else:
+                most_debt += 1.0
+        return needs, allows
+
+
+@dataclass(frozen=True, slots=True)
+class StatedLimit:
+    """A limit the site states in its answers' headers (``_answers.parse_rate_headers``)."""
+
+    rate: float | None  # requests per second of its policy (the least, of several)
+    remaining: int | None  # requests left in the current window
+    reset: float | None  # seconds until the window's quota is back
+    form: str  # which headers said it: "RateLimit", "RateLimit-Limit", "X-RateLimit"
+
+    @property
+    def pace(self) -> float | None:
+        """The rate to keep to: the policy's; without one, the rest of the window spread
+        evenly over the time it has left (a reset under a second is too coarse to divide)."""
+        if self.rate is not None:
+            return self.rate
+        if self.remaining is not None and self.reset is not None and self.reset >= 1.0:
+            return max(self.remaining, 1) / self.reset
+        return None
+
+    @property
+    def used_up(self) -> float | None:
+        """Seconds to hold every request when the window's quota is used up, else None."""
+        if self.remaining is not None and self.remaining <= 0 and self.reset:
+            return self.reset
+        return None
+
+
+@dataclass(slots=True)
+class StatedLimits:
+    """The newest limit the site stated, shared by a run's client (which hears it) and its
+    gate (which heeds it); `heard` counts the statements so the gate sees each once."""
+
+    latest: StatedLimit | None = None
+    heard: int = 0
+
+    def hear(self, limit: StatedLimit | None) -> None:
+        if limit is not None:
+            self.latest = limit
+            self.heard += 1
 
 
 @dataclass(slots=True)
@@ -73,18 +249,24 @@ class AdaptiveRate:
     # probe from there instead of searching from scratch.
     remembered: bool = False
 
-    GROWTH = 1.5  # start phase: after each healthy epoch
-    EPOCH = 1.0  # seconds of the start phase's steps
+    GROWTH = 2.0  # start phase: after each healthy round
+    EPOCH = 0.25  # seconds of the start phase's rounds
+    MARGIN = 0.005  # a rate found is held this much under
     PROOF = 8.0  # seconds at a rate with no signal before it counts as allowed
     SETTLE = 0.06  # hold once low and high are this close (a share of high)
+    PROBE_FIRST = 30.0  # seconds held before climbing, when only the first crossing is known
     PROBE_EVERY = 60.0  # seconds held before trying a little more
     PROBE_STEP = 1.03
+    CLIMB_STEP = 1.1  # a probe's step while the limit is known only within the first crossing
+    STATED_MARGIN = 1.03  # a stated rate is kept this far under (as robots.txt's is)
     BURST_WINDOW = 2.0  # seconds in which 5xx answers count as a burst
     BURST_COUNT = 2  # ... this many of them
     LATENCY_FACTOR = 1.8  # a recent median latency this much over the baseline is load
     LATENCY_SLACK = 0.05  # ... and at least this many seconds over it (a busy client's noise)
     LATENCY_SAMPLES = 15  # answers in a window; two windows in a row must show the rise
     BASELINE_SAMPLES = 30  # the first answers, at the gentle start rate: the unloaded latency
+    LATENCY_GRACE = 0.5  # seconds after a cut whose requests' latency is not read
+    LOAD_STEP = 1.25  # a step down on load with nothing proven
 
     rate: float = 0.0
     phase: Phase = Phase.START
@@ -95,6 +277,8 @@ class AdaptiveRate:
     signals: int = 0  # "slow down" signals acted on
     reasons: dict[str, int] = field(default_factory=dict)  # signals acted on, by reason
     history: list[tuple[float, float]] = field(default_factory=list)  # (time, rate) changes
+    stated: float | None = None  # the rate the site states, once it has (a ceiling)
+    fit: BucketFit = field(default_factory=BucketFit)
     _sent: int = 0  # requests sent at the current rate
     _overloads: deque[float] = field(default_factory=deque)
     _recent: deque[float] = field(default_factory=deque)  # latencies since the last cut
@@ -109,6 +293,8 @@ class AdaptiveRate:
     # never sent is neither shown nor remembered.
     achieved: float | None = None
     peak_achieved: float = 0.0
+    _top: float = 0.0  # the most the law has sent at
+    _first_sent: float | None = None  # when the first request at the current rate left
 
     def __post_init__(self) -> None:
         self.rate = self._bounded(self.start)
@@ -144,15 +330,34 @@ class AdaptiveRate:
             return min(self.rate, peak), False
         return None
 
-    def sent(self) -> float:
-        """A request leaves: the rate it left at (pass it back with its answer)."""
+    def sent(self, now: float | None = None) -> float:
+        """A request leaves (at `now`): the rate it left at (pass it back with its answer)."""
+        if now is not None:
+            self.fit.sent(now)
+            if not self._sent:
+                self._first_sent = now
         self._sent += 1
+        self._top = max(self._top, self.rate)
         return self.rate
+
+    def state(self, now: float, rate: float) -> None:
+        """The site states its limit, `rate` requests per second: the law keeps to it (just
+        under) from now on, and follows it as it changes, up only while the site has refused
+        nothing (a refusal says more than a statement)."""
+        self.stated = rate
+        capped = self._bounded(rate / self.STATED_MARGIN)
+        lower = capped < self.rate / 1.01
+        if lower or (not self.signals and capped > self.rate * 1.01):
+            self.phase = Phase.HOLD
+            self.low, self.high = capped, rate
+            self._set(now, capped, cut=lower)
 
     def answered(
         self, now: float, sent_at: float, sent_rate: float, signal: Signal, latency: float
     ) -> None:
         """An answer to a request sent at `sent_at` at `sent_rate`, after `latency` seconds."""
+        if signal is not Signal.OVERLOADED:
+            self.fit.add(sent_at, signal is not Signal.LIMITED)
         if signal is Signal.LIMITED:
             self._slow_down(now, sent_at, sent_rate, "rate limited")
             return
@@ -164,7 +369,10 @@ class AdaptiveRate:
             if len(overloads) >= self.BURST_COUNT:
                 self._slow_down(now, sent_at, sent_rate, "server errors")
             return
-        if signal is Signal.OK and sent_at >= self.last_cut and self._latency_rose(latency):
+        # Requests sent just after a cut still queue behind those sent before it: their
+        # latency is the old rate's, so it is not read.
+        fresh = sent_at >= self.last_cut + self.LATENCY_GRACE
+        if signal is Signal.OK and fresh and self._latency_rose(latency):
             self._slow_down(now, sent_at, sent_rate, "latency")
             return
         self._advance(now)
@@ -204,11 +412,20 @@ class AdaptiveRate:
         self.signals += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         self.high = sent_rate if self.high is None else min(self.high, sent_rate)
+        limited = reason == "rate limited"
         if self.phase is Phase.START:
-            # The last step's rate passed a healthy second: the likeliest good rate, though a
-            # second does not prove it (a limiter's burst can hide an excess that long).
-            self.phase = Phase.SEARCH
-            self._set(now, max(self.low, sent_rate / self.GROWTH), cut=True)
+            # The round before the refused one passed whole: the likeliest good rate, though
+            # a round does not prove it (a limiter's burst can hide an excess that long).
+            start_over = max(self.low, sent_rate / self.GROWTH)
+            if limited:
+                # Held there: a refusal to come is read with this one by the fit, and a
+                # rate under the limit is climbed from after PROBE_FIRST.
+                self.phase = Phase.HOLD
+                self.low = start_over * (1 - self.MARGIN)
+                self._set(now, self.low, cut=True)
+            else:
+                self.phase = Phase.SEARCH
+                self._set(now, start_over, cut=True)
             return
         if self.low >= self.high:
             # A rate proven allowed is refused now: its proof was a limiter's burst (the
@@ -219,33 +436,74 @@ class AdaptiveRate:
             self.low = max(self.floor, self.high * (0.5 if again else 0.97))
             if again:
                 self.phase = Phase.SEARCH  # search again between half and the refused rate
-        if self.phase in (Phase.HOLD, Phase.PROBE):
+        band = self._refine(now, sent_at, sent_rate) if limited else None
+        if band is not None:
+            # The rates a bucket could have, answering as the site did: held just under the
+            # least when they are few (the limit is found), searched between otherwise.
+            # After a change of the limit, the safe rate is held first: refusals stop, and
+            # a held rate is climbed from later.
+            least, greatest = band
+            found = greatest <= least * (1 + self.SETTLE) or self.fit.since > -math.inf
+            self.phase = Phase.HOLD if found else Phase.SEARCH
+        if (
+            self.phase in (Phase.HOLD, Phase.PROBE)
+            or self.high - self.low <= self.SETTLE * self.high
+        ):
             self.phase = Phase.HOLD
             self._set(now, self.low, cut=True)
             return
         if self.low <= self.floor:
-            # Nothing proven yet: step down as the start phase stepped up.
-            self._set(now, self.high / self.GROWTH, cut=True)
+            # Nothing proven yet: step down as the start phase stepped up (a refusal), or by
+            # less (load: its signal comes late, from a queue the start phase built up).
+            self._set(now, self.high / (self.GROWTH if limited else self.LOAD_STEP), cut=True)
             return
         self._set(now, (self.low + self.high) / 2, cut=True)
+
+    def _refine(self, now: float, sent_at: float, sent_rate: float) -> tuple[float, float] | None:
+        """Narrow the search by the fit: the least rate of a bucket that answers as the site
+        did is safe (`low`), the greatest bounds the limit (`high`). The band of rates, when
+        the fit knows both ends."""
+        fit = self.fit
+        top = sent_rate * 1.02  # a bucket this fast would not have refused it
+        found = fit.rates(top)
+        if found is None:
+            # No bucket answers as the site did, this refusal included: the limit changed.
+            # The answers from now on are read alone, with the burst found before.
+            fit.changed(sent_at, now, top)
+            return None
+        least, greatest = found
+        assert self.high is not None
+        self.high = min(self.high, greatest)
+        if least is None:
+            return None
+        safe = min(least, sent_rate) * (1 - self.MARGIN)
+        # The fit's least rate is safe; a guess of the search above the fit's greatest is not.
+        self.low = safe if self.low >= self.high else max(self.low, safe)
+        return least, greatest
 
     def _advance(self, now: float) -> None:
         """After a healthy stretch at the current rate: the next step of the phase."""
         held = now - self.since
         if self.phase is Phase.START:
             if held >= self.EPOCH and self._sent >= 2:
-                achieved = self._sent / held
+                # Counted from the round's first request: the run's first round also holds
+                # its connections' setting up, which says nothing of what workers can send.
+                began = (
+                    self.since if self._first_sent is None else max(self.since, self._first_sent)
+                )
+                achieved = self._sent / max(now - began, 1e-9)
                 if achieved >= 0.7 * self.rate:  # not held back by the concurrency
-                    # From what was sent, not from the ceiling: growth stays within a step of
-                    # a rate the site has seen.
-                    self._set(now, min(self.rate, achieved) * self.GROWTH)
+                    self._set(now, self.rate * self.GROWTH)
                 else:
-                    self._set(now, self.rate)
+                    # From what was sent, not from the ceiling: growth stays within a step
+                    # of a rate the site has seen.
+                    self._set(now, achieved * self.GROWTH)
             return
+        wide = self.high is not None and self.high > 1.2 * self.low
         if self.phase is Phase.HOLD:
-            if held >= self.PROBE_EVERY:
+            if held >= (self.PROBE_FIRST if wide else self.PROBE_EVERY):
                 self.phase = Phase.PROBE
-                self._set(now, self.rate * self.PROBE_STEP)
+                self._set(now, self.rate * (self.CLIMB_STEP if wide else self.PROBE_STEP))
             return
         if held < self.PROOF:
             return
@@ -256,6 +514,8 @@ class AdaptiveRate:
             if self.high is None:
                 # Above every rate the site refused: the limit rose. Keep climbing, gently.
                 self._set(now, self.rate * self.PROBE_STEP)
+            elif self.high > 1.2 * self.low:
+                self._set(now, self.rate * self.CLIMB_STEP)  # still far under the refused rate
             else:
                 self.phase = Phase.HOLD
                 self._set(now, self.low)
@@ -278,6 +538,7 @@ class AdaptiveRate:
         self.rate = self._bounded(rate)
         self.since = now
         self._sent = 0
+        self._first_sent = None
         if cut:
             self.last_cut = now
             self._recent.clear()
@@ -288,6 +549,8 @@ class AdaptiveRate:
     def _bounded(self, rate: float) -> float:
         if self.ceiling is not None:
             rate = min(rate, self.ceiling)
+        if self.stated is not None:
+            rate = min(rate, self.stated / self.STATED_MARGIN)
         return max(self.floor, rate)
 
 

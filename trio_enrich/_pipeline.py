@@ -107,7 +107,7 @@ class _Run(Generic[K, R]):
         self.progress = progress
         self.rng = rng
         self.tally = Tally(selected=len(ids) if isinstance(ids, Sized) else 0)
-        self.gate = Gate(config.max_rps, self.tally, adaptive=config.adaptive)
+        self.gate = Gate(config.max_rps, self.tally, adaptive=config.adaptive, stated=config.stated)
         self.breaker = Breaker(config.max_failures, config.rules.trips_breaker)
         self.work_scope = trio.CancelScope()
         self.enough = trio.Event()
@@ -241,7 +241,7 @@ class _Run(Generic[K, R]):
             try:
                 result = await self.fetch(item_id)
             except FetchError as error:
-                signal = config.rules.signal(error.kind)
+                signal = config.rules.signal(error.kind, says_when=error.retry_after is not None)
                 if signal is Signal.LIMITED:
                     self.tally.limited()
                 self.gate.answered(ticket, signal)

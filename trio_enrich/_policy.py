@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from . import _defaults as defaults
 from ._defaults import UNREACHABLE_GRACE, real_wait
 from ._model import FailureKind
-from ._pacing import AdaptiveRate, Signal
+from ._pacing import AdaptiveRate, Signal, StatedLimits
 
 __all__ = ["Breaker", "FailureRules", "PipelineConfig", "RetryPolicy"]
 
@@ -49,12 +49,13 @@ class FailureRules:
     rate_limited: Callable[[FailureKind], bool] = _never
     overloaded: Callable[[FailureKind], bool] = _never
 
-    def signal(self, kind: FailureKind) -> Signal:
-        """What a failure of `kind` tells an adaptive rate."""
+    def signal(self, kind: FailureKind, *, says_when: bool = False) -> Signal:
+        """What a failure of `kind` tells an adaptive rate. An overload that says when to come
+        back (a 503 with Retry-After) is the site's "slow down" as much as a 429 is."""
         if self.rate_limited(kind):
             return Signal.LIMITED
         if self.overloaded(kind):
-            return Signal.OVERLOADED
+            return Signal.LIMITED if says_when else Signal.OVERLOADED
         return Signal.OTHER
 
 
@@ -112,6 +113,9 @@ class PipelineConfig:
     batch_seconds: float = 1.0  # the longest an outcome waits for its commit
     tick_seconds: float = 1.0  # how often progress is told the time without an outcome
     rules: FailureRules = field(default_factory=FailureRules)
+    # What the run's client hears of the limit the site states in its headers (None: the
+    # client is not listened to): it caps the pacing, fixed or adaptive.
+    stated: StatedLimits | None = None
     # How long a run that has never reached the site keeps trying before it stops: a wrong
     # address should fail in seconds, not after every item's retries and a breaker trip.
     unreachable_grace: float = field(default_factory=lambda: real_wait(UNREACHABLE_GRACE))

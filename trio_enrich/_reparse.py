@@ -35,6 +35,7 @@ from ._enrich import EnrichOptions
 from ._errors import FetchError
 from ._jobs import ISSUERS, TRADES, Job
 from ._model import FailureKind, ListingTrade, PageFailure, PageRef
+from ._pacing import StatedLimits
 from ._parse import parse_trades_page
 from ._pipeline import FailureRules, Outcome, PipelineConfig, RetryPolicy, RunStats, run_pipeline
 from ._site import status_kind
@@ -130,6 +131,7 @@ class ArchivedPages(ClosedAtExit):
     def __init__(self, archive: PageArchive) -> None:
         self.archive = archive
         self.base_url = "archive:" + archive.path
+        self.stated = StatedLimits()  # kept pages state no limit a run should keep to
 
     async def get(self, path: str) -> bytes:
         page = await self.archive.run(self.archive.newest, path)

@@ -241,7 +241,7 @@ class _SyncRun:
 
     async def _incremental(self, cutoff: str) -> None:
         options = self.options
-        config = options.enrich.pipeline()
+        config = options.enrich.pipeline(self.client.stated)
         limit = options.max_pages if options.max_pages is not None else math.inf
         with self.progress(None) as sink:
             # One page at a time, so the walk stops right after the page that reaches back.
@@ -264,7 +264,7 @@ class _SyncRun:
 
     async def _full(self, walk: Walk) -> None:
         options, result = self.options, self.result
-        config = options.enrich.pipeline()
+        config = options.enrich.pipeline(self.client.stated)
         budget = options.max_pages if options.max_pages is not None else math.inf
         for _ in range(MAX_ROUNDS + (walk.total is None)):
             pages = walk.pages_to_read(options.page_size)
