@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,18 @@ class RateScenario:
     faults: dict[str, Any]
     limit: float | None  # the hidden rate limit (requests/s), if any
     contenders: tuple[str, ...]
+    # The limit falls: (after this many requests to the simulator, to this rate).
+    falls: tuple[int, float] | None = None
+
+    @property
+    def ideal(self) -> float:
+        """Seconds at the limit: pages / limit (with a fall, each part at its rate)."""
+        if self.limit is None:
+            return float("nan")
+        if self.falls is None:
+            return self.items / self.limit
+        before = min(self.items, self.falls[0])
+        return before / self.limit + (self.items - before) / self.falls[1]
 
 
 @dataclass
@@ -66,6 +78,13 @@ class RateResult:
     first_30s_refused: int = 0
     later_refused_per_30s: float = 0.0
     timeline: list[tuple[float, int, int]] = field(default_factory=list)  # (second, 200s, 429s)
+    first_second: int = 0  # requests in the run's first second (from its first request)
+    first_two_seconds: int = 0
+    limited: int = 0  # answers refusing for the limit (429, or 503 with the 503 form)
+    settle_s: float | None = None  # a fall: seconds until the rate is under the new limit
+    refused_after_settle: int = 0  # ... and the refusals after that (probes)
+    rate_after_settle: float = 0.0  # requests per second in the 20 s after settling
+    earlier: bool = False  # taken from an earlier run (--keep), not measured in this one
 
 
 CONTENDERS = {
@@ -77,14 +96,32 @@ CONTENDERS = {
     "seed": "the seed's design (N=10, no pause)",
     "scrapy": "Scrapy + AutoThrottle (target 2.0, N=10)",
 }
+EARLIER = " (an earlier run's row)"
 LIMITED = {"latency_median_ms": 20, "latency_p99_ms": 80, "rate_limit_burst": 5, "retry_after": 1}
+# A limit of 200 requests in each 10 s window (20/s), stated in the answers' headers.
+STATED = {"latency_median_ms": 20, "latency_p99_ms": 80, "rate_limit": 20, "rate_window": 10}
+FORMS = {"RHI": "ratelimit", "RHL": "ratelimit-legacy", "RHX": "x-ratelimit"}
 
 
 def scenarios(quick: bool) -> list[RateScenario]:
     k = 300 if quick else 1200
     load = 1000 if quick else 4000  # enough for the steady state to count, past the ramp
     everyone = ("auto", "auto-2", "defaults", "n10", "told", "seed", "scrapy")
+    half = k // 2
+    stated = [
+        RateScenario(
+            name,
+            f"a limit of 200 requests per 10 s stated in {form} headers, {half:,} pages",
+            half,
+            {**STATED, "rate_headers": form},
+            20.0,
+            ("auto", "n10"),
+        )
+        for name, form in FORMS.items()
+    ]
     return [
+        RateScenario("R20S", f"hidden limit 20 req/s (burst 5), {half:,} pages, N=10", half,
+                     {**LIMITED, "rate_limit": 20}, 20.0, ("auto", "told")),
         RateScenario("R20", f"hidden limit 20 req/s (burst 5), {k:,} pages, N=10", k,
                      {**LIMITED, "rate_limit": 20}, 20.0, everyone),
         RateScenario("R5", f"hidden limit 5 req/s (burst 5), {k:,} pages, N=10", k,
@@ -92,6 +129,14 @@ def scenarios(quick: bool) -> list[RateScenario]:
         RateScenario("RL", f"hidden limit 20 req/s with a 5 s lockout after a violation, "
                      f"{k:,} pages", k, {**LIMITED, "rate_limit": 20, "lockout_seconds": 5},
                      20.0, everyone),
+        # 10 requests measure the unloaded latency first; the limit falls half way through.
+        RateScenario("RF", f"hidden limit 20 req/s falling to 10 half way, {k:,} pages", k,
+                     {**LIMITED, "rate_limit": 20, "rate_limit_after": [10 + half, 10.0]},
+                     20.0, ("auto",), falls=(half, 10.0)),
+        *stated,
+        RateScenario("R503", f"hidden limit 20 req/s refused with 503 and Retry-After, "
+                     f"{half:,} pages", half, {**LIMITED, "rate_limit": 20, "limit_status": 503},
+                     20.0, ("auto", "n10")),
         RateScenario("LOAD", f"a site that slows under load: 4 requests served at once, ~50 ms "
                      f"each, 503 beyond a queue of 12; {load:,} pages", load,
                      {"latency_median_ms": 50, "latency_p99_ms": 120, "capacity": 4,
@@ -140,6 +185,8 @@ def measure(
     start = min((r["start"] for r in records), default=0.0)
     ok = [r for r in records if r["status"] == 200]
     refused = [r for r in records if r["status"] == 429]
+    limit_status = int(scenario.faults.get("limit_status", 429))
+    limited = [r for r in records if r["status"] == limit_status and r["fault"].startswith("429")]
     seconds = int(max((r["start"] for r in records), default=start) - start) + 1
     timeline = [(s, 0, 0) for s in range(seconds)]
     counts = [[0, 0] for _ in range(seconds)]
@@ -158,8 +205,33 @@ def measure(
         scenario.name, contender, wall, len(records), len(refused),
         sum(1 for r in records if r["status"] == 503), enriched(db),
         statistics.median(latencies) if latencies else 0.0, first, later, timeline,
+        sum(1 for r in records if r["start"] - start < 1.0),
+        sum(1 for r in records if r["start"] - start < 2.0), len(limited),
     )  # fmt: skip
+    if scenario.falls is not None:
+        result.settle_s, result.refused_after_settle, result.rate_after_settle = settled(
+            records, scenario, served
+        )
     return result, served + len(records)
+
+
+def settled(
+    records: list[dict[str, Any]], scenario: RateScenario, served: int
+) -> tuple[float | None, int, float]:
+    """After the limit fell: seconds from the fall to the end of the refusals that came in the
+    20 s after it (the law finding the new limit), the refusals later (its probes), and the
+    requests per second in the 20 s after that end."""
+    assert scenario.falls is not None
+    fall_at = scenario.faults["rate_limit_after"][0] - served
+    if not 0 <= fall_at < len(records):
+        return None, 0, 0.0
+    changed = records[fall_at]["start"]
+    after = records[fall_at:]
+    finding = [r["start"] for r in after if r["status"] == 429 and r["start"] < changed + 20.0]
+    end = max(finding, default=changed)
+    later = sum(1 for r in after if r["status"] == 429 and r["start"] >= changed + 20.0)
+    rate = sum(1 for r in after if end < r["start"] <= end + 20.0) / 20.0
+    return end - changed, later, rate
 
 
 def run(scenario: RateScenario, workdir: Path) -> tuple[list[RateResult], float]:
@@ -185,7 +257,9 @@ def run(scenario: RateScenario, workdir: Path) -> tuple[list[RateResult], float]
         unloaded = statistics.median(1000 * (r["end"] - r["start"]) for r in records)
         auto_db: Path | None = None
         for contender in scenario.contenders:
-            time.sleep(3 + scenario.faults.get("lockout_seconds", 0))  # the bucket refills
+            # The bucket refills, a lockout or a stated window ends.
+            time.sleep(3 + scenario.faults.get("lockout_seconds", 0)
+                       + scenario.faults.get("rate_window", 0))  # fmt: skip
             db = workdir / f"{scenario.name}-{contender}.db"
             if contender == "auto-2" and auto_db is not None:
                 shutil.copy(auto_db, db)  # the learned rate is in it
@@ -200,12 +274,16 @@ def run(scenario: RateScenario, workdir: Path) -> tuple[list[RateResult], float]
             if contender == "auto":
                 auto_db = db
             results.append(result)
-            ideal = scenario.items / scenario.limit if scenario.limit else float("nan")
+            ideal = scenario.ideal
             print(f"  {scenario.name} {contender}: {result.enriched}/{scenario.items} in "
                   f"{result.wall:.1f} s ({result.wall / ideal:.3f} of ideal), "
                   f"{result.requests} requests, {result.refused} x 429, "
                   f"{result.overloaded} x 503, median latency {result.median_latency_ms:.0f} "
-                  f"ms", flush=True)  # fmt: skip
+                  f"ms, first 1 s / 2 s: {result.first_second} / {result.first_two_seconds}"
+                  + ("" if result.settle_s is None else
+                     f", last refusal {result.settle_s:.1f} s after the fall, then "
+                     f"{result.rate_after_settle:.1f} req/s, later "
+                     f"{result.refused_after_settle} x 429"), flush=True)  # fmt: skip
     finally:
         server.kill()
         server.wait()
@@ -216,12 +294,15 @@ def report(
     plan: list[RateScenario], results: list[RateResult], unloaded: dict[str, float]
 ) -> list[str]:
     lines = [
-        "## Scenario R: a hidden rate limit, and a site that slows under load (issue 15)",
+        "## Scenario R: a rate limit hidden or stated, and a site that slows under load "
+        "(issues 15, 24)",
         "",
         "Made by `python3 benchmarks/compare.py --only R` (`benchmarks/rate.py`). The simulator's",
-        "limiter is a token bucket (429 with `Retry-After: 1` when empty); latency ~20 ms.",
-        "`of ideal` is the wall time over the limit's time (pages / limit). Contenders are",
-        "one process each, one after the other against the same simulator.",
+        "hidden limiter is a token bucket (429 with `Retry-After: 1` when empty); the stated one",
+        "allows 200 requests in each 10 s window and says so in its headers; latency ~20 ms.",
+        "`of ideal` is the wall time (the process's, start-up included) over the limit's time",
+        "(pages / limit). `first 1 s / 2 s`: requests sent in the run's first second and two.",
+        "Contenders are one process each, one after the other against the same simulator.",
         "",
     ]
     by = {(r.scenario, r.contender): r for r in results}
@@ -231,17 +312,29 @@ def report(
             continue
         lines += [f"### {scenario.name}: {scenario.title}", ""]
         if scenario.limit:
-            ideal = scenario.items / scenario.limit
+            ideal = scenario.ideal
+            refusal = "503" if scenario.faults.get("limit_status") == 503 else "429"
             lines += [
-                "| contender | wall s | of ideal | requests | 429 answers (share) | enriched |",
-                "|---|---|---|---|---|---|",
+                f"| contender | wall s | of ideal | requests | {refusal} refusals (share) | "
+                "first 1 s / 2 s | enriched |",
+                "|---|---|---|---|---|---|---|",
             ]
             for r in rows:
-                share = 100 * r.refused / max(1, r.requests)
+                share = 100 * r.limited / max(1, r.requests)
+                first = "n/a" if r.earlier else f"{r.first_second} / {r.first_two_seconds}"
                 lines.append(
-                    f"| {CONTENDERS[r.contender]} | {r.wall:.1f} | {r.wall / ideal:.3f} | "
-                    f"{r.requests} | {r.refused} ({share:.1f}%) | {r.enriched}/{scenario.items} |"
+                    f"| {CONTENDERS[r.contender]}{EARLIER if r.earlier else ''} | {r.wall:.1f} | "
+                    f"{r.wall / ideal:.3f} | {r.requests} | {r.limited} ({share:.1f}%) | "
+                    f"{first} | {r.enriched}/{scenario.items} |"
                 )
+            fall = by.get((scenario.name, "auto"))
+            if scenario.falls is not None and fall is not None and fall.settle_s is not None:
+                lines += [
+                    "", f"After the fall to {scenario.falls[1]:g} req/s: the last refusal of "
+                    f"the law finding it came {fall.settle_s:.1f} s after the fall, then "
+                    f"{fall.rate_after_settle:.1f} requests/s for 20 s; "
+                    f"{fall.refused_after_settle} refusals later (its probes upward).",
+                ]  # fmt: skip
             second = by.get((scenario.name, "auto-2"))
             if second is not None:
                 lines += ["", f"Second auto run: 429 answers in its first 30 s: "
@@ -304,11 +397,25 @@ def chart(plan: list[RateScenario], results: list[RateResult]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="300 pages instead of 1,200")
-    parser.add_argument("--only", default="R20,R5,RL,LOAD", help="scenarios, comma-separated")
+    parser.add_argument(
+        "--only",
+        default="R20S,R20,R5,RL,RF,RHI,RHL,RHX,R503,LOAD",
+        help="scenarios, comma-separated",
+    )
+    parser.add_argument("--keep", default="",
+                        help="SCENARIO:CONTENDER pairs not run again: their rows are taken from "
+                        "the results file as it is (marked so in the report)")  # fmt: skip
+    parser.add_argument("--pages", type=int, help="pages per limited scenario (for trying)")
+    parser.add_argument("--contenders", help="only these contenders, comma-separated")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     wanted = args.only.split(",")
     plan = [s for s in scenarios(args.quick) if s.name in wanted]
+    if args.pages:
+        plan = [replace(s, items=args.pages) if s.limit else s for s in plan]
+    if args.contenders:
+        chosen = args.contenders.split(",")
+        plan = [replace(s, contenders=tuple(c for c in s.contenders if c in chosen)) for s in plan]
     path = HERE / "rate_results.json"
     if args.report_only:
         data = json.loads(path.read_text())
@@ -317,10 +424,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         warm_bytecode()
         results, unloaded = [], {}
+        kept = {tuple(pair.split(":")) for pair in args.keep.split(",") if pair}
+        earlier = json.loads(path.read_text()) if kept else {"results": [], "unloaded": {}}
         with tempfile.TemporaryDirectory() as folder:
             for scenario in plan:
                 print(f"scenario {scenario.name}: {scenario.title}", flush=True)
-                found, unloaded[scenario.name] = run(scenario, Path(folder))
+                runs = tuple(c for c in scenario.contenders if (scenario.name, c) not in kept)
+                found, unloaded[scenario.name] = run(replace(scenario, contenders=runs),
+                                                     Path(folder))  # fmt: skip
+                for row in earlier["results"]:
+                    if (row["scenario"], row["contender"]) in kept & {
+                        (scenario.name, c) for c in scenario.contenders
+                    }:
+                        found.append(RateResult(**{**row, "earlier": True}))
                 results += found
         data = {"quick": args.quick, "unloaded": unloaded, "results": [asdict(r) for r in results]}
         path.write_text(json.dumps(data, indent=1))

@@ -1,27 +1,58 @@
 """`--max-rps auto`: find the rate a site allows from what it answers, and stay just under it.
 
-The control law is a *probe-and-hold search* on the request rate, in three phases:
+The control law is a *probe-and-hold search* on the request rate, helped by a reading of the
+site's answers as a token bucket (`BucketFit`), and capped by any limit the site states:
 
-* **start**: from a conservative rate (the polite defaults' ~5/s, or a remembered rate), grow
-  1.5x after every healthy second, until the site first says "slow down";
+* **start**: from a conservative rate (the polite defaults' ~5/s, or a remembered rate),
+  double after every healthy round (`EPOCH`, a quarter second and two requests), until the
+  site first says "slow down";
+* **first crossing** (a refusal): held at the rate of the round before the refused one, less
+  `MARGIN` (the likeliest good rate: that round passed whole), without the old search's
+  8-second proofs. A refusal to come is read with this one by the fit; a held rate far under
+  the refused one is climbed from (`CLIMB_STEP` per `PROOF`) after `PROBE_FIRST` seconds;
 * **search**: every "slow down" at rate `x` proves the limit is below `x` (`high`); every
   `PROOF` seconds at a rate without one proves it is about there or above (`low`). The rate
   goes to the middle of the two until they are within `SETTLE` of each other;
 * **hold**: at `low`. Every `PROBE_EVERY` seconds it tries `PROBE_STEP` more, in case the limit
   rose; a "slow down" there sends it back to `low`.
 
-"Slow down" is a 429 (or 403), a burst of 5xx or timeouts (one alone is noise), or answers
-whose latency rose well above the site's own unloaded latency: a site that slows under load
-says so before it errors. One signal is acted on once: answers to requests sent before the
-last cut are the same news. A signal at a rate already proven healthy means the limit fell:
-`low` is halved (a sharp, AIMD-like cut) and the search starts again from there.
+"Slow down" is a 429 (or 403, or a 5xx that says when to come back), a burst of 5xx or
+timeouts (one alone is noise), or answers whose latency rose well above the site's own
+unloaded latency: a site that slows under load says so before it errors. One signal is acted
+on once: answers to requests sent before the last cut are the same news (and latency of
+requests sent within `LATENCY_GRACE` after it still waits behind the old rate's queue). A
+signal at a rate already proven healthy means the limit fell: `low` steps just under it, and
+halves if that is refused again within `PROOF`.
 
-Why not AIMD, or a latency-only law: each 429 costs a pause of every worker for its
-Retry-After (a second or more), so the number of times the limit is crossed is what costs
-throughput, not how far. AIMD crosses it on every cycle and averages ~75% of it; a search
-crosses it a few times, then holds within a few percent (see BENCHMARKS.md for the figures).
-A token-bucket limiter lets a rate above its own pass for a while (its burst), which is why
-a rate counts as proven only after `PROOF` seconds.
+**The fit.** A token bucket's refusals are not noise: a refusal says the tokens ran out, an
+acceptance that one was there. Replaying every request since the limit last changed gives the
+rates (and bursts) of the buckets that would have answered exactly so; their least is safe to
+send at, their greatest bounds the limit. One crossing alone allows any rate (a slow bucket
+with a large burst or a fast one with a small burst); a long stretch before a refusal pins
+the rate to within a percent (measured: 19.9/s held 30 s, then refused at 21/s: the fit's
+band is 19.9 to 20.0 for a bucket of 20). So every refusal narrows `low` and `high` by the fit,
+and is held at its least when its band is narrow. When no bucket fits any more, the limit
+changed: the answers from then on are read alone, with the burst the earlier ones found (the
+burst is the site's own), which reads a fallen limit from the first stretch after it.
+
+**A stated limit.** A site that says its limit (`RateLimit-Policy`, `RateLimit`,
+`X-RateLimit-*`: ``_answers.parse_rate_headers``) is taken at its word at the first answer
+that says it: `state()` holds just under it (`STATED_MARGIN`) and follows it as it moves
+(up only while nothing was refused). The gate applies it in every mode.
+
+Why these choices (model: benchmarks/model_rate.py, real runs: BENCHMARKS.md, scenario R):
+each refusal costs a pause of every worker for its Retry-After, so the number of crossings is
+what costs throughput, not how far; a burst hides a rate above the limit for burst/excess
+seconds, so a short round cannot prove a rate, and a single crossing cannot tell the limit
+from the burst. The old law (grow 1.5x a second, search in 8 s proofs) paid ~5 s of every
+cold start: 1.23 of the ideal wall for 600 pages at a hidden 20/s. Doubling per quarter second
+costs ~0.3 s of ramp from 5/s; holding the round before the crossing costs nothing more when
+the limit lies on the ramp's rates (5, 10, 20, 40: 20/s, the figure the issue names) and up
+to half the limit when it does not (27/s: 1.19 for 600 pages in the model, against 1.27 of
+the old law), which the climb after `PROBE_FIRST` and the fit recover. `PROBE_FIRST` is 30 s:
+a climb costs one crossing (~0.8 s at 20/s), too much for a 30-second run that already sits
+at its limit. A margin of 0.5% is enough under a fitted or passed rate: the gate keeps its
+grid, and the site's burst absorbs the jitter of sending.
 
 Sans-io: times are passed in; the pipeline's gate asks :attr:`AdaptiveRate.rate` for the
 spacing of its slots and reports every answer.

@@ -514,6 +514,9 @@ async def sim(
     rate_limit: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
     burst: Annotated[float | None, Parameter(validator=validators.Number(gte=1))] = None,
     lockout_seconds: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
+    rate_window: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
+    rate_headers: Literal["ratelimit", "ratelimit-legacy", "x-ratelimit"] | None = None,
+    limit_status: Literal[429, 503] | None = None,
     capacity: Annotated[int | None, _whole(gte=1)] = None,
     robots_txt: Path | None = None,
     robots_status: Annotated[int | None, _whole(gte=100, lte=599)] = None,
@@ -564,6 +567,16 @@ async def sim(
         The rate limit's bucket size (default 5).
     lockout_seconds
         After a request over the rate limit, refuse every request for this long.
+    rate_window
+        Make the rate limit fixed windows of this many seconds, each allowing rate-limit
+        times this many requests, instead of a bucket.
+    rate_headers
+        State the rate limit in every answer's headers: ratelimit (the IETF draft's
+        RateLimit-Policy and RateLimit), ratelimit-legacy (RateLimit-Limit, -Remaining,
+        -Reset and RateLimit-Policy) or x-ratelimit (X-RateLimit-Limit, -Remaining, -Reset
+        as a Unix time).
+    limit_status
+        The status of the rate limit's refusals: 429 (default) or 503 (with Retry-After).
     capacity
         Requests served at once; more wait (latency grows with load), and beyond a queue
         of 20 (12 in profile loaded) the site answers 503. Profile loaded has 4.
@@ -585,7 +598,9 @@ async def sim(
         port=port, seed=seed, profile=profile, trades=trades, latency_ms=latency_ms,
         shape=shape, retry_after=retry_after, log=log,
         overrides={"rate_limit": rate_limit, "rate_limit_burst": burst,
-                   "lockout_seconds": lockout_seconds, "capacity": capacity,
+                   "lockout_seconds": lockout_seconds, "rate_window": rate_window,
+                   "rate_headers": rate_headers, "limit_status": limit_status,
+                   "capacity": capacity,
                    "robots_txt": robots, "robots_status": robots_status, "site_mode": site},
     )  # fmt: skip
 
