@@ -25,29 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from trio_enrich._pacing import COLD_START_RATE, AdaptiveRate, Signal
-
-
-@dataclass
-class Bucket:
-    rate: float
-    burst: float
-    tokens: float = -1.0
-    at: float = 0.0
-    # (moment, new rate): the limit changes then
-    change: tuple[float, float] | None = None
-
-    def take(self, now: float) -> bool:
-        if self.change is not None and now >= self.change[0]:
-            self.rate = self.change[1]
-            self.change = None
-        if self.tokens < 0:
-            self.tokens = self.burst
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
+from trio_enrich.sim._limits import Limiter
 
 
 @dataclass
@@ -65,7 +43,7 @@ def one_run(
 ) -> Run:  # fmt: skip
     rng = random.Random(seed)
     sigma = math.log(p99 / median) / 2.3263478740408408
-    bucket = Bucket(limit, burst, change=change)
+    bucket = Limiter(limit, burst)
     law = AdaptiveRate(start=COLD_START_RATE)
     now = startup
     law.begin(now)
@@ -108,6 +86,8 @@ def one_run(
         free -= 1
         requests += 1
         rate = law.sent(now)
+        if change is not None and now >= change[0]:
+            bucket.rate, change = change[1], None  # the limit changes at that moment
         ok = bucket.take(now)
         latency = rng.lognormvariate(math.log(median), sigma)
         heapq.heappush(answers, (now + latency, item, now, rate, ok))

@@ -141,12 +141,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, seconds)
 
 
-#: Header values a client reads as the site's rate limit (any case; see parse_rate_headers).
-RATE_HEADERS = (
-    "ratelimit-policy", "ratelimit", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
-    "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
-)  # fmt: skip
-
 _ITEM = re.compile(r'\s*(?:"[^"]*"|[^;,"]*)((?:\s*;\s*[a-z][a-z0-9_*-]*=[^;,]*)*)\s*(?:,|$)')
 
 

@@ -324,7 +324,6 @@ class AdaptiveRate:
     # never sent is neither shown nor remembered.
     achieved: float | None = None
     peak_achieved: float = 0.0
-    _top: float = 0.0  # the most the law has sent at
     _first_sent: float | None = None  # when the first request at the current rate left
 
     def __post_init__(self) -> None:
@@ -368,7 +367,6 @@ class AdaptiveRate:
             if not self._sent:
                 self._first_sent = now
         self._sent += 1
-        self._top = max(self._top, self.rate)
         return self.rate
 
     def state(self, now: float, rate: float) -> None:
