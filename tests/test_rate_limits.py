@@ -370,8 +370,11 @@ async def test_a_site_that_states_its_limit_is_never_refused_in_either_mode(
             assert stats.done == 60
             records = sim.log.records[before:]
             assert [r.status for r in records].count(429) == 0
-            # Kept to the stated 40/s (less 3%) from the first answers, not the window's
-            # whole quota at once, though the window would allow it.
+            # Kept to the stated 40/s from the first answers, not the window's whole quota
+            # at once, though the window would allow it (unpaced, all 60 go in a tenth of
+            # a second). The gate keeps to 40 per 1.02 s by its own clock; the server's
+            # clock sees arrivals, which a loaded machine delays unevenly (the first on a
+            # new connection most), so 40 by the gate can be 41 or 42 here.
             first = records[0].start
-            assert sum(1 for r in records if r.start < first + 1.0) <= 40
+            assert sum(1 for r in records if r.start < first + 1.0) <= 42
             await trio.sleep(2.1)  # the window ends before the next run
