@@ -44,6 +44,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_committees": {"trio"},
     "_reparse": {"trio"},
     "_pacing": set(),
+    "_site_limit": set(),
     "_robots": {"protego", "trio"},
     "_defaults": set(),
     "_help": set(),
@@ -66,9 +67,9 @@ FOREIGN = {
 #: Every module of the package, by rank from the bottom; a module imports (at its top, lazily
 #: in a function, or for type checking) only from a lower rank. docs/ARCHITECTURE.md draws it.
 RANKS: list[tuple[str, ...]] = [
-    ("_model", "_defaults", "_help", "_flight", "_walk", "_lock", "_pacing", "_stats",
+    ("_model", "_defaults", "_help", "_flight", "_walk", "_lock", "_site_limit", "_stats",
      "sim._limits", "sim._http11"),
-    ("_errors", "_page", "_roster", "sim._faults"),
+    ("_errors", "_page", "_roster", "_pacing", "sim._faults"),
     ("_read_trades", "_read_issuers", "_read_politicians", "_policy", "_gate", "_progress",
      "_writes", "_answers", "sim._dataset"),
     ("_parse", "_schema", "_counts", "_http", "_browser", "_pipeline", "sim._pages"),

@@ -16,9 +16,10 @@ import trio.testing
 from trio_enrich import FailureKind, FetchError, Store
 from trio_enrich._answers import parse_rate_headers
 from trio_enrich._enrich import EnrichOptions, fetch_and_store
-from trio_enrich._pacing import AdaptiveRate, BucketFit, Phase, Signal, StatedLimit, StatedLimits
+from trio_enrich._pacing import AdaptiveRate, Phase, Signal
 from trio_enrich._pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
 from trio_enrich._site import SITE_RULES
+from trio_enrich._site_limit import BucketFit, StatedLimit, StatedLimits
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 from trio_enrich.sim._limits import RATE_HEADER_FORMS, Limiter
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from ._errors import FetchError, UsageError
 from ._model import FailureKind
-from ._pacing import StatedLimit, StatedLimits
+from ._site_limit import StatedLimit, StatedLimits
 
 __all__ = [
     "CLIENTS",

@@ -37,7 +37,7 @@ from ._answers import (
 )
 from ._errors import FetchError, UsageError
 from ._model import FailureKind
-from ._pacing import StatedLimits
+from ._site_limit import StatedLimits
 
 try:
     from curl_cffi import CurlError, CurlInfo, CurlOpt

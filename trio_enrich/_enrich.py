@@ -22,9 +22,10 @@ from ._answers import ClientName
 from ._archive import PageArchive
 from ._jobs import JOBS, Job, open_page_client, read_kept_page
 from ._model import DEFAULT_BASE_URL, ItemFailure, PageRef
-from ._pacing import COLD_START_RATE, AdaptiveRate, StatedLimits
+from ._pacing import COLD_START_RATE, AdaptiveRate
 from ._pipeline import Outcome, PipelineConfig, ProgressSink, RetryPolicy, RunStats, run_pipeline
 from ._site import SITE_RULES
+from ._site_limit import StatedLimits
 from ._store import Store
 
 __all__ = [

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import trio
 
-from ._pacing import AdaptiveRate, PauseWatch, Signal, StatedLimits
+from ._pacing import AdaptiveRate, PauseWatch, Signal
+from ._site_limit import StatedLimits
 from ._stats import Tally
 
 __all__ = ["Gate", "Ticket"]

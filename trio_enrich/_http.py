@@ -29,7 +29,7 @@ from ._answers import (
 )
 from ._errors import FetchError
 from ._model import FailureKind
-from ._pacing import StatedLimits
+from ._site_limit import StatedLimits
 
 # (check_base_url, parse_retry_after and DEFAULT_HEADERS live in ``_answers``, shared by both
 # adapters; they are named here too, where they always were.)

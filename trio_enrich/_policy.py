@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from . import _defaults as defaults
 from ._defaults import UNREACHABLE_GRACE, real_wait
 from ._model import FailureKind
-from ._pacing import AdaptiveRate, Signal, StatedLimits
+from ._pacing import AdaptiveRate, Signal
+from ._site_limit import StatedLimits
 
 __all__ = ["Breaker", "FailureRules", "PipelineConfig", "RetryPolicy"]
 

@@ -35,10 +35,10 @@ from ._enrich import EnrichOptions
 from ._errors import FetchError
 from ._jobs import ISSUERS, TRADES, Job
 from ._model import FailureKind, ListingTrade, PageFailure, PageRef
-from ._pacing import StatedLimits
 from ._parse import parse_trades_page
 from ._pipeline import FailureRules, Outcome, PipelineConfig, RetryPolicy, RunStats, run_pipeline
 from ._site import status_kind
+from ._site_limit import StatedLimits
 from ._store import Change, Entity, ReparseWrite, Store
 from ._sync import ProgressFactory, no_progress
 from ._writes import MembershipWrite
