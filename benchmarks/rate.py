@@ -77,7 +77,8 @@ class RateResult:
     median_latency_ms: float  # the site's, for its 200 answers
     first_30s_refused: int = 0
     later_refused_per_30s: float = 0.0
-    timeline: list[tuple[float, int, int]] = field(default_factory=list)  # (second, 200s, 429s)
+    # (second, 200s, the limiter's refusals)
+    timeline: list[tuple[float, int, int]] = field(default_factory=list)
     first_second: int = 0  # requests in the run's first second (from its first request)
     first_two_seconds: int = 0
     limited: int = 0  # answers refusing for the limit (429, or 503 with the 503 form)
@@ -188,14 +189,13 @@ def measure(
     limit_status = int(scenario.faults.get("limit_status", 429))
     limited = [r for r in records if r["status"] == limit_status and r["fault"].startswith("429")]
     seconds = int(max((r["start"] for r in records), default=start) - start) + 1
-    timeline = [(s, 0, 0) for s in range(seconds)]
     counts = [[0, 0] for _ in range(seconds)]
     for record in records:
         slot = int(record["start"] - start)
         if record["status"] == 200:
             counts[slot][0] += 1
-        elif record["status"] == 429:
-            counts[slot][1] += 1
+        elif record["status"] == limit_status and record["fault"].startswith("429"):
+            counts[slot][1] += 1  # the limiter's refusals (a 429, or its 503)
     timeline = [(s, c[0], c[1]) for s, c in enumerate(counts)]
     first = sum(1 for r in refused if r["start"] - start < 30)
     later_span = max(0.0, seconds - 30)
@@ -333,7 +333,9 @@ def report(
                     "", f"After the fall to {scenario.falls[1]:g} req/s: the last refusal of "
                     f"the law finding it came {fall.settle_s:.1f} s after the fall, then "
                     f"{fall.rate_after_settle:.1f} requests/s for 20 s; "
-                    f"{fall.refused_after_settle} refusals later (its probes upward).",
+                    f"{fall.refused_after_settle} "
+                    f"{'refusal' if fall.refused_after_settle == 1 else 'refusals'} later "
+                    "(its probes upward).",
                 ]  # fmt: skip
             second = by.get((scenario.name, "auto-2"))
             if second is not None:
@@ -374,6 +376,7 @@ def chart(plan: list[RateScenario], results: list[RateResult]) -> None:
     limited = [s for s in plan if s.limit]
     figure, axes = plt.subplots(len(limited), 1, figsize=(9, 3.2 * len(limited)), squeeze=False)
     for axis, scenario in zip(axes[:, 0], limited, strict=True):
+        refusal = str(scenario.faults.get("limit_status", 429))
         for contender, colour in (("auto", "#1f77b4"), ("auto-2", "#17becf"),
                                   ("told", "#2ca02c"), ("n10", "#d62728")):  # fmt: skip
             found = [r for r in results if r.scenario == scenario.name and r.contender == contender]
@@ -384,7 +387,7 @@ def chart(plan: list[RateScenario], results: list[RateResult]) -> None:
                       label=f"{CONTENDERS[contender]}: answered")  # fmt: skip
             if contender in ("auto", "n10"):
                 axis.plot([t for t, _, _ in timeline], [no for _, _, no in timeline],
-                          color=colour, linestyle=":", label=f"{contender}: 429")  # fmt: skip
+                          color=colour, linestyle=":", label=f"{contender}: {refusal}")  # fmt: skip
         axis.axhline(scenario.limit, color="#555555", linewidth=0.8, linestyle="--")
         axis.set_title(scenario.title, fontsize=9)
         axis.set_xlabel("seconds")
@@ -430,8 +433,11 @@ def main(argv: list[str] | None = None) -> int:
             for scenario in plan:
                 print(f"scenario {scenario.name}: {scenario.title}", flush=True)
                 runs = tuple(c for c in scenario.contenders if (scenario.name, c) not in kept)
-                found, unloaded[scenario.name] = run(replace(scenario, contenders=runs),
-                                                     Path(folder))  # fmt: skip
+                if runs:
+                    found, unloaded[scenario.name] = run(replace(scenario, contenders=runs),
+                                                         Path(folder))  # fmt: skip
+                else:  # every row kept: the site's unloaded latency too, as it was measured
+                    found, unloaded[scenario.name] = [], earlier["unloaded"][scenario.name]
                 for row in earlier["results"]:
                     if (row["scenario"], row["contender"]) in kept & {
                         (scenario.name, c) for c in scenario.contenders
