@@ -38,7 +38,8 @@ each refusal costs a pause of every worker for its Retry-After, so the number of
 what costs throughput, not how far; a burst hides a rate above the limit for burst/excess
 seconds, so a short round cannot prove a rate, and a single crossing cannot tell the limit
 from the burst. The old law (grow 1.5x a second, search in 8 s proofs) paid ~5 s of every
-cold start: 1.23 of the ideal wall for 600 pages at a hidden 20/s. Doubling per quarter second
+cold start: 1.18 of the ideal wall for 600 pages at a hidden 20/s (the model; now 1.04, and
+1.054 in the real run). Doubling per quarter second
 costs ~0.3 s of ramp from 5/s; holding the round before the crossing costs nothing more when
 the limit lies on the ramp's rates (5, 10, 20, 40: 20/s, the figure the issue names) and up
 to half the limit when it does not (27/s: 1.19 for 600 pages in the model, against 1.27 of
