@@ -87,6 +87,45 @@ def test_requests_still_unanswered_cannot_make_the_true_rate_not_fit() -> None:
     assert not fit._fits(unsent, 10.0)  # as if they had never been sent, it would not
 
 
+def test_an_unanswered_request_is_owed_at_most_one_token() -> None:
+    # Five accepted, one still out, then a refusal, a millisecond apart (at 1/s, nothing drains):
+    # the refusal allows a burst of at most the tokens owed (5 taken, 1 perhaps) plus one.
+    events = [(k / 1000, 1) for k in range(5)] + [(0.005, 2), (0.006, 0)]
+    needs, allows = BucketFit._burst_range(events, 1.0)
+    assert needs == pytest.approx(5.0, abs=0.01)
+    assert allows == pytest.approx(7.0, abs=0.01)
+
+
+def test_answers_to_requests_sent_at_one_moment_each_settle_one_of_them() -> None:
+    fit = BucketFit()
+    fit.sent(0.5)
+    for _ in range(3):
+        fit.sent(1.0)  # on trio's virtual clock, sends often share a moment
+    for accepted in (True, False, True):
+        fit.add(1.0, accepted)
+    assert sorted(fit.events) == [(0.5, 2), (1.0, 0), (1.0, 1), (1.0, 1)]
+
+
+def test_a_refusal_of_a_bucket_that_must_have_been_full_fits_no_rate() -> None:
+    # The site's burst is known to be 5 to 6, and the limit last changed at t=1: a refusal of
+    # the first request from then on (the bucket full) fits no rate: the limit changed again.
+    fit = BucketFit(burst=(5.0, 6.0), since=1.0)
+    fit.add(1.0, False)
+    assert fit.rates(20.0) is None
+    # Answered, it would have fitted any rate.
+    fit = BucketFit(burst=(5.0, 6.0), since=1.0)
+    fit.add(1.0, True)
+    assert fit.rates(20.0) == (None, 20.0)
+
+
+def test_the_fit_keeps_the_newest_answers() -> None:
+    fit = BucketFit()
+    sends = [k / 10 for k in range(2 * BucketFit.KEEP + 1)]
+    for moment in sends:
+        fit.add(moment, True)
+    assert [moment for moment, _ in fit.events] == sends[-BucketFit.KEEP :]
+
+
 def test_a_fallen_limit_is_read_from_the_answers_after_it_with_the_burst_found_before() -> None:
     fit = BucketFit()
     bucket = Limiter(20.0, burst=5.0)
@@ -228,7 +267,9 @@ async def test_a_used_up_quota_holds_every_request_until_it_resets(
     async def fetch(item: int) -> int:
         sends.append(trio.current_time())
         await trio.sleep(0.01)
-        if item == 4:
+        if item == 2:
+            stated.hear(StatedLimit(None, 100, 10.0, "X-RateLimit"))  # plenty left
+        if item == 4:  # the gate heeds each statement, not only the first
             stated.hear(StatedLimit(None, 0, 3.0, "X-RateLimit"))  # none left for 3 s
         return item
 
@@ -250,12 +291,82 @@ def test_a_statement_caps_the_law_and_moves_it_up_only_while_nothing_was_refused
     assert (law.phase, law.rate) == (Phase.HOLD, pytest.approx(40.0 / 1.03))
     law.state(0.2, 20.0)  # lower: followed at once
     assert law.rate == pytest.approx(20.0 / 1.03)
+    law.answered(0.21, 0.15, 40.0 / 1.03, Signal.LIMITED, 0.06)  # sent before: old news
+    assert law.rate == pytest.approx(20.0 / 1.03)
     law.state(0.3, 30.0)  # higher, nothing refused: followed
     assert law.rate == pytest.approx(30.0 / 1.03)
     law.answered(0.5, 0.4, law.rate, Signal.LIMITED, 0.1)  # refused all the same
     held = law.rate
     law.state(0.6, 60.0)
     assert law.rate == held  # a refusal says more than a statement
+    law.state(0.7, held * 1.03 * 1.005)  # nor is a statement just above the rate held a cut
+    assert law.rate == held
+
+
+def test_a_round_is_counted_from_its_first_request() -> None:
+    # The run's first requests leave late (the connections are being set up): two of them in
+    # the round's last 0.1 s are 20/s sent, enough to double from 10/s; counted from the
+    # round's start they would be 6.7/s, and the ramp would stall under what it could send.
+    law = AdaptiveRate(start=10.0)
+    law.begin(0.0)
+    law.sent(0.2)
+    law.sent(0.25)
+    law.answered(0.3, 0.25, 10.0, Signal.OK, 0.02)
+    assert (law.phase, law.rate) == (Phase.START, pytest.approx(20.0))
+    # From the first, not from a later one: two sent over 0.29 s are under 0.7 of 10/s.
+    law = AdaptiveRate(start=10.0)
+    law.begin(0.0)
+    law.sent(0.01)
+    law.sent(0.28)
+    law.answered(0.3, 0.28, 10.0, Signal.OK, 0.02)
+    assert law.rate == pytest.approx(2 / 0.29 * AdaptiveRate.GROWTH)
+
+
+def test_after_the_climb_is_refused_the_fit_holds_just_under_the_limit() -> None:
+    # The law against a bucket of 20/s (burst 5) for two minutes, each refusal a pause of 1 s:
+    # the first crossing (at 40), the hold at 19.9, the climb after PROBE_FIRST refused; the
+    # fit then places the limit within a step, and the rate held is under it, not on it.
+    law = AdaptiveRate(start=5.0)
+    law.begin(0.0)
+    bucket = Limiter(20.0, burst=5.0)
+    moment, refused = 0.0, 0
+    while moment < 120.0:
+        rate = law.sent(moment)
+        accepted = bucket.take(moment)
+        law.answered(moment + 0.02, moment, rate, Signal.OK if accepted else Signal.LIMITED, 0.02)
+        if not accepted:
+            refused += 1
+            moment += 1.0
+        moment += 1.0 / law.rate
+    assert refused <= 3
+    assert law.phase is Phase.HOLD
+    assert 19.5 <= law.rate < 20.0
+
+
+def test_the_probes_of_a_long_hold_stay_under_a_stated_limit() -> None:
+    law = AdaptiveRate(start=5.0)
+    law.begin(0.0)
+    law.state(0.1, 40.0)
+    highest, moment = law.rate, 0.1
+    while moment < 200.0:  # past several PROBE_EVERY: healthy answers all along
+        moment += 0.05
+        law.sent(moment)
+        law.answered(moment + 0.02, moment, law.rate, Signal.OK, 0.02)
+        highest = max(highest, law.rate)
+    assert highest == pytest.approx(40.0 / 1.03)
+
+
+def test_load_with_nothing_proven_steps_down_by_a_quarter_not_a_half() -> None:
+    law = AdaptiveRate(start=10.0)
+    law.begin(0.0)
+    for at in (0.1, 0.2):  # a burst of 5xx in the start phase: the round before, searched
+        law.answered(at, at - 0.05, 10.0, Signal.OVERLOADED, 0.05)
+    assert (law.phase, law.rate) == (Phase.SEARCH, pytest.approx(5.0))
+    law.answered(0.25, 0.12, 10.0, Signal.OVERLOADED, 0.05)  # sent before that cut: old news
+    assert law.rate == pytest.approx(5.0)
+    for at in (0.5, 0.6):  # again, sent after that cut, with nothing proven yet
+        law.answered(at, at - 0.2, 5.0, Signal.OVERLOADED, 0.05)
+    assert law.rate == pytest.approx(5.0 / AdaptiveRate.LOAD_STEP)
 
 
 def test_the_first_crossing_is_held_at_the_round_before_and_climbed_from_later() -> None:

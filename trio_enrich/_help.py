@@ -33,7 +33,8 @@ FLAG_HELP = {
         "A number: never more than this many requests in any 1 s window (all workers "
         "together). auto: find the rate the site allows from its answers (429s, 5xx bursts, "
         "latency) and stay just under it, starting from the rate a run learned before; "
-        "auto:N never goes above N."
+        "auto:N never goes above N. A limit the site states in its answers' RateLimit or "
+        "X-RateLimit headers caps every mode."
     ),
     "no_archive": (
         "Do not keep the pages received. By default every answer is kept, compressed, in a "
