@@ -187,15 +187,19 @@ def measure(
     ok = [r for r in records if r["status"] == 200]
     refused = [r for r in records if r["status"] == 429]
     limit_status = int(scenario.faults.get("limit_status", 429))
-    limited = [r for r in records if r["status"] == limit_status and r["fault"].startswith("429")]
+
+    def refused_by_limiter(record: dict[str, Any]) -> bool:  # a 429, or the limiter's 503
+        return bool(record["status"] == limit_status and record["fault"].startswith("429"))
+
+    limited = [r for r in records if refused_by_limiter(r)]
     seconds = int(max((r["start"] for r in records), default=start) - start) + 1
     counts = [[0, 0] for _ in range(seconds)]
     for record in records:
         slot = int(record["start"] - start)
         if record["status"] == 200:
             counts[slot][0] += 1
-        elif record["status"] == limit_status and record["fault"].startswith("429"):
-            counts[slot][1] += 1  # the limiter's refusals (a 429, or its 503)
+        elif refused_by_limiter(record):
+            counts[slot][1] += 1
     timeline = [(s, c[0], c[1]) for s, c in enumerate(counts)]
     first = sum(1 for r in refused if r["start"] - start < 30)
     later_span = max(0.0, seconds - 30)

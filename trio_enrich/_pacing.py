@@ -33,20 +33,19 @@ limit changed, and the answers from then on are read alone.
 says it: `state()` holds just under it (`STATED_MARGIN`) and follows it as it moves (up only
 while nothing was refused). The gate applies it in every mode.
 
-Why these choices (model: benchmarks/model_rate.py, real runs: BENCHMARKS.md, scenario R):
-each refusal costs a pause of every worker for its Retry-After, so the number of crossings is
-what costs throughput, not how far; a burst hides a rate above the limit for burst/excess
-seconds, so a short round cannot prove a rate, and a single crossing cannot tell the limit
-from the burst. The old law (grow 1.5x a second, search in 8 s proofs) paid ~5 s of every
-cold start: 1.18 of the ideal wall for 600 pages at a hidden 20/s (the model; now 1.04, and
-1.054 in the real run). Doubling per quarter second
-costs ~0.3 s of ramp from 5/s; holding the round before the crossing costs nothing more when
-the limit lies on the ramp's rates (5, 10, 20, 40: 20/s, the figure the issue names) and up
-to half the limit when it does not (27/s: 1.19 for 600 pages in the model, against 1.27 of
-the old law), which the climb after `PROBE_FIRST` and the fit recover. `PROBE_FIRST` is 30 s:
-a climb costs one crossing (~0.8 s at 20/s), too much for a 30-second run that already sits
-at its limit. A margin of 0.5% is enough under a fitted or passed rate: the gate keeps its
-grid, and the site's burst absorbs the jitter of sending.
+Why these choices (model: benchmarks/model_rate.py, real runs: BENCHMARKS.md, scenario R): each
+refusal costs a pause of every worker for its Retry-After, so the number of crossings is what
+costs throughput, not how far; a burst hides a rate above the limit for burst/excess seconds,
+so a short round cannot prove a rate, and a single crossing cannot tell the limit from the
+burst. The old law (grow 1.5x a second, search in 8 s proofs) paid ~5 s of every cold start:
+1.18 of the ideal wall for 600 pages at a hidden 20/s (the model; now 1.04, and 1.054 in the
+real run). Doubling per quarter second costs ~0.3 s of ramp from 5/s; holding the round before
+the crossing costs nothing more when the limit lies on the ramp's rates (5, 10, 20, 40: 20/s,
+the figure the issue names) and up to half the limit when it does not (27/s: 1.19 for 600 pages
+in the model, against 1.27 of the old law), which the climb after `PROBE_FIRST` and the fit
+recover. `PROBE_FIRST` is 30 s: a climb costs one crossing (~0.8 s at 20/s), too much for a
+30-second run that already sits at its limit. A margin of 0.5% is enough under a fitted or
+passed rate: the gate keeps its grid, and the site's burst absorbs the jitter of sending.
 
 Sans-io: times are passed in; the pipeline's gate asks :attr:`AdaptiveRate.rate` for the
 spacing of its slots and reports every answer.
