@@ -15,6 +15,8 @@ from ._flight import Flight, is_element, read_flight, unreadable_in
 from ._model import FailureKind, Issuer, PageFailure
 
 _NOT_WORDS = re.compile(r"[^0-9a-z]+")
+# An integer sent as text, with its sign (a reporting gap may be negative); ASCII digits only.
+_INTEGER = re.compile(r"\s*[-+]?[0-9]+\s*\Z")
 # Real pages carry data-dgst="BAILOUT_TO_CLIENT_SIDE_RENDERING" on a normal client boundary;
 # any other digest is a server error rendered in place of content.
 _ERROR_DIGEST_ATTRIBUTE = re.compile(r'data-dgst="(?!BAILOUT_TO_CLIENT_SIDE_RENDERING")')
@@ -187,8 +189,8 @@ def to_int(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and _INTEGER.match(value):
+        return int(value)
     return None
 
 

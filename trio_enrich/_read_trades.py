@@ -38,7 +38,10 @@ from ._page import (
 _HOUSE_FILING_ID = re.compile(r"/ptr-pdfs/\d{4}/(\d+)\.pdf(?:$|[?#])")
 _SHARES_RANGE = re.compile(r"^\s*([\d,]+)\s*[-\u2013\u2014]\s*([\d,]+)\s*$")
 _NUMBER = re.compile(r"^\s*\$?\s*(-?[\d,]*\.?\d+)\s*$")
-_DAYS = re.compile(r"^\s*(\d+)\s*days?\s*$", re.IGNORECASE)
+# A gap is published minus traded, in days, as the site was given it: 0, hundreds or thousands
+# (with a thousands comma), or negative (a traded date after the published one: a data-entry
+# error of the filing, shown as given, with an ASCII or a typographic minus).
+_DAYS = re.compile(r"^\s*([-\u2212]?)\s*(\d{1,3}(?:,\d{3})+|\d+)\s*days?\s*$", re.IGNORECASE)
 # What a value span shows for a field the filing does not give.
 _NOT_SHOWN = frozenset({"", "N/A", "n/a", "NA", "-", "--", "\u2013", "\u2014"})
 # Object-shaped trade detail pages carry a full trade object; these keys tell it from the small
@@ -425,8 +428,13 @@ def _trade_detail_from_live(
         price_decimals=decimals,
         size_range_low=shares[0] if shares else None,
         size_range_high=shares[1] if shares else None,
-        reporting_gap=int(gap_match.group(1)) if gap_match else None,
+        reporting_gap=_gap_days(gap_match) if gap_match else None,
     )
+
+
+def _gap_days(match: re.Match[str]) -> int:
+    days = int(match.group(2).replace(",", ""))
+    return -days if match.group(1) else days
 
 
 def _parse_money(text: str | None) -> tuple[float | None, int | None]:

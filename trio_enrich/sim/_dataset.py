@@ -363,6 +363,7 @@ class Dataset:
         if rng.random() > 0.12:
             price = round(math.exp(rng.uniform(math.log(0.05), math.log(900))), 2) or 0.01
         gap = rng.randint(1, 60) if rng.random() > 0.05 else rng.randint(61, 400)
+        gap = _odd_gap(tx_id, gap)
         traded = published - dt.timedelta(days=gap)
         asset_label = rng.choices(
             [a for a, _ in _ASSET_TYPES], weights=[w for _, w in _ASSET_TYPES]
@@ -557,3 +558,18 @@ def make_dataset(seed: int = 1, trades: int = 5_000) -> Dataset:
     dataset._rng = random.Random(seed)
     dataset._grow_back(trades)
     return dataset
+
+
+def _odd_gap(tx_id: int, gap: int) -> int:
+    """Real gaps run from 0 to hundreds of days, and a filing's data-entry error can make one
+    negative (traded after published) or thousands of days long: the site shows them as given.
+    About one trade in 11 gets such a gap, chosen by its id so the random draws stay as they
+    were (seeded datasets keep their trades)."""
+    odd = tx_id % 43
+    if odd == 0:
+        return 0
+    if odd in (1, 2):
+        return -odd - 1  # -2 or -3 days
+    if odd == 3:
+        return gap + 1000  # "1,0xx days"
+    return gap

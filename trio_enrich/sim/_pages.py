@@ -413,7 +413,7 @@ def _live_trade_body(dataset: Dataset, trade: SimTrade) -> list[Any]:
         else f"{trade.size_range_low:,} - {trade.size_range_high:,}"
     )
     gap = listing.reporting_gap or 0
-    days: Any = f"{gap} day" if gap == 1 else f"{gap} days"
+    days: Any = f"{gap:,} day" if gap == 1 else f"{gap:,} days"
     if _parts_form(dataset.seed, f"trade:{listing.tx_id}"):
         # What JSX writes for `{gap} days` and `{low} - {high}`: lists of numbers and text.
         days = [gap, " day" if gap == 1 else " days"]
