@@ -4,6 +4,8 @@ naming the field. One table per reader that checks a form (issue 31, item 1)."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from trio_enrich import (
 from trio_enrich._model import FailureKind
 from trio_enrich._page import to_int
 from trio_enrich._read_trades import trade_detail_from_object
+from trio_enrich.sim import make_dataset
 
 from .test_parse_failures import page
 from .test_real_shapes import issuer_page, live_trade_page, new_listing_performance
@@ -205,3 +208,32 @@ def test_an_issuer_figure_that_cannot_be_a_number_fails_naming_it(key: str, show
     result = parse_issuer_detail(issuer_page(9, performance), 9)
     assert isinstance(result, PageFailure), result
     assert key in result.reason
+
+
+# --- a stored yes stays yes (issue 31, item 2) ----------------------------------------------------
+
+
+def test_a_yes_the_earlier_tool_stored_is_read_as_yes_by_the_readme_query_and_status(
+    tmp_path: Path,
+) -> None:
+    from trio_enrich import Store
+
+    from .helpers import database_with_listing
+    from .test_real_shapes import _readme_sql
+
+    dataset = make_dataset(seed=31, trades=4)
+    db_path = database_with_listing(tmp_path / "ct.db", dataset)
+    inherited_yes, inherited_unsaid, ours_no, ours_unsaid = (
+        t.listing.tx_id for t in dataset.trades
+    )
+    with sqlite3.connect(db_path) as db:
+        # The earlier tool enriched two trades (no row of ours), we enriched two: one page said no.
+        db.execute("UPDATE trades SET enriched_at = '2025-01-01T00:00:00Z', has_capital_gains = 0")
+        db.execute("UPDATE trades SET has_capital_gains = 1 WHERE tx_id = ?", (inherited_yes,))
+        db.execute("INSERT INTO trio_enrich_capital_gains_shown VALUES (?)", (ours_no,))
+        rows = dict(
+            (row[0], row[3]) for row in db.execute(_readme_sql("trio_enrich_capital_gains_shown"))
+        )
+    assert rows == {inherited_yes: 1, inherited_unsaid: None, ours_no: 0, ours_unsaid: None}
+    with Store.open(db_path, read_only=True) as store:
+        assert store.status()["not_shown"]["has_capital_gains"] == 2

@@ -16,10 +16,13 @@ __all__ = ["committees_counts", "entity_counts", "not_shown", "partial_performan
 _NOT_SHOWN_SQL = """
     SELECT COALESCE(SUM(a.asset_type = 'unknown'), 0), COALESCE(SUM(t.filing_id = 0), 0),
            COALESCE(SUM(t.filing_url = ''), 0),
-           COALESCE(SUM(t.tx_id NOT IN (SELECT tx_id FROM trio_enrich_capital_gains_shown)), 0)
+           COALESCE(SUM(t.has_capital_gains = 0 AND t.tx_id NOT IN (
+               SELECT tx_id FROM trio_enrich_capital_gains_shown)), 0)
     FROM trades t JOIN assets a USING (asset_id) WHERE t.enriched_at IS NOT NULL"""
 _NOT_SHOWN_SQL_V1 = _NOT_SHOWN_SQL.replace(
-    "t.tx_id NOT IN (SELECT tx_id FROM trio_enrich_capital_gains_shown)", "1"
+    """t.tx_id NOT IN (
+               SELECT tx_id FROM trio_enrich_capital_gains_shown)""",
+    "1",
 )
 
 
@@ -90,7 +93,8 @@ def not_shown(db: sqlite3.Connection, *, gains_table: bool) -> dict[str, int]:
     The inherited schema has NOT NULL columns where the site may say nothing, so these values
     double as "unknown": asset_type 'unknown', filing_id 0, filing_url '', and a
     has_capital_gains of 0 for a trade not in trio_enrich_capital_gains_shown (a database our
-    version 1 made lacks that table: nothing was shown there).
+    version 1 made lacks that table: nothing was shown there). A 1 is always a stored "yes":
+    the earlier tool wrote it from a page that said so, and our table never lists its trades.
     """
     row = db.execute(_NOT_SHOWN_SQL if gains_table else _NOT_SHOWN_SQL_V1).fetchone()
     keys = ("asset_type", "filing_id", "filing_url", "has_capital_gains")
