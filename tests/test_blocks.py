@@ -131,3 +131,82 @@ def test_without_the_extra_the_browser_client_is_one_line_and_touches_nothing(
     assert "pip install 'trio-enrich[browser]'" in lines[0]
     assert done.stdout == ""
     assert db.read_bytes() == before
+
+
+# --- issue 31: Vercel's challenge is a block; check judges robots.txt per page kind --------------
+
+
+async def test_vercels_challenge_is_blocked_at_once_not_a_rate_limit_for_a_run_and_for_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=35, trades=120)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    async with open_simulator(dataset, Faults(site_mode="vercel"), seed=35) as sim:
+        base = ["--db", str(db), "--base-url", sim.base_url]
+        with trio.fail_after(20):  # a 429 read as a slow-down would wait and retry for longer
+            assert await cli("trades", *base, *FAST) == 3
+        said = " ".join(capsys.readouterr().out.split())
+        assert len(sim.log) <= 5
+        assert "blocked: the site's hosting challenges this client (httpx)" in said
+        assert "x-vercel-mitigated: challenge" in said  # what was seen
+        assert "not a rate limit" in said
+        assert "Wait for it to lift" in said
+        assert "rate limited" not in said
+        assert failure_rows(db) == 0  # no trade blamed
+        await trio.sleep(0.3)
+        assert await cli("check", *base, "--json") == 3
+        report = json.loads(capsys.readouterr().out)
+        assert report["verdict"] == "blocked"
+        assert "Vercel's Security Checkpoint" in report["advice"]
+        listing = report["pages"][1]
+        assert listing["failure"] == "blocked"
+        assert listing["status"] == 429
+        assert listing["size"] > 100  # the challenge's page, as received
+
+
+def test_only_a_challenge_makes_a_429_a_block() -> None:
+    from trio_enrich._model import FailureKind
+    from trio_enrich._site import status_kind
+
+    headers = {"x-vercel-mitigated": "challenge"}
+    assert status_kind(429, b"", headers.get) is FailureKind.BLOCKED
+    assert status_kind(403, b"", headers.get) is FailureKind.BLOCKED
+    page = b"<html><title>Vercel Security Checkpoint</title></html>"
+    assert status_kind(429, page) is FailureKind.BLOCKED
+    assert status_kind(429, b"Too Many Requests") is FailureKind.RATE_LIMITED
+    assert status_kind(429, b"", {"x-vercel-mitigated": ""}.get) is FailureKind.RATE_LIMITED
+    assert status_kind(403) is FailureKind.RATE_LIMITED
+
+
+async def test_check_shows_the_size_of_a_cdns_refusal_as_received(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=36, trades=30)
+    async with open_simulator(dataset, Faults(site_mode="cdn"), seed=36) as sim:
+        assert await cli("check", "--base-url", sim.base_url, "--db", str(tmp_path / "no.db")) == 3
+    out = capsys.readouterr().out
+    (listing,) = [line for line in out.splitlines() if "listing page 1" in line]
+    assert " 403 " in listing
+    assert " 0.0 KB" not in listing
+    assert "blocked: HTTP 403" in listing  # the kind in words, as every other output says it
+
+
+async def test_check_skips_what_robots_txt_disallows_and_tests_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=37, trades=60)
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    robots = "User-agent: *\nDisallow: /politicians\n"
+    async with open_simulator(dataset, Faults(robots_txt=robots), seed=37) as sim:
+        assert await cli("check", "--db", str(db), "--base-url", sim.base_url, "--json") == 0
+        report = json.loads(capsys.readouterr().out)
+        paths = sim.log.paths()
+    assert report["verdict"] == "ok"
+    asked = {page["page"].split()[0]: page for page in report["pages"]}
+    assert {"listing", "trade", "issuer"} <= set(asked)
+    assert all(not asked[kind]["failure"] for kind in ("listing", "trade", "issuer"))
+    assert asked["committee"]["skipped"] == "line 2: Disallow: /politicians"
+    assert not any(path.startswith("/politicians") for path in paths)  # never asked for
+    assert "committees" in report["advice"] and "skips" in report["advice"]
+    with sqlite3.connect(db) as connection:  # untouched
+        assert connection.execute("SELECT COUNT(*) FROM trio_enrich_failures").fetchone() == (0,)

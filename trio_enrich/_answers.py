@@ -24,13 +24,16 @@ __all__ = [
     "DEFAULT_HEADERS",
     "ERROR_BODY_BYTES",
     "MAX_BODY_BYTES",
+    "MITIGATION_HEADERS",
     "ClientName",
     "ClosedAtExit",
+    "Header",
     "PageSource",
     "StatusKind",
     "check_base_url",
     "describe",
     "hear_rate_headers",
+    "no_header",
     "parse_rate_headers",
     "parse_retry_after",
     "status_error",
@@ -55,9 +58,22 @@ DEFAULT_HEADERS = {
     ),
 }
 
-#: What an answer other than 200 means: from its status and the first bytes of its body (a
-#: 403 can be a rate limit or a CDN's refusal; ``_site.status_kind`` tells them apart).
-StatusKind = Callable[[int, bytes], FailureKind]
+#: A header of an answer by its lower-case name (None: not sent).
+Header = Callable[[str], str | None]
+
+#: What an answer other than 200 means: from its status, the first bytes of its body and its
+#: headers (a 403 or a 429 can be a rate limit, a CDN's refusal or a hosting's challenge;
+#: ``_site.status_kind`` tells them apart).
+StatusKind = Callable[[int, bytes, Header], FailureKind]
+
+#: Headers a hosting's firewall sets on an answer it sent instead of the site's (Vercel's
+#: ``x-vercel-mitigated: challenge``): named in the failure, since they say who answered.
+MITIGATION_HEADERS = ("x-vercel-mitigated",)
+
+
+def no_header(name: str) -> str | None:
+    """The headers of an answer that has none to tell (a stored page)."""
+    return None
 
 
 class PageSource(Protocol):
@@ -247,10 +263,16 @@ def status_error(
     location: str | None,
     retry_after: str | None,
     kind: FailureKind,
+    header: Header = no_header,
 ) -> FetchError:
-    """An answer other than 200 as a FetchError: its status, where a redirect pointed, the
-    title of an error page (a CDN's says who refused), and its Retry-After."""
+    """An answer other than 200 as a FetchError: its status, where a redirect pointed, a
+    firewall's mitigation header, the title of an error page (a CDN's says who refused), and
+    its Retry-After."""
     reason = f"HTTP {status}"
+    for name in MITIGATION_HEADERS:
+        value = header(name)
+        if value:
+            reason += f" ({name}: {' '.join(value.split())[:40]})"
     if 300 <= status < 400:
         reason += f" redirect to {location or '?'} not followed"
     title = _TITLE.search(body)

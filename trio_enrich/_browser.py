@@ -105,7 +105,7 @@ class BrowserClient(ClosedAtExit):
         require_browser()
         self.base_url = check_base_url(base_url)
         self.name: ClientName = "browser"
-        self.status_kind = status_kind or (lambda status, body: FailureKind.HTTP_ERROR)
+        self.status_kind = status_kind or (lambda status, body, header: FailureKind.HTTP_ERROR)
         self.deadline = deadline
         self.max_body = max_body
         self._threads = trio.CapacityLimiter(max(1, concurrency))
@@ -141,7 +141,9 @@ class BrowserClient(ClosedAtExit):
         return status_error(
             path, answer.status, body=answer.body[:ERROR_BODY_BYTES],
             location=answer.headers.get("location"), retry_after=answer.headers.get("retry-after"),
-            kind=self.status_kind(answer.status, answer.body[:ERROR_BODY_BYTES]),
+            header=answer.headers.get, kind=self.status_kind(
+                answer.status, answer.body[:ERROR_BODY_BYTES], answer.headers.get
+            ),
         )  # fmt: skip
 
     async def _request(self, path: str, max_body: int, *, truncate: bool = False) -> _Answer:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,9 @@ from ._model import (
 )
 from ._parse import parse_issuer_detail, parse_politicians_page, parse_trade_detail
 from ._parse import parse_trades_page as _parse_listing
-from ._polite import disallowed
 from ._robots import Robots, read_robots
 from ._roster import COMMITTEES, committees_path
+from ._site import CHALLENGE_ADVICE, names_a_challenge
 from ._store import Store
 from ._sync import listing_path
 
@@ -78,6 +78,8 @@ class PageCheck:
     found: tuple[str, ...] = ()  # what the reader found, in words
     failure: str = ""  # the failure kind, when it found no data
     reason: str = ""
+    skipped: str = ""  # the robots.txt rule that disallows the page: not asked for
+    stage: str = ""  # the stage of a run that needs such pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +91,16 @@ class CheckReport:
 
     @property
     def advice(self) -> str:
+        if self.verdict == "blocked" and any(names_a_challenge(p.reason) for p in self.pages):
+            return "the site's hosting challenges this client. " + CHALLENGE_ADVICE
         if self.verdict == "blocked" and self.client == "browser":
             return ADVICE["blocked, browser"]
-        return ADVICE.get(self.verdict, "a run would stop the same way: try again later.")
+        advice = ADVICE.get(self.verdict, "a run would stop the same way: try again later.")
+        skipped = [page.stage for page in self.pages if page.skipped]
+        if skipped and self.verdict == OK:
+            stages = " and ".join(dict.fromkeys(skipped))
+            advice += f" robots.txt disallows the pages of {stages}: `update` skips that."
+        return advice
 
     @property
     def requests(self) -> int:
@@ -108,7 +117,12 @@ class CheckReport:
         out = [f"check {self.base_url} with {self.client}:"]
         for page in self.pages:
             status = "-" if page.status is None else str(page.status)
-            told = ", ".join(page.found) if not page.failure else f"{page.failure}: {page.reason}"
+            if page.skipped:
+                told = f"not asked for: robots.txt disallows it ({page.skipped})"
+            elif page.failure:
+                told = f"{FailureKind(page.failure).words}: {page.reason}"
+            else:
+                told = ", ".join(page.found)
             out.append(
                 f"  {page.page:<22} {status:>4} {page.seconds:6.2f} s {page.size / 1024:8.1f} KB"
                 f"  {told}"
@@ -144,31 +158,31 @@ async def run_check(options: EnrichOptions, db: Path | None) -> CheckReport:
     trade_id, issuer_id = await trio.to_thread.run_sync(_ids_from, db)
     committee = "ssfi" if "ssfi" in COMMITTEES else sorted(COMMITTEES)[0]  # a big one
     first = listing_path(1, _PAGE_SIZE)
-    wanted = [first, TRADES.path(trade_id or 0), ISSUERS.path(issuer_id or 0),
-              committees_path(committee, 1)]  # fmt: skip
-    rule = disallowed(robots, wanted, ignore=False, say=lambda line: None)
-    if rule is not None:
-        report.pages[-1] = replace(report.pages[-1], found=(rule,))
-        return report.done("disallowed by robots.txt")
+    report.robots_txt = robots
     async with open_page_client(options.base_url, 1, options.deadline, options.client) as client:
         listing = await report.page(client, "listing page 1", first, _listing_read,
-                                    _listing_found)  # fmt: skip
+                                    _listing_found, stage="sync")  # fmt: skip
         if isinstance(listing, ListingPage) and listing.trades:
             trade_id = trade_id or listing.trades[0].tx_id
             issuer_id = issuer_id or listing.trades[0].issuer.issuer_id
         if not report.stopped and trade_id is not None:
             read_trade = partial(parse_trade_detail, tx_id=trade_id)
             path = TRADES.path(trade_id)
-            await report.page(client, f"trade {trade_id}", path, read_trade, _trade_found)
+            await report.page(client, f"trade {trade_id}", path, read_trade, _trade_found,
+                              stage="trades")  # fmt: skip
         if not report.stopped and issuer_id is not None:
             read_issuer = partial(parse_issuer_detail, issuer_id=issuer_id)
             path = ISSUERS.path(issuer_id)
-            await report.page(client, f"issuer {issuer_id}", path, read_issuer, _issuer_found)
+            await report.page(client, f"issuer {issuer_id}", path, read_issuer, _issuer_found,
+                              stage="issuers")  # fmt: skip
         if not report.stopped:
             path = committees_path(committee, 1)
             await report.page(client, f"committee {committee}", path, parse_politicians_page,
-                              _committee_found)  # fmt: skip
-    failures = [page for page in report.pages if page.failure and page.failure != "not_found"]
+                              _committee_found, stage="committees")  # fmt: skip
+    asked = [page for page in report.pages[1:] if not page.skipped]
+    if not asked:
+        return report.done("disallowed by robots.txt")
+    failures = [page for page in asked if page.failure and page.failure != "not_found"]
     if not failures:
         return report.done(OK)
     return report.done(_verdict_of(FailureKind(failures[0].failure)))
@@ -186,6 +200,7 @@ class _Check:
         self.options = options
         self.pages: list[PageCheck] = []
         self.stopped = False
+        self.robots_txt: Robots | None = None
         self._interval = options.delay
         self._last = -1e9
 
@@ -211,7 +226,7 @@ class _Check:
         if robots.rate_cap:
             self._interval = max(self._interval, 1.0 / robots.rate_cap)
         self.add(PageCheck("robots.txt", "/robots.txt", robots.status, self._last - started,
-                           len(robots.text), (robots.describe(),)))  # fmt: skip
+                           len(robots.body or robots.text), (robots.describe(),)))  # fmt: skip
         return robots
 
     async def page(
@@ -221,24 +236,34 @@ class _Check:
         path: str,
         read: Callable[[bytes], Any],
         found: Callable[[Any], tuple[str, ...]],
+        *,
+        stage: str,
     ) -> Any:
+        """Ask for one page and read it, unless robots.txt disallows it: such a page is
+        skipped, as a run skips the stage that needs it."""
+        blocked = self.robots_txt.blocked([path]) if self.robots_txt is not None else None
+        if blocked is not None:
+            self.add(PageCheck(name, path, None, 0.0, 0, skipped=blocked[1], stage=stage))
+            return None
         await self._paced()
         started = trio.current_time()
         try:
             body = await client.get(path)
         except FetchError as error:
-            self.add(PageCheck(name, path, error.status, trio.current_time() - started, 0, (),
-                               error.kind.value, error.reason))  # fmt: skip
+            # A refusal's page is counted as received (a CDN's 403 page is what it said).
+            size = len(error.body or b"")
+            self.add(PageCheck(name, path, error.status, trio.current_time() - started, size,
+                               (), error.kind.value, error.reason, stage=stage))  # fmt: skip
             self.stopped = error.kind in _STOP_AT
             return None
         seconds = trio.current_time() - started
         result = read(body)
         if isinstance(result, PageFailure):
             self.add(PageCheck(name, path, 200, seconds, len(body), (), result.kind.value,
-                               result.reason))  # fmt: skip
+                               result.reason, stage=stage))  # fmt: skip
             self.stopped = result.kind in _STOP_AT
             return None
-        self.add(PageCheck(name, path, 200, seconds, len(body), found(result)))
+        self.add(PageCheck(name, path, 200, seconds, len(body), found(result), stage=stage))
         return result
 
 

@@ -63,7 +63,7 @@ class PageClient(ClosedAtExit):
         self.name: ClientName = "httpx"
         # What an answer other than 200 means: the site's table (``_site.status_kind``), or
         # without one, every such answer is an HTTP error.
-        self.status_kind = status_kind or (lambda status, body: FailureKind.HTTP_ERROR)
+        self.status_kind = status_kind or (lambda status, body, header: FailureKind.HTTP_ERROR)
         self.deadline = deadline
         self.max_body = max_body
         # Each request borrows a transport (httpx's connection pool) of its own with one
@@ -205,8 +205,8 @@ class PageClient(ClosedAtExit):
                 pass  # the status says what the answer is; its page is a help, not a need
             raise status_error(
                 path, status, body=bytes(body), location=response.headers.get("location"),
-                retry_after=response.headers.get("retry-after"),
-                kind=self.status_kind(status, bytes(body)),
+                retry_after=response.headers.get("retry-after"), header=response.headers.get,
+                kind=self.status_kind(status, bytes(body), response.headers.get),
             )  # fmt: skip
         content_type = response.headers.get("content-type", "text/html").lower()
         if not content_type.startswith(("text/", "application/xhtml", "application/json")):

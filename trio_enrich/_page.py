@@ -25,6 +25,7 @@ _NOT_FOUND_HEADING = re.compile(r"<h1[^>]*>\s*Page Not Found\s*</h1>")
 # Pages a bot check or a CDN serves instead of the site's: the client was refused.
 _CHALLENGE_MARKERS = (
     "Vercel Security Checkpoint",
+    "We're verifying your browser",
     "Enable JavaScript to continue",
     "cf-challenge",
     "challenge-platform",

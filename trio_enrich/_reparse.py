@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import trio
 
-from ._answers import ClosedAtExit, status_error
+from ._answers import ClosedAtExit, no_header, status_error
 from ._archive import PageArchive, StoredPage
 from ._committees import read_committees
 from ._defaults import PAGE_SIZE
@@ -116,7 +116,7 @@ def read_stored(page: StoredPage, read: Callable[[bytes], R | PageFailure]) -> R
     if page.status != 200:
         raise status_error(
             page.url, page.status, body=page.body, location=None, retry_after=None,
-            kind=status_kind(page.status, page.body),
+            kind=status_kind(page.status, page.body, no_header),
         )  # fmt: skip
     result = read(page.body)
     if isinstance(result, PageFailure):

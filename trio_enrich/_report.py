@@ -16,6 +16,7 @@ from ._jobs import Words
 from ._model import FailureKind, StatusReport
 from ._pipeline import FinishReason, RunStats
 from ._roster import COMMITTEES
+from ._site import CHALLENGE_ADVICE, names_a_challenge
 from ._sync import SyncResult
 
 __all__ = [
@@ -108,6 +109,11 @@ def summary_lines(
 def refusal_line(stats: RunStats, noun: str, client: str) -> str:
     """Why the first answers stopped the run, what was seen, and what to try."""
     seen = f"refused from its first answers ({stats.requests} sent); last: {stats.last_failure}"
+    if stats.stopped_by == FailureKind.BLOCKED and names_a_challenge(stats.last_failure):
+        return (
+            f"blocked: the site's hosting challenges this client ({client}): {seen}. "
+            f"{CHALLENGE_ADVICE} Nothing was recorded against the {noun}."
+        )
     if stats.stopped_by == FailureKind.BLOCKED:
         advice = (
             "Try `--client browser` (pip install 'trio-enrich[browser]'): it fetches as "

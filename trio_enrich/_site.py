@@ -7,11 +7,12 @@ of data, so a new job reuses them or states its own.
 
 from __future__ import annotations
 
+from ._answers import Header, no_header
 from ._model import FailureKind
 from ._page import refusal_marker
 from ._pipeline import FailureRules
 
-__all__ = ["SITE_RULES", "status_kind"]
+__all__ = ["CHALLENGE_ADVICE", "SITE_RULES", "is_challenge", "names_a_challenge", "status_kind"]
 
 #: Failures worth another try in the same run.
 _RETRYABLE = frozenset(
@@ -36,11 +37,16 @@ _TRIPS_BREAKER = _RETRYABLE | {
 }
 
 
-def status_kind(status: int, body: bytes = b"") -> FailureKind:
-    """What an answer other than 200 means on capitoltrades.com: a 403 with a CDN's or a bot
-    check's page is a refusal of this client (blocked); 429 and any other 403 are "slow down"
-    (the site throttles with both); 408 and 5xx the site struggling; 404 and 410 a page gone."""
-    if status == 403 and refusal_marker(body.decode("utf-8", "replace")) is not None:
+def status_kind(status: int, body: bytes = b"", header: Header = no_header) -> FailureKind:
+    """What an answer other than 200 means on capitoltrades.com: a hosting's challenge (Vercel
+    marks it ``x-vercel-mitigated: challenge``, with HTTP 429 or 403) and a 403 or 429 with a
+    CDN's or a bot check's page are a refusal of this client (blocked: a JavaScript challenge
+    is no limit that waiting out a Retry-After would lift); any other 429 or 403 is "slow
+    down" (the site throttles with both); 408 and 5xx the site struggling; 404 and 410 a
+    page gone."""
+    if is_challenge(header):
+        return FailureKind.BLOCKED
+    if status in (403, 429) and refusal_marker(body.decode("utf-8", "replace")) is not None:
         return FailureKind.BLOCKED
     if status in (429, 403):
         return FailureKind.RATE_LIMITED
@@ -49,6 +55,30 @@ def status_kind(status: int, body: bytes = b"") -> FailureKind:
     if status in (404, 410):
         return FailureKind.NOT_FOUND
     return FailureKind.HTTP_ERROR
+
+
+def is_challenge(header: Header) -> bool:
+    """The answer is a hosting firewall's challenge (``x-vercel-mitigated: challenge``; the
+    header also says ``deny`` for a firewall's plain refusal, a block as well)."""
+    mitigated = header("x-vercel-mitigated")
+    return bool(mitigated and mitigated.strip().lower() in ("challenge", "deny"))
+
+
+#: What a challenge's failure says of it (its header, or its page's title and words).
+_CHALLENGE_WORDS = ("x-vercel-mitigated", "Vercel Security Checkpoint", "verifying your browser")
+
+#: What to try when the site's hosting challenges the client: no client of ours passes it.
+CHALLENGE_ADVICE = (
+    "It is a JavaScript challenge (Vercel's Security Checkpoint), not a rate limit: no HTTP "
+    "client passes it, the browser client and headless browsers neither. Wait for it to lift "
+    "and run again later, run slower (`--max-rps 1`) or at another hour, or from another "
+    "network."
+)
+
+
+def names_a_challenge(reason: str) -> bool:
+    """A failure's reason says a hosting's challenge answered (see status_kind)."""
+    return any(words in reason for words in _CHALLENGE_WORDS)
 
 
 SITE_RULES = FailureRules(

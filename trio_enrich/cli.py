@@ -386,8 +386,9 @@ async def check(
     Reads robots.txt, listing page 1, one trade's page, one issuer's page and one committee's
     listing (the ids from --db when it exists, else from page 1): at most 6 requests, paced
     as a run is. For each page: its status, time, size and what its reader found. Then a
-    verdict: ok (exit 0), or blocked, layout changed, unreachable, disallowed by robots.txt
-    (exit 3), with what to try. Changes nothing.
+    verdict: ok (exit 0; a page robots.txt disallows is skipped and named, as a run skips
+    its stage), or blocked, layout changed, unreachable, disallowed by robots.txt (every
+    page) (exit 3), with what to try. Changes nothing.
     """
     from . import _commands
 
@@ -520,7 +521,7 @@ async def sim(
     capacity: Annotated[int | None, _whole(gte=1)] = None,
     robots_txt: Path | None = None,
     robots_status: Annotated[int | None, _whole(gte=100, lte=599)] = None,
-    site: Literal["normal", "cdn", "shell", "changed"] = "normal",
+    site: Literal["normal", "cdn", "vercel", "shell", "changed"] = "normal",
 ) -> int:
     """Serve a simulated capitoltrades.com on 127.0.0.1, for trying trio-enrich offline.
 
@@ -586,8 +587,10 @@ async def sim(
         Answer /robots.txt with this status instead (a 503 makes robots.txt unreachable).
     site
         The site as a refused client meets it: cdn (CloudFront's 403 page to any client
-        without a browser's headers; --client browser gets through), shell (every page its
-        layout without data) or changed (the data under keys the readers do not know).
+        without a browser's headers; --client browser gets through), vercel (Vercel's
+        Security Checkpoint to every client: HTTP 429, x-vercel-mitigated: challenge),
+        shell (every page its layout without data) or changed (the data under keys the
+        readers do not know).
     """
     import trio
 

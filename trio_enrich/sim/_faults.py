@@ -102,7 +102,8 @@ class Faults:
     robots_status: int = 200
     # The site as some clients meet it (docs/capitoltrades-pages.md §6): "cdn" refuses
     # clients that do not look like a browser with CloudFront's 403 page (by their headers:
-    # a TLS fingerprint cannot be checked on loopback), "shell" serves every page as its
+    # a TLS fingerprint cannot be checked on loopback), "vercel" answers every client with
+    # Vercel's challenge (429, x-vercel-mitigated: challenge), "shell" serves every page as its
     # layout without data, "changed" serves the data under keys the readers do not know.
     site_mode: str = "normal"
 

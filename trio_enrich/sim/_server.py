@@ -266,6 +266,17 @@ class Simulator:
             body = cdn_refusal_page().encode()
             extra = [("Server", "CloudFront"), ("X-Cache", "Error from cloudfront")]
             return await _respond(stream, record, 403, body, head.keep_alive, extra)
+        if self.faults.site_mode == "vercel":
+            # Vercel's firewall challenges every client it doubts, browsers included: a page
+            # that runs a JavaScript check, which no HTTP client passes.
+            record = RequestRecord(start, start, head.method, head.target, 0, 0, connection,
+                                   "vercel")  # fmt: skip
+            (self.robots_log if head.path == "/robots.txt" else log.records).append(record)
+            extra = [("Server", "Vercel"), ("X-Vercel-Mitigated", "challenge"),
+                     ("X-Vercel-Challenge-Token", "2.1733500000.60.sim"),
+                     ("Cache-Control", "private, no-store, max-age=0")]  # fmt: skip
+            body = challenge_page().encode()
+            return await _respond(stream, record, 429, body, head.keep_alive, extra)
         if head.path == "/robots.txt":
             return await self._robots(stream, connection, head)
         fault = self._choose_fault(head.path, start)
