@@ -207,6 +207,7 @@ async def test_check_skips_what_robots_txt_disallows_and_tests_the_rest(
     assert all(not asked[kind]["failure"] for kind in ("listing", "trade", "issuer"))
     assert asked["committee"]["skipped"] == "line 2: Disallow: /politicians"
     assert not any(path.startswith("/politicians") for path in paths)  # never asked for
-    assert "committees" in report["advice"] and "skips" in report["advice"]
+    assert "committees" in report["advice"]
+    assert "skips" in report["advice"]
     with sqlite3.connect(db) as connection:  # untouched
         assert connection.execute("SELECT COUNT(*) FROM trio_enrich_failures").fetchone() == (0,)
