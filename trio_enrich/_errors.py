@@ -21,6 +21,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_ITEM_FAILURES",
     "EXIT_OK",
+    "EXIT_PIPE_CLOSED",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "DatabaseError",
@@ -37,6 +38,7 @@ EXIT_ITEM_FAILURES = 1  # finished, with items that failed (or a walk that did n
 EXIT_USAGE = 2  # a usage or input error; nothing was changed
 EXIT_BREAKER = 3  # stopped by the breaker or the not-found guard, or the site cannot be used
 EXIT_INTERRUPTED = 130  # SIGINT
+EXIT_PIPE_CLOSED = 141  # the reader of the output went away (`| head`): as SIGPIPE would end us
 EXIT_TERMINATED = 143  # SIGTERM
 
 

@@ -7,6 +7,7 @@ terminated (SIGTERM).
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -25,6 +26,7 @@ from ._errors import (
     EXIT_BREAKER,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_PIPE_CLOSED,
     EXIT_USAGE,
     SiteUnavailable,
     TrioEnrichError,
@@ -36,6 +38,8 @@ from ._model import DEFAULT_BASE_URL, ProgressMode
 from ._settings import RateSpec, RunSettings, parse_max_rps, parse_refresh, parse_since
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ._enrich import EnrichOptions
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "main", "parse_max_rps"]
@@ -640,14 +644,42 @@ def run_and_exit_code() -> int:
     """
     try:
         code = main()
+        sys.stdout.flush()  # here, where a closed pipe can still be told (not at exit)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        code = _reader_gone()
     return code
 
 
+def _console_for_pipes() -> Console:
+    """rich's console, but a closed pipe is told to us (rich would exit 1 by itself)."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeConsole()
+
+
+def _reader_gone() -> int:
+    """The output's reader closed it (`trio-enrich status | head -1`): no traceback, and the
+    status a shell gives a program that a closed pipe stopped. What was written to the
+    database stays written: every command prints after its commits. Python would try to
+    flush the dead pipe again at exit, so standard output now goes nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE_CLOSED
+
+
 def _invoke(args: list[str]) -> int:
+    if any(arg in ("-h", "--help", "--version") for arg in args):
+        app.console = _console_for_pipes()  # (rich is imported for help anyway)
     # Errors raised inside a nursery arrive grouped; unwrap ours so they print as one line,
     # every one of them (two tasks can fail at once: say both).
     try:
@@ -660,4 +692,6 @@ def _invoke(args: list[str]) -> int:
         raise TrioEnrichError(joined) from group
     except* KeyboardInterrupt:
         raise KeyboardInterrupt from None
+    except* BrokenPipeError as group:
+        raise leaves(group)[0] from None
     return result if isinstance(result, int) else EXIT_OK
