@@ -60,7 +60,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
-    "protego", "curl_cffi", "backports",
+    "protego", "curl_cffi", "backports", "rich",
 }  # fmt: skip
 
 
