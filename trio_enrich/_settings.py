@@ -56,6 +56,10 @@ class RateSpec:
     value: float | None = None  # the fixed cap, or auto's ceiling
 
 
+#: The highest --max-rps: more than any site answers one client; a larger number is a typo.
+MAX_RPS = 10_000
+
+
 def parse_max_rps(text: str | None) -> RateSpec:
     """`20`, `0.5`, `auto` or `auto:30`; a UsageError otherwise."""
     if text is None:
@@ -69,10 +73,10 @@ def parse_max_rps(text: str | None) -> RateSpec:
         rate = float(number)
     except ValueError:
         rate = math.nan
-    if not math.isfinite(rate) or rate <= 0:
+    if not math.isfinite(rate) or not 0 < rate <= MAX_RPS:
         raise UsageError(
-            f"--max-rps {text!r} is not a rate: give requests per second (20, 0.5), auto or "
-            "auto:N (auto, never above N)"
+            f"--max-rps {text!r} is not a rate: give requests per second above 0 and up to "
+            f"{MAX_RPS} (20, 0.5), auto or auto:N (auto, never above N)"
         )
     return RateSpec(auto=auto, value=rate)
 
@@ -86,7 +90,9 @@ def parse_duration(text: str, flag: str) -> float:
     """Seconds of a duration such as `0s`, `30m`, `12h`, `7d`; a UsageError otherwise."""
     match = _DURATION.match(text.strip())
     if match is None:
-        raise UsageError(f"{flag} {text!r} is not a duration such as 0s, 30m, 12h or 7d")
+        raise UsageError(
+            f"{flag} {text!r} is not a duration from 0s to 36500d, such as 30m, 12h or 7d"
+        )
     seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if seconds > _LONGEST_DURATION:
         raise UsageError(f"{flag} {text!r} is longer than 36500d; say never to turn it off")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import cyclopts
-from cyclopts import Parameter, Token, validators
+from cyclopts import Parameter, Token
 
 from . import __version__
 from . import _defaults as defaults
@@ -64,23 +64,49 @@ def _error(message: str) -> None:
     print(f"trio-enrich: error: {' '.join(message.split())}", file=sys.stderr)
 
 
-def _number(**bounds: float) -> Parameter:
-    return Parameter(validator=validators.Number(**bounds))
+_WHOLE = re.compile(r"[+-]?\d+")
+# A decimal number as people write it: no nan, inf, hex or underscores.
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _whole_number(type_: object, tokens: Sequence[Token]) -> int:
-    """A flag's whole number: `2.5` is refused, not cut to 2 (cyclopts' int would)."""
-    text = tokens[0].value.strip()
-    if not re.fullmatch(r"[+-]?\d+", text):
-        raise ValueError(f"{text!r} is not a whole number")
-    return int(text)
+def _whole(low: int, high: int) -> Parameter:
+    """A flag's whole number from `low` to `high`: `2.5` is refused, not cut to 2 (cyclopts'
+    int would), and so is a number out of range, with the range named."""
+
+    def convert(type_: object, tokens: Sequence[Token]) -> int:
+        text = tokens[0].value.strip()
+        if not _WHOLE.fullmatch(text):
+            raise ValueError(f"{text!r} is not a whole number (give one from {low} to {high})")
+        number = int(text)
+        if not low <= number <= high:
+            raise ValueError(f"{text} is out of range: give a whole number from {low} to {high}")
+        return number
+
+    return Parameter(converter=convert)
 
 
-def _whole(**bounds: float) -> Parameter:
-    return Parameter(converter=_whole_number, validator=validators.Number(**bounds))
+def _number(low: float, high: float, *, above: bool = False) -> Parameter:
+    """A flag's decimal number from `low` (or above it) to `high`; not-a-number, infinities
+    and numbers out of range are refused with the range named."""
+    shown = f"{'above' if above else 'from'} {low:g} to {high:g}"
+
+    def convert(type_: object, tokens: Sequence[Token]) -> float:
+        text = tokens[0].value.strip()
+        if not _DECIMAL.fullmatch(text):
+            raise ValueError(f"{text!r} is not a number (give one {shown})")
+        number = float(text)
+        if number < low or (above and number == low) or number > high:
+            raise ValueError(f"{text} is out of range: give a number {shown}")
+        return number
+
+    return Parameter(converter=convert)
 
 
-@Parameter(name="*")
+#: Upper bounds of flags that have no natural one: beyond them a value is a typing error.
+_MANY = 1_000_000_000
+_LONGEST_MS = 86_400_000  # a day
+
+
 @dataclass(kw_only=True)
 class SiteFlags:
     """Options of every command that talks to the site."""
@@ -93,28 +119,32 @@ class SiteFlags:
     client: Annotated[ClientName, Parameter(env_var="TRIO_ENRICH_CLIENT", help=_HELP["client"])] = (
         "httpx"
     )
-    concurrency: Annotated[int, _whole(gte=1, lte=10), Parameter(help=_HELP["concurrency"])] = (
+    concurrency: Annotated[int, _whole(1, 10), Parameter(help=_HELP["concurrency"])] = (
         defaults.CONCURRENCY
     )
-    max_failures: Annotated[int, _whole(gte=1), Parameter(help=_HELP["max_failures"])] = (
+    max_failures: Annotated[int, _whole(1, _MANY), Parameter(help=_HELP["max_failures"])] = (
         defaults.MAX_FAILURES
     )
     details_delay_ms: Annotated[
-        int | None, _whole(gte=0), Parameter(help=_HELP["delay"], show_default=False)
+        int | None, _whole(0, _LONGEST_MS), Parameter(help=_HELP["delay"], show_default=False)
     ] = None
     max_rps: Annotated[str | None, Parameter(help=_HELP["max_rps"], metavar="R|auto|auto:R")] = None
     retry_max: Annotated[
         int,
-        _whole(gte=0, lte=100),
+        _whole(0, 100),
         Parameter(env_var="CAPITOLTRADES_RETRY_MAX", help=_HELP["retry_max"]),
     ] = defaults.RETRIES
     retry_base_ms: Annotated[
-        int, _whole(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_BASE_MS", help=_HELP["base"])
+        int,
+        _whole(0, _LONGEST_MS),
+        Parameter(env_var="CAPITOLTRADES_RETRY_BASE_MS", help=_HELP["base"]),
     ] = round(defaults.RETRY_BASE * 1000)
     retry_max_ms: Annotated[
-        int, _whole(gte=0), Parameter(env_var="CAPITOLTRADES_RETRY_MAX_MS", help=_HELP["cap"])
+        int,
+        _whole(0, _LONGEST_MS),
+        Parameter(env_var="CAPITOLTRADES_RETRY_MAX_MS", help=_HELP["cap"]),
     ] = round(defaults.RETRY_CAP * 1000)
-    timeout: Annotated[float, _number(gt=0, lte=3600), Parameter(help=_HELP["timeout"])] = (
+    timeout: Annotated[float, _number(0, 3600, above=True), Parameter(help=_HELP["timeout"])] = (
         defaults.DEADLINE
     )
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto"
@@ -169,8 +199,8 @@ class SiteFlags:
 class EnrichFlags(SiteFlags):
     """Options of `trades` and `issuers`."""
 
-    batch_size: Annotated[int | None, _whole(gte=1), Parameter(help=_HELP["batch_size"])] = None
-    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = (
+    batch_size: Annotated[int | None, _whole(1, _MANY), Parameter(help=_HELP["batch_size"])] = None
+    not_found_guard: Annotated[int, _whole(1, _MANY), Parameter(help=_HELP["guard"])] = (
         defaults.NOT_FOUND_GUARD
     )
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
@@ -213,8 +243,8 @@ class SyncFlags(SiteFlags):
     db: Annotated[Path, Parameter(help=_HELP["sync_db"])] = Path("capitoltraders.db")
     full: Annotated[bool, Parameter(help=_HELP["full"])] = False
     since: Annotated[str | None, Parameter(help=_HELP["since"], metavar="YYYY-MM-DD")] = None
-    pages: Annotated[int | None, _whole(gte=1), Parameter(help=_HELP["pages"])] = None
-    page_size: Annotated[int, _whole(gte=1, lte=100), Parameter(help=_HELP["page_size"])] = (
+    pages: Annotated[int | None, _whole(1, _MANY), Parameter(help=_HELP["pages"])] = None
+    page_size: Annotated[int, _whole(1, 100), Parameter(help=_HELP["page_size"])] = (
         defaults.PAGE_SIZE
     )
 
@@ -318,7 +348,7 @@ class UpdateFlags(SiteFlags):
         str,
         Parameter(help=_HELP["update_refresh"], metavar="DURATION", allow_leading_hyphen=True),
     ] = defaults.REFRESH
-    not_found_guard: Annotated[int, _whole(gte=1), Parameter(help=_HELP["guard"])] = (
+    not_found_guard: Annotated[int, _whole(1, _MANY), Parameter(help=_HELP["guard"])] = (
         defaults.NOT_FOUND_GUARD
     )
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
@@ -381,7 +411,7 @@ async def check(
         ClientName, Parameter(env_var="TRIO_ENRICH_CLIENT", help=_HELP["client"])
     ] = "httpx",
     deadline: Annotated[
-        float, _number(gt=0, lte=3600), Parameter(name="--timeout", help=_HELP["timeout"])
+        float, _number(0, 3600, above=True), Parameter(name="--timeout", help=_HELP["timeout"])
     ] = defaults.DEADLINE,
     json: Annotated[bool, Parameter(help=_HELP["json"])] = False,
 ) -> int:
@@ -470,7 +500,7 @@ app.command(archive_app)
 @archive_app.command
 async def prune(
     *,
-    keep: Annotated[int, _whole(gte=1), Parameter(help=_HELP["prune_keep"])],
+    keep: Annotated[int, _whole(1, _MANY), Parameter(help=_HELP["prune_keep"])],
     db: Annotated[Path, Parameter(help=_HELP["archive_db"])] = Path("capitoltraders.db"),
     json: Annotated[bool, Parameter(help=_HELP["json"])] = False,
     wait: Annotated[bool, Parameter(help=_HELP["wait"])] = False,
@@ -489,8 +519,10 @@ async def prune(
 async def demo(
     *,
     db: Annotated[Path | None, Parameter(help=_HELP["demo_db"])] = None,
-    trades: Annotated[int, _whole(gte=12, lte=50_000), Parameter(help=_HELP["demo_trades"])] = 1500,
-    seed: Annotated[int, _whole(), Parameter(help="Seed of the simulated site's data.")] = 1,
+    trades: Annotated[int, _whole(12, 50_000), Parameter(help=_HELP["demo_trades"])] = 1500,
+    seed: Annotated[
+        int, _whole(0, 2**32 - 1), Parameter(help="Seed of the simulated site's data.")
+    ] = 1,
     progress: Annotated[ProgressMode, Parameter(help=_HELP["progress"])] = "auto",
 ) -> int:
     """Try the whole tool offline: `update` (sync, trades, issuers, committees) against a
@@ -508,23 +540,23 @@ async def demo(
 @app.command
 async def sim(
     *,
-    port: Annotated[int, _whole(gte=0, lte=65535)] = 8765,
-    seed: Annotated[int, _whole()] = 1,
+    port: Annotated[int, _whole(0, 65535)] = 8765,
+    seed: Annotated[int, _whole(0, 2**32 - 1)] = 1,
     profile: Literal["clean", "realistic", "hostile", "limited", "lockout", "loaded"] = "clean",
-    trades: Annotated[int, _whole(gte=1, lte=1_000_000)] = 5_000,
-    latency_ms: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
+    trades: Annotated[int, _whole(1, 1_000_000)] = 5_000,
+    latency_ms: Annotated[float | None, _number(0, 60_000)] = None,
     shape: Literal["live", "object"] = "live",
-    retry_after: Annotated[float | None, Parameter(validator=validators.Number(gte=0))] = None,
+    retry_after: Annotated[float | None, _number(0, 86_400)] = None,
     log: Path | None = None,
-    rate_limit: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
-    burst: Annotated[float | None, Parameter(validator=validators.Number(gte=1))] = None,
-    lockout_seconds: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
-    rate_window: Annotated[float | None, Parameter(validator=validators.Number(gt=0))] = None,
+    rate_limit: Annotated[float | None, _number(0, 1_000_000, above=True)] = None,
+    burst: Annotated[float | None, _number(1, 1_000_000)] = None,
+    lockout_seconds: Annotated[float | None, _number(0, 86_400, above=True)] = None,
+    rate_window: Annotated[float | None, _number(0, 3600, above=True)] = None,
     rate_headers: Literal["ratelimit", "ratelimit-legacy", "x-ratelimit"] | None = None,
     limit_status: Literal[429, 503] | None = None,
-    capacity: Annotated[int | None, _whole(gte=1)] = None,
+    capacity: Annotated[int | None, _whole(1, 100_000)] = None,
     robots_txt: Path | None = None,
-    robots_status: Annotated[int | None, _whole(gte=100, lte=599)] = None,
+    robots_status: Annotated[int | None, _whole(100, 599)] = None,
     site: Literal["normal", "cdn", "vercel", "shell", "changed"] = "normal",
 ) -> int:
     """Serve a simulated capitoltrades.com on 127.0.0.1, for trying trio-enrich offline.
