@@ -38,7 +38,7 @@ import trio
 
 from ._errors import DatabaseError
 from ._model import PageRef
-from ._schema import check_path, describe_error, transaction
+from ._schema import check_path, connect_read_only, describe_error, transaction
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -186,11 +186,13 @@ class PageArchive:
         """Open (or create, unless `read_only`) the archive at `path`."""
         location = str(path)
         check_path(Path(location), must_exist=read_only, writable=not read_only)
-        target = f"file:{Path(location).absolute()}?mode=ro" if read_only else location
         try:
-            db = sqlite3.connect(
-                target, isolation_level=None, check_same_thread=False, uri=read_only, timeout=30
-            )
+            if read_only:
+                db = connect_read_only(Path(location), timeout=30)
+            else:
+                db = sqlite3.connect(
+                    location, isolation_level=None, check_same_thread=False, timeout=30
+                )
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open page archive {location}: {error}") from error
         try:
@@ -218,6 +220,12 @@ class PageArchive:
             db.close()
             raise
         return cls(db, location)
+
+    def hold_snapshot(self) -> None:
+        """Read the archive as it stands now until it is closed (a read transaction held
+        open): the pages a run adds meanwhile are not seen, so a dry run reads one state."""
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT COUNT(*) FROM pages").fetchone()
 
     def close(self) -> None:
         self._db.close()

@@ -7,9 +7,11 @@ it must not remove a page a run is about to name as a source.
 
 from __future__ import annotations
 
+import contextlib
 import json as _json
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -51,12 +53,18 @@ async def run_reparse(
 ) -> int:
     """`reparse`: the archived pages of `kinds` read again and written; exit 1 when pages of
     a layout the readers do not know remain."""
-    archive = await trio.to_thread.run_sync(lambda: _open_archive(db, read_only=False))
+    # A dry run reads a snapshot of the database (a copy in memory, where its writes are
+    # measured and rolled back) and the archive read-only: it needs no run lock, so a running
+    # `update` never blocks it, and it works on read-only media.
+    archive = await trio.to_thread.run_sync(lambda: _open_archive(db, read_only=dry_run))
     done: list[ReparseResult] | None = None
     try:
-        store = await trio.to_thread.run_sync(lambda: Store.open(db, create=False))
+        if dry_run:
+            archive.hold_snapshot()
+        open_store = Store.snapshot if dry_run else partial(Store.open, create=False)
+        store = await trio.to_thread.run_sync(open_store, db)
         try:
-            async with locked_run(store, wait=wait):
+            async with contextlib.nullcontext() if dry_run else locked_run(store, wait=wait):
 
                 async def work(stop: trio.Event) -> list[ReparseResult]:
                     results = []

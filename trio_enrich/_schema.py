@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from ._errors import DatabaseError
 
@@ -21,6 +22,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "check_path",
     "check_schema",
+    "connect_read_only",
     "describe_error",
     "our_schema_version",
     "prepare",
@@ -385,6 +387,31 @@ def transaction(
         if isinstance(error, sqlite3.Error):
             raise DatabaseError(describe_error(error, path)) from error
         raise
+
+
+def connect_read_only(path: Path, *, timeout: float) -> sqlite3.Connection:
+    """A connection that can change nothing, also to a database on read-only media.
+
+    A WAL database read with ``mode=ro`` still needs its ``-shm`` file, made beside it on
+    first use: on a read-only mount (or in a folder we may not write) that fails. When there
+    is no ``-wal`` file, the last writer closed cleanly and everything is in the main file,
+    so it is opened as immutable (no shared memory, no locks); with a ``-wal`` file present
+    the ordinary read-only open is the only one that sees all the data.
+    """
+    base = f"file:{quote(str(path.absolute()))}?mode=ro"
+    db = sqlite3.connect(
+        base, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
+    )
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        if path.with_name(path.name + "-wal").exists():
+            raise
+        db.close()
+    return sqlite3.connect(
+        base + "&immutable=1", isolation_level=None, check_same_thread=False, uri=True
+    )
 
 
 def check_path(path: Path, *, must_exist: bool = False, writable: bool = True) -> None:

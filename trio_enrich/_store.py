@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar, TypeVarTuple, get_args
-from urllib.parse import quote
 
 import trio
 
@@ -51,6 +50,7 @@ from ._schema import (
     SCHEMA_VERSION,
     check_path,
     check_schema,
+    connect_read_only,
     describe_error,
     our_schema_version,
     prepare,
@@ -172,15 +172,17 @@ class Store:
             check_path(Path(location), must_exist=not create or read_only, writable=not read_only)
             if not create and Path(location).stat().st_size == 0:
                 raise DatabaseError(f"{location} is an empty file, not a capitoltraders database")
-        target = f"file:{quote(str(Path(location).absolute()))}?mode=ro" if read_only else location
+        timeout = real_wait(BUSY_TIMEOUT) if busy_timeout is None else busy_timeout
         try:
-            connection = sqlite3.connect(
-                target,
-                timeout=real_wait(BUSY_TIMEOUT) if busy_timeout is None else busy_timeout,
-                isolation_level=None,  # we open transactions explicitly
-                check_same_thread=False,
-                uri=read_only,
-            )
+            if read_only:
+                connection = connect_read_only(Path(location), timeout=timeout)
+            else:
+                connection = sqlite3.connect(
+                    location,
+                    timeout=timeout,
+                    isolation_level=None,  # we open transactions explicitly
+                    check_same_thread=False,
+                )
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open database {location}: {error}") from error
         store = cls(connection, location)
@@ -196,6 +198,21 @@ class Store:
             connection.close()
             raise
         return store
+
+    @classmethod
+    def snapshot(cls, path: str | os.PathLike[str]) -> Store:
+        """A private copy, in memory, of the database as it stands, read in one read
+        transaction (a consistent state, whatever a run writes meanwhile): for a dry run that
+        measures what a write would change without writing, taking the run lock or needing a
+        writable file. Its `path` is the database's, for messages."""
+        with cls.open(path, read_only=True) as source:
+            copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            try:
+                source._db.backup(copy)
+            except sqlite3.Error as error:
+                copy.close()
+                raise DatabaseError(describe_error(error, source.path)) from error
+        return cls(copy, source.path)
 
     def close(self) -> None:
         self._db.close()
