@@ -510,3 +510,39 @@ async def test_reparse_of_listing_and_committee_pages_restores_what_was_lost_wit
     assert f"of which new trades {lost}" in out
     assert "added, 0 removed" in out
     assert dump(db, skip=('INSERT INTO "trio_enrich_meta"',)) == fetched
+
+
+async def test_reparse_of_pages_not_in_the_archive_says_so_apart_and_trips_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 31, item 8: no request was sent, so no "unexpected HTTP answer", no GET, no
+    breaker: the pages are counted apart as not in the archive."""
+    dataset = make_dataset(seed=72, trades=40)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=72) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none", *FAST]
+        assert await cli("sync", *site) == 0
+        assert await cli("committees", *site) == 0
+    connection = sqlite3.connect(archive_path(db))
+    with connection:
+        gone = connection.execute(
+            "DELETE FROM pages WHERE url LIKE '/politicians?committee=%' AND item IN "
+            "(SELECT DISTINCT item FROM pages WHERE kind = 'committee' LIMIT 6)"
+        ).rowcount
+    connection.close()
+    assert gone >= 6
+    capsys.readouterr()
+    for args in ((), ("--json",), ("--progress", "log")):
+        assert await cli("reparse", "committees", "--db", str(db), *args) == 0
+        out = capsys.readouterr()
+        said = out.out + out.err
+        assert "unexpected HTTP answer" not in said
+        assert "GET " not in said
+        assert "breaker" not in said
+        if args == ("--json",):
+            (report,) = json.loads(out.out)["reparse"]
+            assert report["not_archived"] >= 6
+            assert report["failed"] == 0
+            assert report["finish"] == "completed"
+        else:
+            assert "not in the archive" in said

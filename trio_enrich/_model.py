@@ -67,6 +67,8 @@ class FailureKind(enum.StrEnum):
     TOO_LARGE = "too_large"  # the body exceeded the size cap
     BAD_CONTENT = "bad_content"  # not HTML (an image, say), or undecodable
     UNREACHABLE = "unreachable"  # connection refused, or the host name does not resolve
+    # `reparse` only: the page archive holds no page for it (no request was sent).
+    NOT_ARCHIVED = "not_archived"
 
     @property
     def words(self) -> str:
@@ -88,6 +90,7 @@ _FAILURE_WORDS = {
     FailureKind.TOO_LARGE: "page too large",
     FailureKind.BAD_CONTENT: "not a page",
     FailureKind.UNREACHABLE: "site unreachable",
+    FailureKind.NOT_ARCHIVED: "not in the archive",
 }
 
 

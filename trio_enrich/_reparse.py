@@ -86,9 +86,11 @@ class ReparseResult:
         self.examples.extend(write.changed[: max(0, EXAMPLES - len(self.examples))])
 
     def as_dict(self) -> dict[str, object]:
+        failures = dict(self.stats.failed)
+        absent = failures.pop(FailureKind.NOT_ARCHIVED.value, 0)
         report: dict[str, object] = {
-            "kind": self.kind, "dry_run": self.dry_run, "pages": self.pages,
-            "failed": self.stats.failed_total, "failures": dict(self.stats.failed),
+            "kind": self.kind, "dry_run": self.dry_run, "pages": self.pages - absent,
+            "not_archived": absent, "failed": sum(failures.values()), "failures": failures,
             "finish": self.stats.finish_reason.value,
         }  # fmt: skip
         if self.kind in ("trades", "issuers"):
@@ -124,6 +126,12 @@ def read_stored(page: StoredPage, read: Callable[[bytes], R | PageFailure]) -> R
     return result
 
 
+def _not_archived(path: str) -> FetchError:
+    """No stored page for `path`: said as such, with no path to print as a GET (none was
+    sent), and of a kind no rule retries or counts toward a breaker."""
+    return FetchError(FailureKind.NOT_ARCHIVED, f"the archive has no page {path}")
+
+
 class ArchivedPages(ClosedAtExit):
     """A page source that serves the archive's newest version of each path: the site, as it
     last answered, for code written for the site (committees). Sends nothing."""
@@ -136,13 +144,13 @@ class ArchivedPages(ClosedAtExit):
     async def get(self, path: str) -> bytes:
         page = await self.archive.run(self.archive.newest, path)
         if page is None:
-            raise FetchError(FailureKind.HTTP_ERROR, "not in the page archive", path=path)
+            raise _not_archived(path)
         return read_stored(page, lambda body: body)
 
     async def get_any(self, path: str, max_bytes: int) -> tuple[int, bytes, str | None]:
         page = await self.archive.run(self.archive.newest, path)
         if page is None:
-            raise FetchError(FailureKind.HTTP_ERROR, "not in the page archive", path=path)
+            raise _not_archived(path)
         return page.status, page.body[:max_bytes], None
 
     async def aclose(self) -> None:
@@ -202,7 +210,7 @@ async def _items(
     async def fetch(item_id: int) -> tuple[Any, PageRef]:
         page = await archive.run(archive.newest, job.path(item_id))
         if page is None:  # (pruned meanwhile)
-            raise FetchError(FailureKind.HTTP_ERROR, "not in the page archive")
+            raise _not_archived(job.path(item_id))
         return read_stored(page, lambda body: job.read(body, item_id)), page.ref
 
     async def commit(outcomes: list[Outcome[int, tuple[Any, PageRef]]]) -> None:
@@ -266,7 +274,12 @@ def reparse_lines(result: ReparseResult) -> list[str]:
     """A reparse's summary, for people."""
     stats = result.stats
     done = "dry run: nothing written" if result.dry_run else "written"
-    lines = [f"reparse {result.kind}: {result.pages} stored pages read, no request sent ({done})"]
+    failed = dict(stats.failed)
+    absent = failed.pop(FailureKind.NOT_ARCHIVED.value, 0)
+    lines = [
+        f"reparse {result.kind}: {result.pages - absent} stored pages read, no request sent "
+        f"({done})" + (f"; {absent} not in the archive" if absent else "")
+    ]
     if result.kind in ("trades", "issuers"):
         lines.append(
             f"  newly enriched {result.newly_enriched}, changed {result.changed}, unchanged "
@@ -283,9 +296,9 @@ def reparse_lines(result: ReparseResult) -> list[str]:
             "removed)" if written else "  not every committee was read completely from the "
             "archive: memberships left as they are"
         )  # fmt: skip
-    if stats.failed:
-        kinds = ", ".join(f"{FailureKind(k).words} {n}" for k, n in sorted(stats.failed.items()))
-        lines.append(f"  still not read: {stats.failed_total} ({kinds}); nothing recorded")
+    if failed:
+        kinds = ", ".join(f"{FailureKind(k).words} {n}" for k, n in sorted(failed.items()))
+        lines.append(f"  still not read: {sum(failed.values())} ({kinds}); nothing recorded")
     if stats.finish_reason.value != "completed":
         lines.append(f"  stopped: {stats.finish_reason.value}")
     return lines
