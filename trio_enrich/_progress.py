@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -25,6 +25,7 @@ __all__ = [
     "BarProgress",
     "LogProgress",
     "ProgressMode",
+    "StampedLines",
     "counts",
     "describe",
     "open_progress",
@@ -84,6 +85,44 @@ def local_time() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+class StampedLines:
+    """A text stream that starts every line with the local time (a cron log read by night):
+    what a run prints goes through it, stage headers, summaries and warnings alike. Empty
+    lines stay empty."""
+
+    stamps_lines = True
+
+    def __init__(self, stream: TextIO, before_first: Callable[[], None] | None = None) -> None:
+        self._stream = stream
+        self._at_line_start = True
+        self.before_first = before_first  # called once, before the first text is written
+
+    def write(self, text: str) -> int:
+        if self.before_first is not None and text:
+            before, self.before_first = self.before_first, None
+            before()
+        out: list[str] = []
+        for line in text.splitlines(keepends=True):
+            if self._at_line_start and line not in ("\n", "\r\n"):
+                out.append(local_time() + " ")
+            out.append(line)
+            self._at_line_start = line.endswith("\n")
+        self._stream.write("".join(out))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)  # encoding, errors, buffer, ...
+
+
 class LogProgress:
     """A plain line every `interval` seconds (and at the end), for logs and pipes."""
 
@@ -102,8 +141,11 @@ class LogProgress:
         self._last = time.monotonic()
 
     def _print(self, text: str) -> None:
-        # With the local time: nights in one cron log can be told apart.
-        print(f"{local_time()} {text}", file=self._stream or sys.stderr, flush=True)
+        # With the local time: nights in one cron log can be told apart (a stream that
+        # stamps every line does it already).
+        stream = self._stream or sys.stderr
+        stamp = "" if getattr(stream, "stamps_lines", False) else f"{local_time()} "
+        print(f"{stamp}{text}", file=stream, flush=True)
 
     def update(self, stats: RunStats) -> None:
         self.tick(stats)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import cyclopts
 from cyclopts import Parameter, Token
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ._enrich import EnrichOptions
+    from ._progress import StampedLines
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "app", "main", "parse_max_rps"]
 
@@ -61,6 +62,8 @@ app = cyclopts.App(
 
 
 def _error(message: str) -> None:
+    if _run_log is not None:
+        _run_log.error()
     print(f"trio-enrich: error: {' '.join(message.split())}", file=sys.stderr)
 
 
@@ -270,7 +273,9 @@ async def trades(flags: EnrichFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_job("trades", (flags or EnrichFlags()).settings())
+    settings = (flags or EnrichFlags()).settings()
+    _log_begins()
+    return await _commands.run_job("trades", settings)
 
 
 @app.command
@@ -284,7 +289,9 @@ async def issuers(flags: IssuerFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_job("issuers", (flags or IssuerFlags()).settings())
+    settings = (flags or IssuerFlags()).settings()
+    _log_begins()
+    return await _commands.run_job("issuers", settings)
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -302,7 +309,9 @@ async def sync(flags: SyncFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_sync((flags or SyncFlags()).settings())
+    settings = (flags or SyncFlags()).settings()
+    _log_begins()
+    return await _commands.run_sync(settings)
 
 
 # --- committees -----------------------------------------------------------------------------
@@ -331,7 +340,9 @@ async def committees(flags: CommitteeFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_committees((flags or CommitteeFlags()).settings())
+    settings = (flags or CommitteeFlags()).settings()
+    _log_begins()
+    return await _commands.run_committees(settings)
 
 
 # --- update -----------------------------------------------------------------------------------
@@ -375,7 +386,9 @@ async def update(flags: UpdateFlags | None = None) -> int:
     """
     from . import _commands
 
-    return await _commands.run_update((flags or UpdateFlags()).settings())
+    settings = (flags or UpdateFlags()).settings()
+    _log_begins()
+    return await _commands.run_update(settings)
 
 
 # --- status ---------------------------------------------------------------------------------------
@@ -460,6 +473,7 @@ async def reparse(
         "issuers",
         "committees",
     ]
+    _log_begins()
     return await _archive_commands.run_reparse(
         db, chosen, dry_run=dry_run, json=json, progress=progress, wait=wait
     )
@@ -534,6 +548,7 @@ async def demo(
     """
     from ._demo import run_demo
 
+    _log_begins()
     return await run_demo(db=db, trades=trades, seed=seed, progress=progress)
 
 
@@ -647,6 +662,102 @@ async def sim(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    global _run_log
+    _run_log = _RunLog(args) if _logs_by_line(args) else None
+    try:
+        return _main(args)
+    finally:
+        if _run_log is not None:
+            _run_log.end()
+            _run_log = None
+
+
+class _RunLog:
+    """A run's log read by night: once its flags are taken (`begin`, from the command), every
+    line written, to either stream, starts with the local time, up to the last (an error
+    that stops the run included), and the first the run writes is preceded by a line naming
+    the version, command, pid, database and start. Standard output that carries one JSON
+    object is left as it is. Bad input is one line, as ever: a usage error is said before
+    the log begins, and an error before the run wrote anything comes alone (`error`)."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.args = args
+        self._saved: tuple[TextIO, TextIO] | None = None
+        self._streams: list[StampedLines] = []
+
+    def begin(self) -> None:
+        from ._progress import StampedLines, local_time
+
+        if self._saved is not None:
+            return
+        args = self.args
+        db = _flag_value(args, "--db")
+        where = "a new one in a temporary folder" if db is None and args[0] == "demo" else None
+        first = (
+            f"trio-enrich {__version__}: {' '.join(['trio-enrich', *args])} (pid {os.getpid()});"
+            f" database {where or Path(db or 'capitoltraders.db').absolute()};"
+            f" started {local_time()}\n"
+        )
+        self._saved = sys.stdout, sys.stderr
+        self._streams = [StampedLines(sys.stderr)]
+        if "--json" not in args:
+            self._streams.append(StampedLines(sys.stdout))
+        sys.stderr = self._streams[0]
+        if len(self._streams) > 1:
+            sys.stdout = self._streams[1]
+
+        def header() -> None:
+            self.error()  # (once: whichever stream is written first)
+            self._streams[0].write(first)
+
+        for stream in self._streams:
+            stream.before_first = header
+
+    def error(self) -> None:
+        """An error ends the run: it is said alone when the run wrote nothing before it."""
+        for stream in self._streams:
+            stream.before_first = None
+
+    def end(self) -> None:
+        if self._saved is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = self._saved
+            self._saved = None
+
+
+_run_log: _RunLog | None = None
+
+
+def _log_begins() -> None:
+    """Called by a run command once its flags are taken (see _RunLog)."""
+    if _run_log is not None:
+        _run_log.begin()
+
+
+#: The commands that run with progress: in log mode every line they write is timestamped.
+_RUN_COMMANDS = frozenset({"sync", "trades", "issuers", "committees", "update", "reparse", "demo"})
+
+
+def _flag_value(args: Sequence[str], flag: str) -> str | None:
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(flag + "="):
+            return arg.partition("=")[2]
+    return None
+
+
+def _logs_by_line(args: Sequence[str]) -> bool:
+    """A run whose progress is log lines (`--progress log`, or `auto` off a terminal: cron):
+    then every line it writes, to either stream, starts with the local time."""
+    if not args or args[0] not in _RUN_COMMANDS or {"-h", "--help"} & set(args):
+        return False
+    mode = _flag_value(args, "--progress") or "auto"
+    return mode == "log" or (mode == "auto" and not sys.stderr.isatty())
+
+
+def _main(args: list[str]) -> int:
     try:
         return _invoke(args)
     except cyclopts.UnusedCliTokensError as error:
