@@ -546,3 +546,34 @@ async def test_reparse_of_pages_not_in_the_archive_says_so_apart_and_trips_nothi
             assert report["finish"] == "completed"
         else:
             assert "not in the archive" in said
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not-sqlite"])
+async def test_a_damaged_archive_is_named_the_database_said_intact_and_status_still_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """Issue 31, item 10."""
+    dataset = make_dataset(seed=73, trades=30)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, seed=73) as sim:
+        site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none", *FAST]
+        assert await cli("update", *site) == 0
+        archive = archive_path(db)
+        kept = archive.read_bytes()
+        archive.write_bytes(kept[:5000] if damage == "truncated" else b"not a database\n" * 9)
+        before = dump(db)
+        capsys.readouterr()
+        assert await cli("status", "--db", str(db)) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "trades: 30 in all, 30 enriched" in out  # the database is reported
+        assert f"the page archive {archive} cannot be used" in out
+        assert "The database beside it is intact" in out
+        with pytest.raises(DatabaseError) as refused:
+            await cli("update", *site)
+        said = str(refused.value)
+        assert str(archive) in said
+        assert "database beside it is intact" in said
+        assert "--no-archive" in said
+        assert "move the archive aside" in said
+        assert dump(db) == before  # nothing written
+        assert await cli("update", *site, "--no-archive") == 0  # what the message offers

@@ -36,7 +36,7 @@ from typing import Any, TypeVar, TypeVarTuple
 
 import trio
 
-from ._errors import DatabaseError
+from ._errors import ArchiveError, DatabaseError
 from ._model import PageRef
 from ._schema import check_path, connect_read_only, describe_error, transaction
 
@@ -183,8 +183,21 @@ class PageArchive:
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False) -> PageArchive:
-        """Open (or create, unless `read_only`) the archive at `path`."""
-        location = str(path)
+        """Open (or create, unless `read_only`) the archive at `path`; an archive that
+        cannot be read is an ArchiveError that says the database is intact, and what to do."""
+        try:
+            return cls._open(str(path), read_only=read_only)
+        except ArchiveError:
+            raise
+        except DatabaseError as error:
+            raise ArchiveError(
+                f"the page archive {path} cannot be used ({error}). The database beside it is "
+                "intact: run with --no-archive to go on without keeping pages, or move the "
+                f"archive aside (`mv {path} {path}.damaged`) and the next run starts a new one"
+            ) from error
+
+    @classmethod
+    def _open(cls, location: str, *, read_only: bool) -> PageArchive:
         check_path(Path(location), must_exist=read_only, writable=not read_only)
         try:
             if read_only:
@@ -198,7 +211,7 @@ class PageArchive:
         try:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version > _VERSION:
-                raise DatabaseError(
+                raise ArchiveError(
                     f"page archive {location} has version {version}, newer than this "
                     f"trio-enrich knows ({_VERSION}); upgrade trio-enrich to use it"
                 )

@@ -28,6 +28,7 @@ from ._errors import (
     EXIT_OK,
     EXIT_TERMINATED,
     EXIT_USAGE,
+    ArchiveError,
     SiteUnavailable,
     UsageError,
 )
@@ -113,8 +114,11 @@ async def run_status(db: Path, json: bool) -> int:
         where = archive_path(db)
         report["archive"] = None
         if where.exists():
-            with PageArchive.open(where, read_only=True) as archive:
-                report["archive"] = archive.summary().as_dict()
+            try:
+                with PageArchive.open(where, read_only=True) as archive:
+                    report["archive"] = archive.summary().as_dict()
+            except ArchiveError as error:  # the database is reported all the same
+                report["archive_error"] = str(error)
         return report
 
     report = await trio.to_thread.run_sync(read)

@@ -24,6 +24,7 @@ __all__ = [
     "EXIT_PIPE_CLOSED",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
+    "ArchiveError",
     "DatabaseError",
     "FetchError",
     "SiteUnavailable",
@@ -52,6 +53,11 @@ class UsageError(TrioEnrichError):
 
 class DatabaseError(TrioEnrichError):
     """The database cannot be opened, is not ours to change, or a write failed."""
+
+
+class ArchiveError(DatabaseError):
+    """The page archive beside a database cannot be read (damaged, not SQLite): the database
+    itself is not concerned, and the message says so and what to do."""
 
 
 class SiteUnavailable(TrioEnrichError):

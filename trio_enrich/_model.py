@@ -367,3 +367,4 @@ class StatusReport(TypedDict):
     schema_version: int | None
     # The page archive beside the database (`status` adds it): pages, versions, bytes.
     archive: NotRequired[dict[str, object] | None]
+    archive_error: NotRequired[str]  # the archive is there but cannot be read: why, what to do

@@ -237,6 +237,9 @@ def status_lines(report: StatusReport, db: object) -> list[str]:
             f"of {walk['total']} trades unread; `trio-enrich sync` finishes it"
         )
     archive = report.get("archive")
+    damaged = report.get("archive_error")
+    if damaged:
+        lines.append(f"page archive: {damaged}")
     if archive:
         lines.append(
             f"page archive (beside the database): {archive['urls']:,} pages, "
