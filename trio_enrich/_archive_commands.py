@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import trio
 
 from ._archive import PageArchive, StoredPage, archive_path
-from ._commands import require_database, signal_exit, with_signals
+from ._commands import require_database, signal_exit, stopped_by_writes, with_signals
 from ._errors import EXIT_ITEM_FAILURES, EXIT_OK, UsageError
 from ._flight import flight_rows
 from ._model import ProgressMode
@@ -81,7 +81,7 @@ async def run_reparse(
                         results.append(done_one)
                     return results
 
-                done, received = await with_signals("reparse", work)
+                done, received = await stopped_by_writes(with_signals("reparse", work))
         finally:
             store.close()
     finally:

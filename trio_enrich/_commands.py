@@ -29,8 +29,11 @@ from ._errors import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     ArchiveError,
+    DatabaseError,
+    RunStopped,
     SiteUnavailable,
     UsageError,
+    leaves,
 )
 from ._jobs import JOBS
 from ._model import StatusReport
@@ -233,7 +236,7 @@ async def _run_locked(
                         break
                 return results
 
-            done, received = await with_signals(label, work)
+            done, received = await stopped_by_writes(with_signals(label, work))
     finally:
         if archive is not None:
             archive.close()
@@ -282,6 +285,20 @@ _SEVERITY = (EXIT_OK, EXIT_ITEM_FAILURES, EXIT_USAGE, EXIT_BREAKER, EXIT_INTERRU
 
 def _most_severe(codes: Sequence[int]) -> int:
     return max(codes, key=_SEVERITY.index, default=EXIT_OK)
+
+
+async def stopped_by_writes(running: Awaitable[T]) -> T:
+    """A run's result; a write that fails once the run is under way (a full disk, a file made
+    read-only meanwhile) stops it as a run stops, not as a usage error: whatever it committed
+    before is kept, and running it again goes on from there."""
+    try:
+        return await running
+    except* DatabaseError as group:
+        error = leaves(group)[0]
+        raise RunStopped(
+            f"{error}; the run stopped there. What it committed before is kept: mend this "
+            "(free some space, say) and run it again to go on"
+        ) from error
 
 
 def require_database(path: Path) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "ArchiveError",
     "DatabaseError",
     "FetchError",
+    "RunStopped",
     "SiteUnavailable",
     "TrioEnrichError",
     "UsageError",
@@ -58,6 +59,12 @@ class DatabaseError(TrioEnrichError):
 class ArchiveError(DatabaseError):
     """The page archive beside a database cannot be read (damaged, not SQLite): the database
     itself is not concerned, and the message says so and what to do."""
+
+
+class RunStopped(TrioEnrichError):
+    """A run stopped part way by a failure of its own machine (a write refused: a full disk):
+    what it committed before stays, and the next run goes on from there once it is mended.
+    Not a usage error: the exit code is that of a run that stopped (3)."""
 
 
 class SiteUnavailable(TrioEnrichError):

@@ -28,6 +28,7 @@ from ._errors import (
     EXIT_OK,
     EXIT_PIPE_CLOSED,
     EXIT_USAGE,
+    RunStopped,
     SiteUnavailable,
     TrioEnrichError,
     leaves,
@@ -52,8 +53,11 @@ app = cyclopts.App(
         "detail page of every trade and issuer, politely and concurrently, and write what it "
         "adds into a capitoltraders.db.\n\n"
         "Exit codes: 0 done; 1 finished with item failures (or a sync that did not reach its "
-        "end); 2 usage or input error; 3 stopped by the circuit breaker, by the not-found "
-        "guard, or because the site cannot be reached; 130 interrupted; 143 terminated."
+        "end); 2 usage or input error, nothing changed; 3 stopped, run it again: by the "
+        "circuit breaker, the not-found guard, a site that refuses the run (blocked, or a "
+        "layout this version does not read), a site that cannot be reached, a robots.txt that "
+        "cannot be read, or a write that failed (a full disk); 130 interrupted; 141 the "
+        "output's reader went away; 143 terminated."
     ),
     version=__version__,
     backend="trio",
@@ -766,7 +770,7 @@ def _main(args: list[str]) -> int:
     except cyclopts.CycloptsError as error:
         _error(str(error))
         return EXIT_USAGE
-    except SiteUnavailable as error:
+    except (SiteUnavailable, RunStopped) as error:
         _error(str(error))
         return EXIT_BREAKER
     except TrioEnrichError as error:
