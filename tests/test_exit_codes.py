@@ -3,8 +3,11 @@ and so do the documents' numbers and what a run does."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+
+import pytest
 
 from trio_enrich import _errors
 from trio_enrich._defaults import START_GUARD
@@ -58,3 +61,47 @@ async def test_a_sync_stopped_by_pages_exits_as_the_table_says(tmp_path: Path) -
         site = ["--db", str(tmp_path / "ct.db"), "--base-url", sim.base_url]
         code = await cli("sync", *site, "--progress", "none", "--pages", "1")
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("update", "--base-url", "http://127.0.0.1:9"),
+        ("trades", "--base-url", "http://127.0.0.1:9"),
+        ("sync", "--base-url", "http://127.0.0.1:9"),
+        ("committees", "--base-url", "http://127.0.0.1:9"),
+        ("status",),
+        ("reparse",),
+        ("archive", "prune", "--keep", "1"),
+        ("update", "--max-rps", "fast"),
+    ],
+    ids=" ".join,
+)
+def test_json_always_prints_its_object_once_the_flags_were_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    """Issue 31, item 12: an unreachable site, a missing database, a bad rate."""
+    from trio_enrich.cli import main
+
+    db = tmp_path / "ct.db" if args[0] in ("update", "sync") else tmp_path / "none.db"
+    code = main([*args, "--db", str(db), "--json"])
+    out = capsys.readouterr().out
+    report = json.loads(out)  # one object, and nothing else
+    assert code in (2, 3)
+    assert report["exit_code"] == code
+    assert report["job"] == " ".join(args[:2] if args[0] == "archive" else args[:1])
+    assert report["error"]
+
+
+@pytest.mark.parametrize("command", ["sync", "update", "trades", "committees"])
+async def test_no_request_is_sent_before_a_path_error(tmp_path: Path, command: str) -> None:
+    """Issue 31, item 14: every local check comes before the first request."""
+    dataset = make_dataset(seed=49, trades=30)
+    a_file = tmp_path / "file"
+    a_file.write_text("not a folder")
+    async with open_simulator(dataset, seed=49) as sim:
+        for db in (tmp_path / "nonexistent" / "x.db", a_file / "x.db", tmp_path):
+            with pytest.raises(_errors.TrioEnrichError):
+                await cli(command, "--db", str(db), "--base-url", sim.base_url,
+                          "--progress", "none")  # fmt: skip
+        assert (len(sim.log), len(sim.robots_log)) == (0, 0)

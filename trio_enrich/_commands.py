@@ -41,6 +41,7 @@ from ._pipeline import FinishReason
 from ._polite import check_robots, disallowed, paced_options, polite_run
 from ._report import status_lines, update_lines, wrap
 from ._robots import Robots, read_robots
+from ._schema import check_path
 from ._settings import RunSettings
 from ._stages import (
     COMMITTEES_STAGE,
@@ -178,6 +179,9 @@ async def _run_locked(
     """
     options = settings.options
     robots: Robots | None = None
+    # Every local check before the first request: a database that cannot be made or used is
+    # refused without asking the site for anything.
+    check_path(settings.db, must_exist=not create, writable=True)
     if create and not settings.db.exists():
         robots = await read_robots(
             options.base_url, deadline=options.deadline, client=options.client

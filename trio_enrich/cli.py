@@ -771,16 +771,28 @@ def _main(args: list[str]) -> int:
         _error(str(error))
         return EXIT_USAGE
     except (SiteUnavailable, RunStopped) as error:
-        _error(str(error))
-        return EXIT_BREAKER
+        return _failed(args, str(error), EXIT_BREAKER)
     except TrioEnrichError as error:
-        _error(str(error))
-        return EXIT_USAGE
+        return _failed(args, str(error), EXIT_USAGE)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+
+
+def _failed(args: list[str], message: str, code: int) -> int:
+    """A command that stopped with an error once its flags were taken: the one-line error,
+    and with --json its object all the same (a script reading stdout gets one every time)."""
+    _error(message)
+    if "--json" in args:
+        import json
+
+        words = [arg for arg in args if not arg.startswith("-")][:2]
+        job = " ".join(words[:2] if words[:1] == ["archive"] else words[:1])
+        print(json.dumps({"job": job, "exit_code": code, "error": " ".join(message.split())}),
+              flush=True)  # fmt: skip
+    return code
 
 
 def run_and_exit_code() -> int:
