@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import nox
 
 nox.options.sessions = [
-    "tests", "browser", "reliability", "nextsite", "lint", "typecheck", "examples",
+    "tests", "browser", "reliability", "nextsite", "lint", "typecheck", "examples", "readme",
 ]  # fmt: skip
 nox.options.reuse_existing_virtualenvs = True
 
@@ -216,3 +219,46 @@ def mutation(session: nox.Session) -> None:
     session.log("equivalent mutants (no test can tell them apart): docs/MUTATION.md")
     if short:
         session.error(f"below the kill rate goal: {', '.join(short)}")
+
+
+def readme_commands(text: str) -> list[str]:
+    """The README's commands a user copies that set something up (a virtual environment, a
+    package, the environment's activation) and the offline demo, as printed, up to the last
+    such step of each line (what follows, a server or a request to the site, is not run
+    here); the test command (nox) is left out, as it is what runs this."""
+    found: list[str] = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
+        for line in block.splitlines():
+            command = line.split("  #")[0].strip()
+            if not command or "nox" in command:
+                continue
+            steps = command.split(" && ")
+            setting_up = [i for i, step in enumerate(steps)
+                          if "pip install" in step or step.startswith(("python3 -m venv", ". "))
+                          or step.endswith(" demo")]  # fmt: skip
+            if setting_up:
+                found.append(" && ".join(steps[: setting_up[-1] + 1]))
+    return found
+
+
+@nox.session(python=False)
+def readme(session: nox.Session) -> None:
+    """Every install command the README prints, as printed, in a fresh copy of the clone (the
+    files git tracks): the first set-up command with its demo, the browser extra, the
+    activation, Datasette. Needs the PyPI registry."""
+    commands = readme_commands(Path("README.md").read_text())
+    if len(commands) < 3:
+        session.error(f"the README's set-up commands were not found: {commands}")
+    files = subprocess.run(["git", "ls-files", "-z"], capture_output=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        clone = Path(folder) / "trio-enrich"
+        for name in files.decode().split("\0"):
+            if name and Path(name).is_file():
+                (clone / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(name, clone / name)
+        with session.chdir(clone):
+            for command in commands:
+                if command.startswith(". "):
+                    command += " && command -v trio-enrich"  # the activated environment's
+                session.log(command)
+                session.run("bash", "-ec", command, external=True)

@@ -128,7 +128,7 @@ def test_without_the_extra_the_browser_client_is_one_line_and_touches_nothing(
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "pip install 'trio-enrich[browser]'" in lines[0]
+    assert "-m pip install 'curl-cffi>=0.17'" in lines[0]
     assert done.stdout == ""
     assert db.read_bytes() == before
 

@@ -13,7 +13,8 @@ threads; one per request in flight keeps its connection for the next). A request
 mid-way (a deadline, Ctrl-C) leaves its thread to curl's own timeout; its session is closed by
 that thread when it ends, never used again.
 
-Installed with the extra: ``pip install 'trio-enrich[browser]'``.
+Installed with the extra (``pip install '.[browser]'`` in the clone), or alone (``pip install
+curl_cffi``) into trio-enrich's environment.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ._answers import (
     status_error,
 )
 from ._errors import FetchError, UsageError
+from ._help import BROWSER_INSTALL
 from ._model import FailureKind
 from ._site_limit import StatedLimits
 
@@ -69,7 +71,7 @@ _WRITE_ERROR = 23
 def require_browser() -> None:
     """A UsageError naming the extra when curl_cffi is not installed."""
     if not INSTALLED:
-        raise UsageError("--client browser needs curl_cffi: pip install 'trio-enrich[browser]'")
+        raise UsageError(f"--client browser needs curl_cffi; install it with `{BROWSER_INSTALL}`")
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ import trio
 from ._answers import PageSource
 from ._enrich import EnrichOptions
 from ._errors import FetchError, SiteUnavailable
+from ._help import BROWSER_INSTALL
 from ._jobs import ISSUERS, TRADES, open_page_client
 from ._model import (
     FailureKind,
@@ -48,8 +49,8 @@ OK = "ok"
 ADVICE = {
     OK: "the site gives this client its data: a run should work (`trio-enrich update`).",
     "blocked": (
-        "the site refuses this client. Try `--client browser` (pip install "
-        "'trio-enrich[browser]'): it fetches as Chrome does."
+        "the site refuses this client. Try `--client browser` (if it is not installed: "
+        f"`{BROWSER_INSTALL}`): it fetches as Chrome does."
     ),
     "blocked, browser": (
         "the site refuses the browser client too: try another network (datacenter "

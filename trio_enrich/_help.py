@@ -3,9 +3,14 @@ the words for arguments no command takes."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-__all__ = ["FLAG_HELP", "unused_tokens_message"]
+__all__ = ["BROWSER_INSTALL", "FLAG_HELP", "unused_tokens_message"]
+
+#: How to add the browser client's library to the environment trio-enrich runs in, as a
+#: command that works when copied (the package is installed from its clone, not from PyPI).
+BROWSER_INSTALL = f"{sys.executable} -m pip install 'curl-cffi>=0.17'"
 
 FLAG_HELP = {
     "db": "SQLite database to enrich (made by `sync`, or an existing capitoltraders.db).",
@@ -16,7 +21,7 @@ FLAG_HELP = {
     ),
     "client": (
         "httpx, or browser: fetch as Chrome does (its TLS handshake and headers, through "
-        "curl_cffi; pip install 'trio-enrich[browser]'), for a site whose CDN refuses other "
+        "curl_cffi, the `browser` extra), for a site whose CDN refuses other "
         "clients. `trio-enrich check` tells whether you need it."
     ),
     "concurrency": "Requests in flight at once (1 to 10).",

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ._committees import CommitteesResult
+from ._help import BROWSER_INSTALL
 from ._jobs import Words
 from ._model import FailureKind, StatusReport
 from ._pipeline import FinishReason, RunStats
@@ -116,7 +117,7 @@ def refusal_line(stats: RunStats, noun: str, client: str) -> str:
         )
     if stats.stopped_by == FailureKind.BLOCKED:
         advice = (
-            "Try `--client browser` (pip install 'trio-enrich[browser]'): it fetches as "
+            f"Try `--client browser` (`{BROWSER_INSTALL}` if it is not installed): it fetches as "
             "Chrome does."
             if client == "httpx"
             else "The browser client is refused too: try another network (datacenter "
