@@ -105,3 +105,19 @@ async def test_no_request_is_sent_before_a_path_error(tmp_path: Path, command: s
                 await cli(command, "--db", str(db), "--base-url", sim.base_url,
                           "--progress", "none")  # fmt: skip
         assert (len(sim.log), len(sim.robots_log)) == (0, 0)
+
+
+def test_small_words_that_were_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 31, item 16: an archive named as the database; a trade id that is an issuer's."""
+    from trio_enrich._archive import PageArchive
+    from trio_enrich.cli import main
+
+    archive = tmp_path / "ct.pages.db"
+    PageArchive.open(archive).close()  # (its table has an index)
+    assert main(["status", "--db", str(archive)]) == 2
+    said = capsys.readouterr().err
+    assert "idx_pages_url" not in said  # an index is no table
+    assert f"--db {tmp_path / 'ct.db'}" in said
+    (tmp_path / "ct.db").touch()
+    assert main(["page", "429000", "--db", str(tmp_path / "ct.db")]) == 2
+    assert "add --issuer" in capsys.readouterr().err

@@ -129,7 +129,15 @@ async def run_page(
     page, versions = await trio.to_thread.run_sync(find)
     if page is None:
         which = f" with hash {version}" if version else ""
-        raise UsageError(f"no page {path}{which} in the archive of {db}")
+        other = "issuer" if kind == "trade" else "trade"
+        hint = (
+            f"; if {what.strip()} is an {other}'s id, add --issuer"
+            if what.strip().isdigit() and kind == "trade"
+            else f"; if {what.strip()} is a {other}'s id, leave out --issuer"
+            if what.strip().isdigit()
+            else ""
+        )
+        raise UsageError(f"no page {path}{which} in the archive of {db}{hint}")
     text = page.body.decode("utf-8", "replace")
     shown = flight_rows(page.body) if rows else None
     if json:

@@ -284,7 +284,8 @@ def check_schema(db: sqlite3.Connection, path: str, *, create: bool) -> bool:
     names = [
         str(row[0])
         for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY name"
         )
     ]
     if not names and int(db.execute("PRAGMA user_version").fetchone()[0]) == 0:
@@ -294,6 +295,11 @@ def check_schema(db: sqlite3.Connection, path: str, *, create: bool) -> bool:
     missing = [table for table in _REQUIRED_COLUMNS if table not in names]
     if missing:
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") or "none"
+        if names == ["pages"] and path.endswith(".pages.db"):
+            raise DatabaseError(
+                f"{path} is the page archive of a database, not a capitoltraders database: "
+                f"name the database beside it (--db {path.removesuffix('.pages.db')}.db)"
+            )
         raise DatabaseError(
             f"{path} is not a capitoltraders database: it lacks the table(s) "
             f"{', '.join(missing)} (its tables: {shown}); trio-enrich only creates one "
