@@ -211,3 +211,15 @@ async def test_check_skips_what_robots_txt_disallows_and_tests_the_rest(
     assert "skips" in report["advice"]
     with sqlite3.connect(db) as connection:  # untouched
         assert connection.execute("SELECT COUNT(*) FROM trio_enrich_failures").fetchone() == (0,)
+
+
+async def test_check_says_a_failure_kind_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 31, item 16: `layout changed:`, as every other output says it."""
+    dataset = make_dataset(seed=38, trades=30)
+    async with open_simulator(dataset, Faults(site_mode="changed"), seed=38) as sim:
+        assert await cli("check", "--base-url", sim.base_url, "--db", str(tmp_path / "x.db")) == 3
+    out = capsys.readouterr().out
+    assert "layout changed: " in out
+    assert "layout_changed" not in out

@@ -111,15 +111,18 @@ async def test_max_rps_holds_in_every_window(tmp_path: Path) -> None:
     dataset = make_dataset(seed=16, trades=120)
     db = database_with_listing(tmp_path / "ct.db", dataset)
     async with open_simulator(dataset, seed=16) as sim:
-        started = trio.current_time()
         code = await cli(*job_args("trades", db, sim, "--concurrency", "10", "--max-rps", "40",
                                    *FAST))  # fmt: skip
-        elapsed = trio.current_time() - started
     assert code == 0
     # Never more than 40 in any 1 s. The site sees the requests after a transit that varies: a
     # batch commit holding the GIL delays one by tens of ms, so its windows allow 50 ms.
     assert sim.log.max_in_window(0.95) <= 40
-    assert 120 / elapsed >= 36.0, f"{120 / elapsed:.2f} req/s"
+    # And not far under it: the rate at which the site saw them, from the first to the last
+    # (a run's start-up, slow on a loaded machine, is no part of the pace).
+    starts = sorted(sim.log.starts())
+    rate = (len(starts) - 1) / (starts[-1] - starts[0])
+    assert len(starts) == 120
+    assert rate >= 36.0, f"{rate:.2f} req/s"
 
 
 async def test_outage_trips_the_breaker_and_a_rerun_finishes(tmp_path: Path) -> None:
