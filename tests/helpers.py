@@ -194,3 +194,20 @@ def sim_process(*extra: str) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+def require_mount_namespaces() -> None:
+    """Skip a test that needs a mount namespace of its own (`unshare -rm`: a read-only bind
+    mount, a small tmpfs) where the machine has none; CI must have them."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("unshare") is not None:
+        probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs none /mnt"],
+                               capture_output=True, check=False)  # fmt: skip
+        if probe.returncode == 0:
+            return
+    if os.environ.get("CI"):
+        pytest.fail("CI must be able to make a mount namespace (unshare -rm) for this test")
+    pytest.skip("no user and mount namespaces here (unshare -rm)")

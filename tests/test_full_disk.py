@@ -5,7 +5,6 @@ it exits 3 like a run that stopped and can be run again, says so, and keeps only
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,27 +14,21 @@ import pytest
 
 from trio_enrich.sim import make_dataset
 
-from .helpers import assert_enriched_rows_carry_their_data, database_with_listing, sim_process
+from .helpers import (
+    assert_enriched_rows_carry_their_data,
+    database_with_listing,
+    require_mount_namespaces,
+    sim_process,
+)
 
 SEED, TRADES = 44, 400
-
-
-def _namespaces_work() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs none /mnt"],
-                           capture_output=True, check=False)  # fmt: skip
-    return probe.returncode == 0
 
 
 @pytest.mark.parametrize("archive", [False, True], ids=["no-archive", "archive"])
 def test_a_full_disk_mid_run_exits_3_says_run_again_and_keeps_whole_rows(
     tmp_path: Path, archive: bool
 ) -> None:
-    if not _namespaces_work():
-        if os.environ.get("CI"):
-            pytest.fail("CI must be able to make a mount namespace (unshare -rm) for this test")
-        pytest.skip("no user and mount namespaces here (unshare -rm)")
+    require_mount_namespaces()
     db = database_with_listing(tmp_path / "ct.db", make_dataset(SEED, TRADES))
     with sqlite3.connect(db) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -6,7 +6,6 @@ lock and a write transaction."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 
 from trio_enrich._lock import RunLock
 
-from .helpers import sim_process
+from .helpers import require_mount_namespaces, sim_process
 
 SEED, TRADES = 41, 60
 
@@ -50,14 +49,6 @@ def _digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def _read_only_mount_works() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs none /mnt"],
-                           capture_output=True, check=False)  # fmt: skip
-    return probe.returncode == 0
-
-
 def _on_read_only_mount(source: Path, mount: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The command with `source` mounted read-only at `mount`, in a user and mount namespace
     of its own (nothing outside it sees the mount; root there may write nothing below it)."""
@@ -88,10 +79,7 @@ READ_ONLY_COMMANDS = [
 def test_a_read_only_command_works_on_a_read_only_mount(
     copy: Path, site: str, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
-    if not _read_only_mount_works():
-        if os.environ.get("CI"):
-            pytest.fail("CI must be able to make a mount namespace (unshare -rm) for this test")
-        pytest.skip("no user and mount namespaces here (unshare -rm)")
+    require_mount_namespaces()
     mount = tmp_path / "ro"
     mount.mkdir()
     with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as connection:
@@ -108,8 +96,7 @@ def test_a_read_only_command_works_on_a_read_only_mount(
 
 def test_the_probe_of_a_read_only_mount_refuses_writes(copy: Path, tmp_path: Path) -> None:
     """The mount the test above uses refuses writes indeed (else it would prove nothing)."""
-    if not _read_only_mount_works():
-        pytest.skip("no user and mount namespaces here (unshare -rm)")
+    require_mount_namespaces()
     mount = tmp_path / "ro"
     mount.mkdir()
     script = ('mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && '
