@@ -114,6 +114,7 @@ _MANY = 1_000_000_000
 _LONGEST_MS = 86_400_000  # a day
 
 
+@Parameter(name="*")
 @dataclass(kw_only=True)
 class SiteFlags:
     """Options of every command that talks to the site."""
