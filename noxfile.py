@@ -123,9 +123,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
+    """mypy --strict on the package and on the tests (see pyproject for their one exception)."""
     session.install("-e", ".[test]", "mypy")
     session.run("mypy", "--strict", PACKAGE)
+    session.run("mypy", "--strict", "tests")
 
 
 @nox.session

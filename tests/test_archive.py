@@ -10,11 +10,11 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
-from trio_enrich import FailureKind, PageFailure
+from trio_enrich import FailureKind, IssuerDetail, PageFailure, TradeDetail
 from trio_enrich._archive import PageArchive, archive_path, page_kind
 from trio_enrich._errors import DatabaseError
 from trio_enrich._jobs import ISSUERS, TRADES, Job
@@ -43,6 +43,15 @@ def reader(job: Job[Any, Any], read: Callable[[bytes, int], Any]) -> Iterator[No
         yield
     finally:
         object.__setattr__(job, "read", original)
+
+
+T = TypeVar("T")
+
+
+def read_as(kind: type[T], result: object) -> T:
+    """What a reader gave, known to be of `kind` (a page of the simulator reads)."""
+    assert isinstance(result, kind), result
+    return result
 
 
 def dump(db: Path, *, skip: tuple[str, ...] = ()) -> list[str]:
@@ -237,7 +246,7 @@ async def test_reparse_mends_a_trade_reader_that_missed_a_field_without_a_reques
     async with open_simulator(dataset, seed=64) as sim:
         site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none", *FAST]
         with reader(TRADES, lambda body, tx_id: dataclasses.replace(
-                original(body, tx_id), size_range_high=None)):  # fmt: skip
+                read_as(TradeDetail, original(body, tx_id)), size_range_high=None)):  # fmt: skip
             assert await cli("trades", *site) == 0
         index = dataset.trade_index
         truth = {tx_id: trade.detail("live").size_range_high for tx_id, trade in index.items()}
@@ -256,7 +265,7 @@ async def test_reparse_mends_an_issuer_reader_that_missed_the_performance(tmp_pa
     async with open_simulator(dataset, seed=65) as sim:
         site = ["--db", str(db), "--base-url", sim.base_url, "--progress", "none", *FAST]
         with reader(ISSUERS, lambda body, issuer_id: dataclasses.replace(
-                original(body, issuer_id), performance=None)):  # fmt: skip
+                read_as(IssuerDetail, original(body, issuer_id)), performance=None)):  # fmt: skip
             assert await cli("issuers", *site) == 0
         connection = sqlite3.connect(db)
         assert connection.execute("SELECT COUNT(*) FROM issuer_performance").fetchone() == (0,)
@@ -324,10 +333,14 @@ async def test_a_changed_value_is_counted_shown_and_written_never_erasing(
     with reader(
         TRADES,
         lambda body, tx_id: dataclasses.replace(
-            original(body, tx_id),
+            read_as(TradeDetail, original(body, tx_id)),
             filing_url=None,
             filing_id=None,
-            asset_ticker="WRONG" if tx_id == first else original(body, tx_id).asset_ticker,
+            asset_ticker=(
+                "WRONG"
+                if tx_id == first
+                else read_as(TradeDetail, original(body, tx_id)).asset_ticker
+            ),
         ),
     ):
         capsys.readouterr()

@@ -16,8 +16,8 @@ from trio_enrich._roster import COMMITTEES, Roll, chamber_of
 from trio_enrich.cli import main
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 
+from .conftest import fixture_bytes
 from .helpers import cli, database_with_listing
-from .test_parse_fixtures import fixture_bytes
 
 
 def memberships(db: Path) -> set[tuple[str, str]]:

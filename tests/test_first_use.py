@@ -6,13 +6,20 @@ from __future__ import annotations
 import socket
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
 
 from trio_enrich import SCHEMA_VERSION, FailureKind, FetchError
-from trio_enrich._pipeline import FinishReason, PipelineConfig, RetryPolicy, run_pipeline
+from trio_enrich._pipeline import (
+    FinishReason,
+    Outcome,
+    PipelineConfig,
+    RetryPolicy,
+    run_pipeline,
+)
 from trio_enrich._site import SITE_RULES
 from trio_enrich.cli import app, main
 from trio_enrich.sim import make_dataset
@@ -31,7 +38,7 @@ def _foreign_database(path: Path) -> None:
     db.close()
 
 
-FOREIGN_FILES = {
+FOREIGN_FILES: dict[str, Callable[[Path], object]] = {
     "foreign": _foreign_database,
     "zero-bytes": lambda path: path.write_bytes(b""),
 }
@@ -137,7 +144,7 @@ async def test_the_core_gives_up_after_the_grace_period_without_an_outcome(
         await trio.sleep(0.01)
         raise _refused(item)
 
-    async def commit(outcomes: list[object]) -> None:
+    async def commit(outcomes: list[Outcome[int, str]]) -> None:
         committed.extend(outcomes)
 
     config = PipelineConfig(
@@ -162,7 +169,7 @@ async def test_refusals_after_the_site_answered_are_an_outage_not_a_wrong_addres
 
     committed: list[object] = []
 
-    async def commit(outcomes: list[object]) -> None:
+    async def commit(outcomes: list[Outcome[int, str]]) -> None:
         committed.extend(outcomes)
 
     config = PipelineConfig(

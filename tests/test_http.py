@@ -6,6 +6,7 @@ import email.utils
 import gzip
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from trio_enrich._http import DEFAULT_HEADERS, PageClient, check_base_url, parse
 from trio_enrich._site import status_kind
 
 
-def client_for(handler: Callable[[httpx.Request], httpx.Response], **options: float) -> PageClient:
+def client_for(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> PageClient:
     """A client as a run builds it (the site's status table), on a mock transport."""
     return PageClient(
         "http://site.test", concurrency=2, transport=httpx.MockTransport(handler),

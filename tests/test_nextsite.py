@@ -27,7 +27,7 @@ pytestmark = pytest.mark.nextsite
 
 APP = Path(os.environ.get("NEXTSITE_APP", Path(__file__).parent / "nextsite"))
 sys.path.insert(0, str(Path(__file__).parent / "nextsite"))
-from make_data import AWKWARD_COMMENTS, NUMBER, make  # noqa: E402
+from make_data import AWKWARD_COMMENTS, NUMBER, make  # type: ignore[import-not-found]  # noqa: E402
 
 TRUTH = make(seed=7, trades=150)
 
@@ -112,7 +112,8 @@ def _number(value: Any) -> Any:
 def _expected_price(trade: dict[str, Any]) -> float | None:
     listed = trade["listing"]["price"]
     if listed is None:
-        return trade["detailPrice"]
+        detail: float | None = trade["detailPrice"]
+        return detail
     # A live page shows the price rounded to the cent; the listing's exact price is kept.
     return float(listed)
 

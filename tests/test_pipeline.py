@@ -117,7 +117,9 @@ async def test_task_count_does_not_depend_on_the_number_of_items(
 
     def count_tasks() -> int:
         total = 0
-        stack = [trio.lowlevel.current_root_task()]
+        root = trio.lowlevel.current_root_task()
+        assert root is not None
+        stack = [root]
         while stack:
             task = stack.pop()
             total += 1

@@ -106,7 +106,7 @@ async def test_enrich_cut_short_leaves_the_lock_free_and_nothing_half_written(
             with trio.CancelScope() as cancelled:
                 await enrich(store, "trades", options, progress=_CancelAt(60, cancelled))
             assert cancelled.cancelled_caught
-            done = store.query("SELECT COUNT(enriched_at) FROM trades")[0][0]
+            done = int(str(store.query("SELECT COUNT(enriched_at) FROM trades")[0][0]))
             assert 0 < done < 200
             with RunLock(db) as after:  # released, and no holder left recorded
                 assert after.try_acquire()

@@ -98,7 +98,7 @@ def test_a_figure_that_is_missing_is_not_shown_and_one_that_is_garbage_fails_nam
 
 
 def test_a_performance_of_nothing_but_nulls_is_no_performance() -> None:
-    empty = {"mcap": None, **dict.fromkeys(PERFORMANCE_FIELDS), "eodPrices": []}
+    empty: dict[str, Any] = {"mcap": None, **dict.fromkeys(PERFORMANCE_FIELDS), "eodPrices": []}
     detail = parse_issuer_detail(issuer_page(8, empty), 8)
     assert isinstance(detail, IssuerDetail)
     assert detail.performance is None  # it keeps what is stored, as a page without one
@@ -129,7 +129,7 @@ def _readme_sql(marker: str) -> str:
     blocks = re.findall(r"```sql\n(.*?)```", README.read_text(), re.DOTALL)
     chosen = [block for block in blocks if marker in block]
     assert len(chosen) == 1, f"one sql block with {marker} in the README"
-    return chosen[0]
+    return str(chosen[0])
 
 
 def test_partial_figures_live_beside_the_inherited_table_and_the_readme_query_reads_them(

@@ -31,10 +31,11 @@ from trio_enrich.sim import Faults, make_dataset, open_simulator, profile
 from .helpers import (
     assert_enriched_rows_carry_their_data,
     assert_trades_match_truth,
+    cli,
     database_with_listing,
     trade_rows,
 )
-from .test_enrich_sim import _start_sim, cli
+from .test_enrich_sim import _start_sim
 
 FAST = ["--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "200"]
 PACKAGE = Path(__file__).resolve().parents[1] / "trio_enrich"
@@ -411,7 +412,7 @@ def test_sql_is_built_only_from_fixed_names() -> None:
     ]
     for node in nodes:
         if isinstance(node, ast.JoinedStr):
-            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+            text = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
             if not any(word in text.upper() for word in ("SELECT", "INSERT", "UPDATE", "DELETE",
                                                           "PRAGMA")):  # fmt: skip
                 continue

@@ -66,8 +66,8 @@ def test_a_second_run_stops_at_once_and_names_the_first(tmp_path: Path, site: st
                              timeout=30)  # fmt: skip
         assert dry.returncode == 0, dry.stderr
     finally:
-        _, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
+        _, first_err = first.communicate(timeout=120)
+    assert first.returncode == 0, first_err
     requests = _detail_requests(site)
     assert len(requests) == TRADES
     assert max(requests.values()) == 1  # no page requested twice

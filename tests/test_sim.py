@@ -25,6 +25,7 @@ from trio_enrich import (
     parse_trade_detail,
     parse_trades_page,
 )
+from trio_enrich._model import ListingTrade
 from trio_enrich.sim import Faults, make_dataset, open_simulator, profile
 
 
@@ -64,7 +65,7 @@ async def test_every_listing_page_parses_to_the_ground_truth() -> None:
         first = parse_trades_page((await http.get("/trades")).content)
         assert isinstance(first, ListingPage)
         assert (first.total_count, first.total_pages) == (150, 13)
-        seen = []
+        seen: list[ListingTrade] = []
         for page in range(1, 14):
             parsed = parse_trades_page((await http.get(f"/trades?page={page}")).content)
             assert isinstance(parsed, ListingPage)

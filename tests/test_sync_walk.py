@@ -171,9 +171,9 @@ async def test_a_cut_short_full_walk_is_finished_by_plain_sync_reading_only_unre
         assert await cli(*args) == 0
         second = page_numbers(sim.log.paths())[len(first) :]
         assert sorted(second) == sorted(set(range(1, 51)) - set(first))
-        out = capsys.readouterr()
-        assert "resuming the full walk" in out.err
-        assert "full walk (resumed) complete" in out.out
+        said = capsys.readouterr()
+        assert "resuming the full walk" in said.err
+        assert "full walk (resumed) complete" in said.out
     assert stored_ids(db) == set(dataset.trade_index)
     assert meta(db, "ingest_meta", "last_trade_pub_date") == dataset.trades[0].listing.pub_date
     assert meta(db, "trio_enrich_meta", "sync_walk") is None
