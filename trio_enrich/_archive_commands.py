@@ -129,14 +129,10 @@ async def run_page(
     page, versions = await trio.to_thread.run_sync(find)
     if page is None:
         which = f" with hash {version}" if version else ""
-        other = "issuer" if kind == "trade" else "trade"
-        hint = (
-            f"; if {what.strip()} is an {other}'s id, add --issuer"
-            if what.strip().isdigit() and kind == "trade"
-            else f"; if {what.strip()} is a {other}'s id, leave out --issuer"
-            if what.strip().isdigit()
-            else ""
-        )
+        hint = ""
+        if what.strip().isdigit():  # an id may be of the other kind
+            hint = (f"; if {what.strip()} is an issuer's id, add --issuer" if kind == "trade"
+                    else f"; if {what.strip()} is a trade's id, leave out --issuer")  # fmt: skip
         raise UsageError(f"no page {path}{which} in the archive of {db}{hint}")
     text = page.body.decode("utf-8", "replace")
     shown = flight_rows(page.body) if rows else None

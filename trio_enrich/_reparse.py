@@ -85,12 +85,22 @@ class ReparseResult:
         self.missing_rows += write.missing_rows
         self.examples.extend(write.changed[: max(0, EXAMPLES - len(self.examples))])
 
+    @property
+    def not_archived(self) -> int:
+        """Pages asked for that the archive does not hold (no request was sent for them)."""
+        return self.stats.failed.get(FailureKind.NOT_ARCHIVED.value, 0)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Stored pages that did not read, by kind (the pages not in the archive apart)."""
+        return {k: n for k, n in self.stats.failed.items() if k != FailureKind.NOT_ARCHIVED}
+
     def as_dict(self) -> dict[str, object]:
-        failures = dict(self.stats.failed)
-        absent = failures.pop(FailureKind.NOT_ARCHIVED.value, 0)
+        failures = self.failures
         report: dict[str, object] = {
-            "kind": self.kind, "dry_run": self.dry_run, "pages": self.pages - absent,
-            "not_archived": absent, "failed": sum(failures.values()), "failures": failures,
+            "kind": self.kind, "dry_run": self.dry_run,
+            "pages": self.pages - self.not_archived, "not_archived": self.not_archived,
+            "failed": sum(failures.values()), "failures": failures,
             "finish": self.stats.finish_reason.value,
         }  # fmt: skip
         if self.kind in ("trades", "issuers"):
@@ -274,8 +284,7 @@ def reparse_lines(result: ReparseResult) -> list[str]:
     """A reparse's summary, for people."""
     stats = result.stats
     done = "dry run: nothing written" if result.dry_run else "written"
-    failed = dict(stats.failed)
-    absent = failed.pop(FailureKind.NOT_ARCHIVED.value, 0)
+    failed, absent = result.failures, result.not_archived
     lines = [
         f"reparse {result.kind}: {result.pages - absent} stored pages read, no request sent "
         f"({done})" + (f"; {absent} not in the archive" if absent else "")
