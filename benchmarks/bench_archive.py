@@ -32,7 +32,6 @@ if sys.version_info >= (3, 14):
 else:
     from backports import zstd
 
-from trio_enrich._page import flight_text  # noqa: E402
 from trio_enrich.sim import make_dataset  # noqa: E402
 from trio_enrich.sim._pages import (  # noqa: E402
     issuer_detail_page,
@@ -40,6 +39,7 @@ from trio_enrich.sim._pages import (  # noqa: E402
     trade_detail_page,
     trades_page,
 )
+from trio_enrich.site.page import flight_text  # noqa: E402
 
 REAL = HERE.parent / "tests" / "fixtures" / "capitoltrades" / "real"
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 from common import PY, SERVE, run_measured, warm_bytecode  # noqa: E402
 
-from trio_enrich._archive import LEVEL  # noqa: E402
+from trio_enrich.storage.archive import LEVEL  # noqa: E402
 
 if sys.version_info >= (3, 14):
     from compression import zstd

@@ -1,6 +1,6 @@
 """A discrete-event model of `--max-rps auto` against a token-bucket limit, for exploring.
 
-The real control law (`trio_enrich._pacing.AdaptiveRate`, sans-io) is driven on a virtual
+The real control law (`trio_enrich.core.pacing.AdaptiveRate`, sans-io) is driven on a virtual
 clock by a model of the gate (slots spaced by the law's rate, every worker held for a 429's
 Retry-After), N workers and a site whose limiter is a token bucket (rate, burst; the rate may
 change at a moment) with lognormal latency. Each configuration runs with several seeds; the
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trio_enrich._pacing import COLD_START_RATE, AdaptiveRate, Signal
+from trio_enrich.core.pacing import COLD_START_RATE, AdaptiveRate, Signal
 from trio_enrich.sim._limits import Limiter
 
 

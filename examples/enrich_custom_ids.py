@@ -15,7 +15,7 @@ from pathlib import Path
 
 import trio
 
-from trio_enrich import EnrichOptions, Store, enrich
+from trio_enrich import TRADES, EnrichOptions, Store, enrich
 from trio_enrich.sim import make_dataset, open_simulator
 
 
@@ -28,7 +28,7 @@ async def main() -> int:
             store.upsert_listing(trade.listing for trade in dataset.trades)
             async with open_simulator(dataset, seed=7) as site:
                 options = EnrichOptions(base_url=site.base_url, concurrency=2, delay=0.05)
-                stats = await enrich(store, "trades", options, ids=chosen)
+                stats = await enrich(store, TRADES, options, ids=chosen)
         print(f"enriched {stats.done} of {len(chosen)} chosen trades "
               f"with {stats.requests} requests in {stats.elapsed:.2f} s")  # fmt: skip
         connection = sqlite3.connect(path)

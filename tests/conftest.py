@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,17 +48,24 @@ def _the_client_asked_for() -> Iterator[None]:
     if os.environ.get("TRIO_ENRICH_CLIENT") != "browser":
         yield
         return
-    from trio_enrich import _browser
+    from trio_enrich.clients.browser import BrowserClient
 
-    original = _browser.BrowserClient._request
+    originals = {name: getattr(BrowserClient, name) for name in ("get", "get_any")}
     used = 0
 
-    async def counted(self: _browser.BrowserClient, *args: object, **kwargs: object) -> object:
-        nonlocal used
-        used += 1
-        return await original(self, *args, **kwargs)  # type: ignore[arg-type]
+    def counting(name: str) -> Callable[..., Awaitable[object]]:
+        original = originals[name]
 
-    _browser.BrowserClient._request = counted  # type: ignore[method-assign,assignment]
+        async def counted(self: BrowserClient, *args: object) -> object:
+            nonlocal used
+            used += 1
+            return await original(self, *args)
+
+        return counted
+
+    for name in originals:  # (the public methods every page goes through)
+        setattr(BrowserClient, name, counting(name))
     yield
-    _browser.BrowserClient._request = original  # type: ignore[method-assign]
+    for name, original in originals.items():
+        setattr(BrowserClient, name, original)
     assert used > 0, "TRIO_ENRICH_CLIENT=browser, but no request went through curl_cffi"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -211,3 +211,22 @@ def require_mount_namespaces() -> None:
     if os.environ.get("CI"):
         pytest.fail("CI must be able to make a mount namespace (unshare -rm) for this test")
     pytest.skip("no user and mount namespaces here (unshare -rm)")
+
+
+def query(store: Store, sql: str, parameters: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    """Rows of a read-only query on the database of `store` (a connection of the test's own:
+    the store keeps its SQL to itself)."""
+    connection = sqlite3.connect(store.path)
+    try:
+        return [tuple(row) for row in connection.execute(sql, parameters)]
+    finally:
+        connection.close()
+
+
+def recorded_failures(store: Store, entity: str) -> dict[int, tuple[str, str, int]]:
+    """item id -> (kind, message, attempts) of every recorded failure of `entity`."""
+    rows = query(
+        store, "SELECT item_id, kind, message, attempts FROM trio_enrich_failures WHERE entity = ?",
+        (entity,),
+    )  # fmt: skip
+    return {int(str(r[0])): (str(r[1]), str(r[2]), int(str(r[3]))) for r in rows}

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 import pytest
 
 from trio_enrich import FailureKind, IssuerDetail, PageFailure, TradeDetail
-from trio_enrich._archive import PageArchive, archive_path, page_kind
 from trio_enrich._errors import DatabaseError
-from trio_enrich._jobs import ISSUERS, TRADES, Job
 from trio_enrich.cli import main
+from trio_enrich.runs.jobs import ISSUERS, TRADES, Job
 from trio_enrich.sim import make_dataset, open_simulator
+from trio_enrich.storage.archive import PageArchive, archive_path, page_kind
 
 from .helpers import (
     assert_issuers_match_truth,

@@ -166,7 +166,7 @@ async def test_vercels_challenge_is_blocked_at_once_not_a_rate_limit_for_a_run_a
 
 def test_only_a_challenge_makes_a_429_a_block() -> None:
     from trio_enrich._model import FailureKind
-    from trio_enrich._site import status_kind
+    from trio_enrich.site.rules import status_kind
 
     headers = {"x-vercel-mitigated": "challenge"}
     assert status_kind(429, b"", headers.get) is FailureKind.BLOCKED

@@ -137,7 +137,8 @@ def test_every_command_has_help_that_explains_each_flag(
 def test_every_error_of_a_group_is_reported_on_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from trio_enrich import DatabaseError, UsageError, cli
+    from trio_enrich import DatabaseError, UsageError
+    from trio_enrich.cli import program
 
     def failing_app(*args: object, **kwargs: object) -> int:
         raise ExceptionGroup(
@@ -145,7 +146,7 @@ def test_every_error_of_a_group_is_reported_on_one_line(
             [DatabaseError("database x.db is locked"), UsageError("--since is not a date")],
         )
 
-    monkeypatch.setattr(cli, "app", failing_app)
+    monkeypatch.setattr(program, "app", failing_app)
     assert main(["trades"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["trio-enrich: error: database x.db is locked; --since is not a date"]

@@ -20,12 +20,12 @@ import pytest
 import trio
 
 from trio_enrich import FailureKind, FetchError
-from trio_enrich._answers import PageSource
-from trio_enrich._browser import BrowserClient
-from trio_enrich._http import PageClient
-from trio_enrich._site import status_kind
+from trio_enrich.clients.answers import PageSource
+from trio_enrich.clients.browser import BrowserClient
+from trio_enrich.clients.httpx_client import PageClient
 from trio_enrich.sim._http11 import read_head
 from trio_enrich.sim._pages import cdn_refusal_page
+from trio_enrich.site.rules import status_kind
 
 CLIENTS = ["httpx", "browser"]
 CAP = 64 * 1024

@@ -11,10 +11,10 @@ import pytest
 import trio
 
 from trio_enrich._model import PoliticianCard, PoliticianPage
-from trio_enrich._page import open_page
-from trio_enrich._roster import COMMITTEES, Roll, chamber_of
 from trio_enrich.cli import main
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
+from trio_enrich.site.page import open_page
+from trio_enrich.site.roster import COMMITTEES, Roll, chamber_of
 
 from .conftest import fixture_bytes
 from .helpers import cli, database_with_listing

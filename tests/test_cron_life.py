@@ -393,7 +393,7 @@ def _served(url: str) -> int:
 
 
 def test_wrapped_text_never_splits_a_command() -> None:
-    from trio_enrich._report import wrap
+    from trio_enrich.commands.report import wrap
 
     line = ("not run: issuers, committees (an earlier stage stopped the run); run "
             "`trio-enrich update --db /srv/capitol/capitoltraders.db` again later")  # fmt: skip
@@ -408,8 +408,8 @@ def test_log_lines_start_with_the_time(capsys: pytest.CaptureFixture[str]) -> No
     import io
     import re
 
-    from trio_enrich._pipeline import RunStats
-    from trio_enrich._progress import LogProgress
+    from trio_enrich.commands.progress import LogProgress
+    from trio_enrich.core.pipeline import RunStats
 
     stream = io.StringIO()
     log = LogProgress("trades", interval=0.0, stream=stream)

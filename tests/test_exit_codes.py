@@ -109,8 +109,8 @@ async def test_no_request_is_sent_before_a_path_error(tmp_path: Path, command: s
 
 def test_small_words_that_were_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 31, item 16: an archive named as the database; a trade id that is an issuer's."""
-    from trio_enrich._archive import PageArchive
     from trio_enrich.cli import main
+    from trio_enrich.storage.archive import PageArchive
 
     archive = tmp_path / "ct.pages.db"
     PageArchive.open(archive).close()  # (its table has an index)

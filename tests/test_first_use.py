@@ -13,18 +13,18 @@ import pytest
 import trio
 
 from trio_enrich import SCHEMA_VERSION, FailureKind, FetchError
-from trio_enrich._pipeline import (
+from trio_enrich.cli import app, main
+from trio_enrich.core.pipeline import (
     FinishReason,
     Outcome,
     PipelineConfig,
     RetryPolicy,
     run_pipeline,
 )
-from trio_enrich._site import SITE_RULES
-from trio_enrich.cli import app, main
 from trio_enrich.sim import make_dataset
+from trio_enrich.site.rules import SITE_RULES
 
-from .helpers import database_with_listing
+from .helpers import database_with_listing, query
 
 # --- defect 2: only sync creates a schema, and only in a new or empty file --------------------
 
@@ -339,4 +339,4 @@ def test_a_version_1_database_gains_the_capital_gains_table(tmp_path: Path) -> N
     db.close()
     with Store.open(path) as store:
         assert store.schema_version() == SCHEMA_VERSION
-        assert store.query("SELECT COUNT(*) FROM trio_enrich_capital_gains_shown") == [(0,)]
+        assert query(store, "SELECT COUNT(*) FROM trio_enrich_capital_gains_shown") == [(0,)]

@@ -21,8 +21,8 @@ from trio_enrich import (
     parse_trade_detail,
     parse_trades_page,
 )
-from trio_enrich._flight import FlightModule, FlightSymbol, Unreadable, read_flight
-from trio_enrich._parse import flight_text
+from trio_enrich.site.flight import FlightModule, FlightSymbol, Unreadable, read_flight
+from trio_enrich.site.parse import flight_text
 
 from .conftest import fixture_bytes
 from .test_parse_properties import page_from_chunks

@@ -13,8 +13,13 @@ import pytest
 import trio
 
 from trio_enrich import FailureKind, FetchError, UsageError
-from trio_enrich._http import DEFAULT_HEADERS, PageClient, check_base_url, parse_retry_after
-from trio_enrich._site import status_kind
+from trio_enrich.clients.httpx_client import (
+    DEFAULT_HEADERS,
+    PageClient,
+    check_base_url,
+    parse_retry_after,
+)
+from trio_enrich.site.rules import status_kind
 
 
 def client_for(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> PageClient:

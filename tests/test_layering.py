@@ -1,5 +1,6 @@
-"""The dependency direction of the package: every module has a rank and imports only from
-lower ranks (no circles); sans-io core, one adapter per foreign library; SQL only in the store."""
+"""The dependency direction of the package: the packages have a rank, and so do the modules
+inside each; a module imports only from a lower package, or from a lower module of its own
+(no circles); sans-io core, one adapter per foreign library; SQL only in the storage."""
 
 from __future__ import annotations
 
@@ -14,89 +15,152 @@ PACKAGE = Path(__file__).resolve().parents[1] / "trio_enrich"
 ALLOWED_FOREIGN: dict[str, set[str]] = {
     "_model": set(),
     "_errors": set(),
-    "_parse": set(),
-    "_flight": set(),
-    "_page": set(),
-    "_read_trades": set(),
-    "_read_issuers": set(),
-    "_read_politicians": set(),
-    "_report": set(),
-    "_walk": set(),
-    "_roster": set(),
-    "_site": set(),
-    "_jobs": set(),
-    "_lock": set(),
-    "_entry": set(),
-    "_store": {"trio"},  # Store.run: its calls from trio, one thread at a time
-    "_archive": {"trio", "backports"},  # backports.zstd: compression.zstd before 3.14
-    "_schema": set(),
-    "_writes": set(),
-    "_counts": set(),
-    "_pipeline": {"trio"},
-    "_answers": set(),
-    "_http": {"httpx", "trio"},
-    "_browser": {"curl_cffi", "trio"},
-    "_client": set(),
-    "_check": {"trio"},
-    "_progress": {"alive_progress"},
-    "_enrich": {"trio"},
-    "_sync": {"trio"},
-    "_committees": {"trio"},
-    "_reparse": {"trio"},
-    "_pacing": set(),
-    "_site_limit": set(),
-    "_robots": {"protego", "trio"},
     "_defaults": set(),
     "_help": set(),
-    "_settings": set(),
-    "_policy": set(),
-    "_stats": {"trio"},
-    "_gate": {"trio"},
-    "_polite": {"trio"},
-    "_stages": {"trio"},
-    "_commands": {"trio"},
-    "_demo": set(),
-    "_archive_commands": {"trio"},
+    "_entry": set(),
+    "cli.flags": {"cyclopts"},
+    "cli.fetching": {"cyclopts"},
+    "cli.archive": {"cyclopts"},
+    "cli.offline": {"cyclopts", "trio"},
+    "cli.program": {"cyclopts"},
+    "commands.console": {"rich"},  # (rich: its console for help, which cyclopts uses)
+    "core.pipeline": {"trio"},
+    "core.gate": {"trio"},
+    "core.policy": set(),
+    "core.stats": {"trio"},
+    "core.pacing": set(),
+    "core.site_limit": set(),
+    "clients.answers": set(),
+    "clients.httpx_client": {"httpx", "trio"},
+    "clients.browser": {"curl_cffi", "trio"},
+    "clients.factory": set(),
+    "clients.robots": {"protego", "trio"},
+    "site.parse": set(),
+    "site.flight": set(),
+    "site.page": set(),
+    "site.read_trades": set(),
+    "site.read_issuers": set(),
+    "site.read_politicians": set(),
+    "site.walk": set(),
+    "site.roster": set(),
+    "site.rules": set(),
+    "storage.lock": set(),
+    "storage.store": {"trio"},  # Store.run: its calls from trio, one thread at a time
+    "storage.bookkeeping": set(),
+    "storage.archive": {"trio", "backports"},  # backports.zstd: compression.zstd before 3.14
+    "storage.schema": set(),
+    "storage.writes": set(),
+    "storage.counts": set(),
+    "runs.jobs": set(),
+    "runs.session": {"trio"},
+    "runs.enrich": {"trio"},
+    "runs.options": set(),
+    "runs.sync": {"trio"},
+    "runs.committees": {"trio"},
+    "runs.reparse": {"trio"},
+    "runs.check": {"trio"},
+    "runs.stages": {"trio"},
+    "runs.calls": {"trio"},
+    "commands.progress": {"alive_progress"},
+    "commands.report": set(),
+    "commands.settings": set(),
+    "commands.summaries": set(),
+    "commands.execute": {"trio"},
+    "commands.demo": set(),
+    "commands.archive": {"trio"},
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
     "protego", "curl_cffi", "backports", "rich",
 }  # fmt: skip
 
-
-#: Every module of the package, by rank from the bottom; a module imports (at its top, lazily
-#: in a function, or for type checking) only from a lower rank. docs/ARCHITECTURE.md draws it.
-RANKS: list[tuple[str, ...]] = [
-    ("_model", "_defaults", "_help", "_flight", "_walk", "_lock", "_site_limit", "_stats",
-     "sim._limits", "sim._http11"),
-    ("_errors", "_page", "_roster", "_pacing", "sim._faults"),
-    ("_read_trades", "_read_issuers", "_read_politicians", "_policy", "_gate", "_progress",
-     "_writes", "_answers", "sim._dataset"),
-    ("_parse", "_schema", "_counts", "_http", "_browser", "_pipeline", "sim._pages"),
-    ("_store", "_archive", "_client", "_site", "sim._server"),
-    ("_jobs", "_robots", "sim._command"),
-    ("_enrich", "sim"),
-    ("_sync", "_polite"),
-    ("_committees", "_settings", "_check"),
-    ("_report", "_reparse", "__init__"),
-    ("_stages",),
-    ("_commands",),
-    ("_demo", "_archive_commands"),
-    ("cli",),
+#: The units of the package by rank from the bottom: a sub-package, or a module at the top.
+#: A module imports (at its top, lazily in a function, or for type checking) only from a unit
+#: of a lower rank, or from its own package's lower modules. docs/ARCHITECTURE.md draws it.
+PACKAGE_RANKS: list[tuple[str, ...]] = [
+    ("_model", "_defaults", "_help"),  # the words every room shares
+    ("_errors",),
+    ("core",),  # the generic pipeline: no site, no HTTP, no SQL
+    ("clients",),  # answers from the site: httpx, the browser client, robots.txt
+    ("site",),  # what the site's pages say: decoder, readers, rules, roster, walk
+    ("storage",),  # SQLite: the copy, its bookkeeping, the archive, the lock
+    ("sim",),  # the simulated site
+    ("runs",),  # a run session and what runs in it: jobs, enrich, sync, committees, ...
+    ("commands",),  # the command line's stages, settings, words and displays
+    ("__init__",),  # the library's names
+    ("cli",),  # the command line: flags and commands (cyclopts)
     ("_entry",),
     ("__main__",),
-]  # fmt: skip
-RANK = {module: rank for rank, layer in enumerate(RANKS) for module in layer}
+]
+
+#: The modules inside each unit, by rank from the bottom.
+MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
+    "_model": [("_model",)],
+    "_defaults": [("_defaults",)],
+    "_help": [("_help",)],
+    "_errors": [("_errors",)],
+    "core": [("site_limit", "stats"), ("pacing",), ("gate", "policy"), ("pipeline",)],
+    "clients": [("answers",), ("httpx_client", "browser"), ("factory",), ("robots",)],
+    "site": [("flight", "walk"), ("page", "roster"),
+             ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
+    "storage": [("lock", "counts", "writes", "schema"), ("bookkeeping",), ("store", "archive")],
+    "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
+            ("_command",), ("__init__",)],
+    "runs": [("jobs",), ("options",), ("session",), ("enrich", "sync"), ("committees", "check"),
+             ("reparse", "stages"), ("calls",)],
+    "commands": [("progress",), ("report", "settings", "console"), ("summaries",), ("execute",),
+                 ("demo", "archive")],
+    "__init__": [("__init__",)],
+    "cli": [("flags",), ("fetching", "archive", "offline"), ("program",), ("__init__",)],
+    "_entry": [("_entry",)],
+    "__main__": [("__main__",)],
+}  # fmt: skip
+UNIT_RANK = {unit: rank for rank, layer in enumerate(PACKAGE_RANKS) for unit in layer}
+
+
+def unit_and_module(name: str) -> tuple[str, str]:
+    """`core.pipeline` -> (`core`, `pipeline`); `sim` -> (`sim`, `__init__`); `_model` ->
+    (`_model`, `_model`)."""
+    if "." in name:
+        unit, _, module = name.partition(".")
+        return unit, module
+    if (
+        name in MODULE_RANKS
+        and name in UNIT_RANK
+        and any("__init__" in tier for tier in MODULE_RANKS[name])
+    ):
+        return name, "__init__"
+    return name, name
+
+
+def module_rank(name: str) -> tuple[int, int]:
+    unit, module = unit_and_module(name)
+    tiers = MODULE_RANKS[unit]
+    return UNIT_RANK[unit], next(i for i, tier in enumerate(tiers) if module in tier)
+
+
+def package_inits() -> set[str]:
+    """The sub-packages whose `__init__` only says what the room owns (no imports)."""
+    return {p.parent.name for p in PACKAGE.glob("*/__init__.py")} - {"sim", "cli"}
 
 
 def module_name(path: Path) -> str:
-    """`_store`, `sim._server`, `sim` (a package by its name), `__init__` (the package)."""
+    """`storage.store`, `sim._server`, `sim` (a package by its name), `__init__` (the package),
+    `core` (a room's docstring)."""
     parts = path.relative_to(PACKAGE).with_suffix("").parts
     if parts == ("__init__",):
         return "__init__"
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
+
+
+def known(name: str) -> bool:
+    try:
+        module_rank(name)
+    except (KeyError, StopIteration):
+        return False
+    return True
 
 
 def internal_imports(path: Path) -> set[str]:
@@ -111,8 +175,8 @@ def internal_imports(path: Path) -> set[str]:
             base = package[: len(package) - (node.level - 1)]
             target = ".".join([*base, *([node.module] if node.module else [])])
             submodules = {f"{target}.{a.name}".lstrip(".") for a in node.names}
-            submodules &= set(RANK)
-            if node.module is None and submodules:
+            submodules = {module for module in submodules if known(module)}
+            if (node.module is None or target in package_inits()) and submodules:
                 found |= submodules
             else:
                 found.add(target or "__init__")
@@ -124,24 +188,69 @@ def internal_imports(path: Path) -> set[str]:
 
 
 def all_modules() -> list[Path]:
-    return sorted(PACKAGE.rglob("*.py"))
+    return sorted(p for p in PACKAGE.rglob("*.py") if module_name(p) not in package_inits())
 
 
 def test_every_module_has_a_rank() -> None:
     names = {module_name(path) for path in all_modules()}
-    assert names == set(RANK), f"unranked: {names - set(RANK)}; gone: {set(RANK) - names}"
+    ranked = {
+        f"{unit}.{module}" if module not in (unit, "__init__") else unit
+        for unit, tiers in MODULE_RANKS.items() for tier in tiers for module in tier
+    }  # fmt: skip
+    assert names == ranked, f"unranked: {names - ranked}; gone: {ranked - names}"
+
+
+def test_every_unit_has_a_rank() -> None:
+    assert set(MODULE_RANKS) == set(UNIT_RANK)
+
+
+def test_a_room_s_init_says_what_it_owns_and_imports_nothing() -> None:
+    for room in package_inits():
+        tree = ast.parse((PACKAGE / room / "__init__.py").read_text())
+        assert ast.get_docstring(tree), f"{room}/__init__.py has no docstring"
+        imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert imports == [], f"{room}/__init__.py imports: a room is entered by its modules"
+
+
+def test_no_more_than_twelve_modules_at_the_top() -> None:
+    top = [p.name for p in PACKAGE.glob("*.py")]
+    assert len(top) <= 12, top
+
+
+#: Modules that are mostly data, allowed past the size rule: the flight decoder's tables, the
+#: simulator's dataset, pages and server.
+DECLARED_DATA = {"site.flight", "sim._dataset", "sim._pages", "sim._server"}
+
+
+@pytest.mark.parametrize("path", all_modules(), ids=module_name)
+def test_no_module_is_over_550_lines(path: Path) -> None:
+    if module_name(path) in DECLARED_DATA:
+        return
+    lines = len(path.read_text().splitlines())
+    assert lines <= 550, f"{module_name(path)}: {lines} lines"
 
 
 @pytest.mark.parametrize("path", all_modules(), ids=module_name)
 def test_each_import_goes_to_a_lower_rank(path: Path) -> None:
     name = module_name(path)
-    upward = {
-        target: RANK.get(target) for target in internal_imports(path)
-        if target not in RANK or RANK[target] >= RANK[name]
-    }  # fmt: skip
-    assert not upward, f"{name} (rank {RANK[name]}) imports {upward}"
+    here = module_rank(name)
+    upward: dict[str, object] = {}
+    for target in internal_imports(path):
+        if target in package_inits():
+            upward[target] = "a room's __init__"
+            continue
+        if not known(target):
+            upward[target] = "unranked"
+            continue
+        there = module_rank(target)
+        same_unit = unit_and_module(target)[0] == unit_and_module(name)[0]
+        if (same_unit and there[1] >= here[1]) or (not same_unit and there[0] >= here[0]):
+            upward[target] = there
+    assert not upward, f"{name} (rank {here}) imports {upward}"
 
 
+_STORAGE = ("storage.store", "storage.schema", "storage.writes", "storage.counts",
+            "storage.archive", "storage.bookkeeping")  # fmt: skip
 _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DROP", "REPLACE")
 
 
@@ -149,7 +258,7 @@ _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DR
 def test_sql_is_built_only_in_the_store(path: Path) -> None:
     """A string that starts like SQL (an f-string above all: built SQL) appears only in the
     store's modules, which keep their table and column names to their own constants."""
-    if module_name(path) in ("_store", "_schema", "_writes", "_counts", "_archive"):
+    if module_name(path) in _STORAGE:
         return
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.JoinedStr):
@@ -178,41 +287,44 @@ def imports_of(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("module", sorted(ALLOWED_FOREIGN))
 def test_core_modules_import_no_foreign_library(module: str) -> None:
-    foreign = imports_of(PACKAGE / f"{module}.py") & FOREIGN
+    foreign = imports_of(PACKAGE / f"{module.replace('.', '/')}.py") & FOREIGN
     assert foreign <= ALLOWED_FOREIGN[module], f"{module} imports {foreign}"
 
 
 def test_only_the_store_imports_sqlite3() -> None:
-    users = {p.stem for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
-    assert users <= {"_store", "_schema", "_writes", "_counts", "_archive"}
+    users = {module_name(p) for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
+    assert users <= set(_STORAGE)
 
 
 @pytest.mark.parametrize(
     "module",
     [
-        "_parse",
-        "_flight",
-        "_walk",
-        "_roster",
-        "_pacing",
-        "_page",
-        "_read_trades",
-        "_read_issuers",
-        "_read_politicians",
+        "site.parse",
+        "site.flight",
+        "site.walk",
+        "site.roster",
+        "site.rules",
+        "core.pacing",
+        "core.policy",
+        "core.site_limit",
+        "site.page",
+        "site.read_trades",
+        "site.read_issuers",
+        "site.read_politicians",
     ],
 )
 def test_the_sans_io_modules_do_no_io(module: str) -> None:
     io = {"socket", "sqlite3", "os", "pathlib", "io"}
-    assert not imports_of(PACKAGE / f"{module}.py") & io
+    assert not imports_of(PACKAGE / f"{module.replace('.', '/')}.py") & io
 
 
 @pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts", "protego"])
 def test_each_foreign_library_has_one_adapter(library: str) -> None:
-    users = {p.stem for p in PACKAGE.glob("*.py") if library in imports_of(p)}
+    users = {module_name(p) for p in PACKAGE.rglob("*.py") if library in imports_of(p)}
     expected = {
-        "httpx": {"_http"},
-        "alive_progress": {"_progress"},
-        "cyclopts": {"cli"},
-        "protego": {"_robots"},
+        "httpx": {"clients.httpx_client"},
+        "alive_progress": {"commands.progress"},
+        "cyclopts": {"cli.flags", "cli.fetching", "cli.archive", "cli.offline", "cli.program"},
+        "protego": {"clients.robots"},
     }
     assert users == expected[library]

@@ -250,7 +250,7 @@ def test_every_issuer_field_performance_and_price_equals_the_truth(enriched: Pat
 def test_the_app_sends_card_values_as_react_writes_jsx(data_file: Path) -> None:
     """Half the live pages carry `{low} - {high}` and `{gap} days` as lists of numbers and
     text (issue 19): the tests above read them through React's own serializer."""
-    from trio_enrich._parse import flight_text
+    from trio_enrich.site.parse import flight_text
 
     trade = next(t for t in TRUTH["trades"]
                  if t["shape"] == "live" and t["listing"]["_txId"] % 2 == 0)  # fmt: skip
@@ -304,7 +304,7 @@ def test_the_archive_alone_rebuilds_the_database_the_fetch_made(
     """The pages the fetch kept, read again into an empty database with no site running,
     give the same database; a dry reparse of the fetched one finds nothing to change."""
     from trio_enrich import Store
-    from trio_enrich._archive import archive_path
+    from trio_enrich.storage.archive import archive_path
 
     rebuilt = tmp_path / "rebuilt.db"
     Store.open(rebuilt).close()

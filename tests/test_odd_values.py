@@ -19,9 +19,9 @@ from trio_enrich import (
     parse_trades_page,
 )
 from trio_enrich._model import FailureKind
-from trio_enrich._page import to_int
-from trio_enrich._read_trades import trade_detail_from_object
 from trio_enrich.sim import make_dataset
+from trio_enrich.site.page import to_int
+from trio_enrich.site.read_trades import trade_detail_from_object
 
 from .test_parse_failures import page
 from .test_real_shapes import issuer_page, live_trade_page, new_listing_performance

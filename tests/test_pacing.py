@@ -11,10 +11,11 @@ import trio
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
-from trio_enrich._pacing import AdaptiveRate, PauseWatch, Phase, Signal
-from trio_enrich._pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
-from trio_enrich._site import SITE_RULES
-from trio_enrich.cli import main, parse_max_rps
+from trio_enrich.cli import main
+from trio_enrich.commands.settings import parse_max_rps
+from trio_enrich.core.pacing import AdaptiveRate, PauseWatch, Phase, Signal
+from trio_enrich.core.pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
+from trio_enrich.site.rules import SITE_RULES
 
 # --- the law alone ---------------------------------------------------------------------------
 
@@ -464,7 +465,7 @@ async def test_fixed_pacing_keeps_its_pace_on_a_site_that_refuses_now_and_then(
 
 
 def test_the_median_of_odd_and_even_counts() -> None:
-    from trio_enrich._pacing import _median
+    from trio_enrich.core.pacing import _median
 
     assert _median([5.0]) == 5.0
     assert _median([3.0, 1.0, 2.0]) == 2.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from trio_enrich._pacing import COLD_START_RATE, AdaptiveRate, PauseWatch, Phase, Signal
+from trio_enrich.core.pacing import COLD_START_RATE, AdaptiveRate, PauseWatch, Phase, Signal
 
 T0 = 10.0
 OK, LIMITED, OVERLOADED = Signal.OK, Signal.LIMITED, Signal.OVERLOADED

@@ -145,8 +145,8 @@ def test_real_page_without_its_table_is_a_layout_change_not_a_not_found() -> Non
 
 
 def seen(*rows: object) -> str | None:
-    from trio_enrich._flight import read_flight
-    from trio_enrich._page import data_seen
+    from trio_enrich.site.flight import read_flight
+    from trio_enrich.site.page import data_seen
 
     text = "".join(f"{number}:{json.dumps(row)}\n" for number, row in enumerate(rows))
     return data_seen(read_flight(page(text)))
@@ -220,7 +220,7 @@ def test_each_sign_of_a_page_not_found_is_read_alone(flight: str) -> None:
 
 
 def test_a_document_in_capitals_is_whole_and_a_fragment_is_no_cut_document() -> None:
-    from trio_enrich._page import is_cut_stream
+    from trio_enrich.site.page import is_cut_stream
 
     assert not is_cut_stream("<HTML><BODY>" + "x" * 5000 + "</BODY></HTML>")
     assert not is_cut_stream("<div>a fragment, no document at all</div>")

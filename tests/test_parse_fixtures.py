@@ -17,7 +17,7 @@ from trio_enrich import (
     parse_trade_detail,
     parse_trades_page,
 )
-from trio_enrich._parse import flight_text, trade_detail_from_object
+from trio_enrich.site.parse import flight_text, trade_detail_from_object
 
 from .conftest import fixture_bytes
 

@@ -19,7 +19,7 @@ from trio_enrich import (
     parse_trade_detail,
     parse_trades_page,
 )
-from trio_enrich._parse import flight_text
+from trio_enrich.site.parse import flight_text
 
 from .conftest import fixture_bytes
 

@@ -12,7 +12,7 @@ import trio.lowlevel
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
-from trio_enrich._pipeline import (
+from trio_enrich.core.pipeline import (
     Breaker,
     FailureRules,
     FinishReason,
@@ -25,7 +25,7 @@ from trio_enrich._pipeline import (
     _Run,
     run_pipeline,
 )
-from trio_enrich._site import SITE_RULES
+from trio_enrich.site.rules import SITE_RULES
 
 
 class FakeSite:
@@ -502,7 +502,7 @@ class _Capture:
 
 
 def test_a_long_progress_line_is_cut_at_a_word() -> None:
-    from trio_enrich._progress import fit
+    from trio_enrich.commands.progress import fit
 
     text = (
         "enriched 5, failed 0, retries 1, rate 5.0/s, 429 1 | pause 4s left: HTTP 429 Retry-After"

@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 import pytest
 import trio
 
-from trio_enrich import EnrichOptions, Store, UsageError, enrich
-from trio_enrich._lock import RunLock
-from trio_enrich._stats import NoProgress, RunStats
+from trio_enrich import TRADES, EnrichOptions, Store, UsageError, enrich
+from trio_enrich.core.stats import NoProgress, RunStats
 from trio_enrich.sim import Faults, make_dataset, open_simulator
+from trio_enrich.storage.lock import RunLock
 
-from .helpers import assert_enriched_rows_carry_their_data, database_with_listing
+from .helpers import assert_enriched_rows_carry_their_data, database_with_listing, query
 
 
 async def test_enrich_refuses_a_database_another_run_holds(tmp_path: Path) -> None:
@@ -24,10 +24,10 @@ async def test_enrich_refuses_a_database_another_run_holds(tmp_path: Path) -> No
         with RunLock(db) as other:
             assert other.try_acquire()
             with Store.open(db) as store, pytest.raises(UsageError, match="in use by another"):
-                await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0))
+                await enrich(store, TRADES, EnrichOptions(base_url=sim.base_url, delay=0))
         assert len(sim.log) == 0  # no page: the lock comes first
         with Store.open(db) as store:  # free again: it runs, and leaves the lock free
-            stats = await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0))
+            stats = await enrich(store, TRADES, EnrichOptions(base_url=sim.base_url, delay=0))
         assert stats.done == 20
         with RunLock(db) as after:
             assert after.try_acquire()
@@ -39,13 +39,13 @@ async def test_enrich_stops_before_a_page_robots_txt_disallows(tmp_path: Path) -
     faults = Faults(latency_ms=1, robots_txt="User-agent: *\nDisallow: /trades/\n")
     async with open_simulator(dataset, faults, seed=62) as sim:
         with Store.open(db) as store, pytest.raises(UsageError, match=r"robots\.txt disallows"):
-            await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0))
+            await enrich(store, TRADES, EnrichOptions(base_url=sim.base_url, delay=0))
         assert not [path for path in sim.log.paths() if path.startswith("/trades/")]
         with Store.open(db) as store:  # unless told to go on
             options = EnrichOptions(base_url=sim.base_url, delay=0)
-            await enrich(store, "trades", options, ignore_robots_disallow=True)
+            await enrich(store, TRADES, options, ignore_robots_disallow=True)
     with Store.open(db, read_only=True) as store:
-        assert store.query("SELECT COUNT(enriched_at) FROM trades")[0][0] == 20
+        assert query(store, "SELECT COUNT(enriched_at) FROM trades")[0][0] == 20
 
 
 async def test_enrich_caps_its_rate_by_robots_txt(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ async def test_enrich_caps_its_rate_by_robots_txt(tmp_path: Path) -> None:
     faults = Faults(latency_ms=1, robots_txt="User-agent: *\nCrawl-delay: 0.1\n")
     async with open_simulator(dataset, faults, seed=63) as sim:
         with Store.open(db) as store:
-            await enrich(store, "trades", EnrichOptions(base_url=sim.base_url, delay=0,
+            await enrich(store, TRADES, EnrichOptions(base_url=sim.base_url, delay=0,
                                                         concurrency=5))  # fmt: skip
         starts = sorted(r.start for r in sim.log.records if r.path.startswith("/trades/"))
     assert len(starts) == 30
@@ -68,7 +68,7 @@ async def test_enrich_auto_starts_from_the_rate_an_earlier_run_learned(tmp_path:
         with Store.open(db) as store:
             store.remember_rate(urlsplit(sim.base_url).netloc, 40.0, limited=True)
             options = EnrichOptions(base_url=sim.base_url, delay=0, concurrency=5, auto=True)
-            stats = await enrich(store, "trades", options)
+            stats = await enrich(store, TRADES, options)
             learned = store.learned_rate(urlsplit(sim.base_url).netloc)
     assert stats.done == 60
     # held at the remembered limit (less a margin), not the cold start's 5/s and its ramp
@@ -104,13 +104,13 @@ async def test_enrich_cut_short_leaves_the_lock_free_and_nothing_half_written(
             # the first commit on a loaded one): once 60 outcomes were counted, the first batch
             # of 50 has been committed (the collector commits before it takes the next).
             with trio.CancelScope() as cancelled:
-                await enrich(store, "trades", options, progress=_CancelAt(60, cancelled))
+                await enrich(store, TRADES, options, progress=_CancelAt(60, cancelled))
             assert cancelled.cancelled_caught
-            done = int(str(store.query("SELECT COUNT(enriched_at) FROM trades")[0][0]))
+            done = int(str(query(store, "SELECT COUNT(enriched_at) FROM trades")[0][0]))
             assert 0 < done < 200
             with RunLock(db) as after:  # released, and no holder left recorded
                 assert after.try_acquire()
             assert store.current_run() is None
-            stats = await enrich(store, "trades", options)
+            stats = await enrich(store, TRADES, options)
     assert stats.done == 200 - done
     assert_enriched_rows_carry_their_data(db)

@@ -23,10 +23,10 @@ import trio
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
-from trio_enrich._pipeline import PipelineConfig, RetryPolicy, RunStats, run_pipeline
-from trio_enrich._progress import BarProgress
-from trio_enrich._site import SITE_RULES
 from trio_enrich.cli import main
+from trio_enrich.commands.progress import BarProgress
+from trio_enrich.core.pipeline import PipelineConfig, RetryPolicy, RunStats, run_pipeline
+from trio_enrich.site.rules import SITE_RULES
 
 from .helpers import sim_process
 

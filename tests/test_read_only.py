@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from trio_enrich._lock import RunLock
+from trio_enrich.storage.lock import RunLock
 
 from .helpers import require_mount_namespaces, sim_process
 

@@ -28,11 +28,11 @@ from trio_enrich import (
     parse_trades_page,
 )
 from trio_enrich._model import PERFORMANCE_FIELDS
-from trio_enrich._pipeline import FinishReason, RunStats, Tally
+from trio_enrich.core.pipeline import FinishReason, RunStats, Tally
 from trio_enrich.sim import make_dataset, open_simulator
 
 from .conftest import fixture_bytes
-from .helpers import assert_issuers_match_truth, cli, database_with_listing
+from .helpers import assert_issuers_match_truth, cli, database_with_listing, query
 from .test_parse_failures import page
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -164,11 +164,11 @@ def test_an_issuer_moves_between_the_tables_with_its_latest_page(tmp_path: Path)
     with Store.open(tmp_path / "ct.db") as store:
         store.write_issuer_batch([_detail(1, _partial())])
         store.write_issuer_batch([_detail(1, _complete())])  # a year after its listing
-        assert store.query("SELECT COUNT(*) FROM trio_enrich_partial_performance") == [(0,)]
-        assert store.query("SELECT trailing365 FROM issuer_performance") == [(1.0,)]
+        assert query(store, "SELECT COUNT(*) FROM trio_enrich_partial_performance") == [(0,)]
+        assert query(store, "SELECT trailing365 FROM issuer_performance") == [(1.0,)]
         store.write_issuer_batch([_detail(1, _partial())])  # the site leaves a figure out
-        assert store.query("SELECT COUNT(*) FROM issuer_performance") == [(0,)]
-        assert store.query("SELECT trailing365, ytd FROM trio_enrich_partial_performance") == [
+        assert query(store, "SELECT COUNT(*) FROM issuer_performance") == [(0,)]
+        assert query(store, "SELECT trailing365, ytd FROM trio_enrich_partial_performance") == [
             (None, 30.2)
         ]
 
@@ -180,8 +180,8 @@ def test_a_refresh_keeps_the_price_dates_the_page_no_longer_shows(tmp_path: Path
             window = tuple(history[moved : moved + 20])
             shown = IssuerPerformance(mcap=10**9, numbers=(1.5,) * 18, eod_prices=window)
             store.write_issuer_batch([_detail(1, shown)])
-        stored = store.query(
-            "SELECT price_date, price FROM issuer_eod_prices ORDER BY price_date DESC"
+        stored = query(
+            store, "SELECT price_date, price FROM issuer_eod_prices ORDER BY price_date DESC"
         )
     assert stored == history  # the union of the windows: 25 dates, none lost
 

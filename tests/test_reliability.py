@@ -22,10 +22,10 @@ import pytest
 import trio
 
 from trio_enrich import FailureKind, FetchError, PageFailure, parse_trade_detail
-from trio_enrich._answers import ClientName
-from trio_enrich._client import open_client
 from trio_enrich._defaults import BUSY_TIMEOUT, real_wait
 from trio_enrich.cli import main
+from trio_enrich.clients.answers import ClientName
+from trio_enrich.clients.factory import open_client
 from trio_enrich.sim import Faults, make_dataset, open_simulator, profile
 
 from .helpers import (
@@ -407,8 +407,9 @@ def test_sql_is_built_only_from_fixed_names() -> None:
                "kept_out", "parked_sql"}  # fmt: skip
     nodes = [
         node
-        for module in ("_store.py", "_schema.py", "_writes.py")
-        for node in ast.walk(ast.parse((PACKAGE / module).read_text()))
+        for module in sorted((PACKAGE / "storage").glob("*.py"))
+        if module.stem != "archive"  # (its columns: a fixed tuple of its own)
+        for node in ast.walk(ast.parse(module.read_text()))
     ]
     for node in nodes:
         if isinstance(node, ast.JoinedStr):

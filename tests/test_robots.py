@@ -11,9 +11,9 @@ import httpx
 import pytest
 import trio
 
-from trio_enrich._http import PageClient
-from trio_enrich._robots import Robots, read_robots
 from trio_enrich.cli import main
+from trio_enrich.clients.httpx_client import PageClient
+from trio_enrich.clients.robots import Robots, read_robots
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
 from .helpers import cli, database_with_listing
@@ -62,7 +62,7 @@ async def test_redirects_are_followed_on_the_same_host_only(
         "/robots.txt": httpx.Response(301, headers={"location": "/real-robots.txt"}),
         "/real-robots.txt": httpx.Response(200, text="User-agent: *\nDisallow: /trades/\n"),
     }
-    monkeypatch.setattr("trio_enrich._robots.open_client", lambda *a, **k: mock_site(routes))
+    monkeypatch.setattr("trio_enrich.clients.robots.open_client", lambda *a, **k: mock_site(routes))
     robots = await read_robots("https://x.test")
     assert robots.blocked(["/trades/5"]) is not None
     routes["/robots.txt"] = httpx.Response(
@@ -129,7 +129,7 @@ async def test_no_robots_txt_means_no_rules(tmp_path: Path) -> None:
 async def test_an_unreachable_robots_txt_stops_the_run_as_rfc_9309_says(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("trio_enrich._robots.TRIES", 2)
+    monkeypatch.setattr("trio_enrich.clients.robots.TRIES", 2)
     dataset = make_dataset(seed=104, trades=12)
     db = database_with_listing(tmp_path / "ct.db", dataset)
     async with open_simulator(dataset, Faults(robots_status=503), seed=104) as sim:

@@ -407,9 +407,9 @@ async def test_robots_txt_is_served_as_configured_and_logged_apart() -> None:
 def test_the_simulator_serves_the_real_sites_awkward_shapes() -> None:
     """Issue 19: new listings (no trailing365, often no ticker), card values that are numbers
     or lists of parts, and a 20-day price window that moves with each trading day."""
-    from trio_enrich._parse import flight_text
     from trio_enrich.sim import PRICE_WINDOW
     from trio_enrich.sim._pages import issuer_detail_page, politicians_page, trade_detail_page
+    from trio_enrich.site.parse import flight_text
 
     dataset = make_dataset(seed=192, trades=240)
     partial = dataset.partial_issuers()

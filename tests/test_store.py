@@ -23,6 +23,7 @@ from trio_enrich import (
 )
 
 from .conftest import fixture_bytes
+from .helpers import query, recorded_failures
 
 # The capitoltraders schema, written out here on purpose (not imported from the package) so the
 # test checks compatibility with that tool's DDL rather than with our own copy of it.
@@ -159,7 +160,7 @@ def test_existing_capitoltraders_db_opens_with_every_row_intact(
     with Store.open(path) as store:
         assert store.user_version() == version  # theirs, left as it was
         assert store.schema_version() == SCHEMA_VERSION
-        assert store.integrity_check() == "ok"
+        assert query(store, "PRAGMA integrity_check") == [("ok",)]
         assert store.pending_trade_ids() == [101]
         assert store.pending_issuer_ids() == [2]
     after = _dump(path)
@@ -226,12 +227,13 @@ def test_listing_upsert_fills_every_table(tmp_path: Path) -> None:
     page = _listing()
     with Store.open(tmp_path / "db.sqlite") as store:
         assert store.upsert_listing(page.trades).new == 12
-        assert store.query("SELECT COUNT(*) FROM trades") == [(12,)]
-        first = store.query(
+        assert query(store, "SELECT COUNT(*) FROM trades") == [(12,)]
+        first = query(
+            store,
             "SELECT t.politician_id, t.issuer_id, t.value, t.pub_date, t.filing_date, a.asset_type,"
             " t.filing_id, t.filing_url, t.enriched_at, i.issuer_name, i.issuer_ticker"
             " FROM trades t JOIN assets a USING (asset_id) JOIN issuers i USING (issuer_id)"
-            " WHERE tx_id = 10000062880"
+            " WHERE tx_id = 10000062880",
         )
         assert first == [
             (
@@ -248,7 +250,7 @@ def test_listing_upsert_fills_every_table(tmp_path: Path) -> None:
                 "AY:US",
             )
         ]
-        tickers = {row[0] for row in store.query("SELECT issuer_ticker FROM issuers")}
+        tickers = {row[0] for row in query(store, "SELECT issuer_ticker FROM issuers")}
         assert "$SKI" in tickers
         # The cutoff moves only when a walk completes, not with each batch of rows.
         assert store.get_meta("last_trade_pub_date") is None
@@ -277,7 +279,8 @@ ENRICHED_DETAIL = TradeDetail(
 
 
 def _trade_row(store: Store, tx_id: int) -> tuple[object, ...]:
-    return store.query(
+    return query(
+        store,
         "SELECT a.asset_type, a.asset_ticker, t.filing_url, t.filing_id, t.price, t.size,"
         " t.size_range_low, t.size_range_high, t.has_capital_gains, t.reporting_gap,"
         " t.enriched_at FROM trades t JOIN assets a USING (asset_id) WHERE tx_id = ?",
@@ -306,8 +309,8 @@ def test_listing_upsert_after_enrichment_keeps_every_enriched_value(tmp_path: Pa
         )
         store.upsert_listing(page.trades)  # a re-sync of the same page (its price is null)
         assert _trade_row(store, ENRICHED_DETAIL.tx_id) == enriched
-        assert store.query("SELECT committee FROM trade_committees") == [("Finance",)]
-        assert sorted(store.query("SELECT label FROM trade_labels")) == [("esg",), ("utility",)]
+        assert query(store, "SELECT committee FROM trade_committees") == [("Finance",)]
+        assert sorted(query(store, "SELECT label FROM trade_labels")) == [("esg",), ("utility",)]
         assert ENRICHED_DETAIL.tx_id not in store.pending_trade_ids()
 
 
@@ -329,10 +332,10 @@ def test_null_never_erases_and_sentinels_are_respected(tmp_path: Path) -> None:
         row = _trade_row(store, ENRICHED_DETAIL.tx_id)
         assert row[:10] == ("stock", "AY", "https://e/x.pdf", 777, 12.5, 640, 80, 1200, 1, 20)
         assert row[10] == "2026-11-29T00:00:00Z"
-        assert store.query("SELECT committee FROM trade_committees") == [("Finance",)]
+        assert query(store, "SELECT committee FROM trade_committees") == [("Finance",)]
         # A new non-empty list replaces the old one.
         store.write_trade_batch([TradeDetail(tx_id=ENRICHED_DETAIL.tx_id, labels=("new",))])
-        assert store.query("SELECT label FROM trade_labels") == [("new",)]
+        assert query(store, "SELECT label FROM trade_labels") == [("new",)]
 
 
 def test_one_thousand_outcomes_are_written_in_one_transaction(tmp_path: Path) -> None:
@@ -355,10 +358,10 @@ def test_one_thousand_outcomes_are_written_in_one_transaction(tmp_path: Path) ->
         assert (result.enriched, result.failures) == (900, 100)
         assert sum(s.strip().upper().startswith("BEGIN") for s in statements) == 1
         assert sum(s.strip().upper() == "COMMIT" for s in statements) == 1
-        assert store.query("SELECT COUNT(*) FROM trades WHERE enriched_at IS NOT NULL") == [(900,)]
+        assert query(store, "SELECT COUNT(*) FROM trades WHERE enriched_at IS NOT NULL") == [(900,)]
         assert store.pending_trade_ids() == []  # the 100 not-found ones are excluded...
         assert len(store.pending_trade_ids(include_not_found=True)) == 100  # ...unless asked
-        assert store.integrity_check() == "ok"
+        assert query(store, "PRAGMA integrity_check") == [("ok",)]
 
 
 def test_a_failed_batch_writes_nothing(tmp_path: Path) -> None:
@@ -367,7 +370,7 @@ def test_a_failed_batch_writes_nothing(tmp_path: Path) -> None:
         good = TradeDetail(tx_id=10000062880, asset_type="stock")
         with pytest.raises(AttributeError):
             store.write_trade_batch([good, "not a detail"])  # type: ignore[list-item]
-        assert store.query("SELECT COUNT(*) FROM trades WHERE enriched_at IS NOT NULL") == [(0,)]
+        assert query(store, "SELECT COUNT(*) FROM trades WHERE enriched_at IS NOT NULL") == [(0,)]
 
 
 def test_pending_queue_is_ordered_limited_and_counts_failures(tmp_path: Path) -> None:
@@ -379,9 +382,9 @@ def test_pending_queue_is_ordered_limited_and_counts_failures(tmp_path: Path) ->
         store.write_trade_batch([], [ItemFailure(ids[0], FailureKind.ERROR_DIGEST, "digest 2")])
         # An error digest is retried on a later run; its attempts add up.
         assert store.pending_trade_ids(limit=1) == [ids[0]]
-        assert store.failures("trade")[ids[0]] == ("error_digest", "digest 2", 2)
+        assert recorded_failures(store, "trade")[ids[0]] == ("error_digest", "digest 2", 2)
         store.write_trade_batch([TradeDetail(tx_id=ids[0], asset_type="stock")])
-        assert ids[0] not in store.failures("trade")  # success clears the failure record
+        assert ids[0] not in recorded_failures(store, "trade")  # success clears the failure record
 
 
 def test_issuer_detail_writes_stats_performance_and_prices(tmp_path: Path) -> None:
@@ -408,22 +411,23 @@ def test_issuer_detail_writes_stats_performance_and_prices(tmp_path: Path) -> No
         store.upsert_listing(_listing().trades)
         assert 429900 in store.pending_issuer_ids()
         store.write_issuer_batch([detail], now="2026-11-28T00:00:00Z")
-        assert store.query(
+        assert query(
+            store,
             "SELECT issuer_name, issuer_ticker, sector, state_id, enriched_at"
-            " FROM issuers WHERE issuer_id = 429900"
+            " FROM issuers WHERE issuer_id = 429900",
         ) == [("Renamed PLC", "AY:US", "utilities", "ny", "2026-11-28T00:00:00Z")]
-        assert store.query("SELECT count_trades, volume FROM issuer_stats") == [(3, 50000)]
-        assert store.query("SELECT mcap, trailing1, ytd_change FROM issuer_performance") == [
+        assert query(store, "SELECT count_trades, volume FROM issuer_stats") == [(3, 50000)]
+        assert query(store, "SELECT mcap, trailing1, ytd_change FROM issuer_performance") == [
             (10**9, 0.0, 17.0)
         ]
-        assert store.query(
-            "SELECT price_date, price FROM issuer_eod_prices ORDER BY price_date"
+        assert query(
+            store, "SELECT price_date, price FROM issuer_eod_prices ORDER BY price_date"
         ) == [("2025-01-01", 1.25), ("2025-01-02", 1.5)]
         # A later page without performance never erases it.
         import dataclasses
 
         store.write_issuer_batch([dataclasses.replace(detail, performance=None)])
-        assert store.query("SELECT COUNT(*) FROM issuer_eod_prices") == [(2,)]
+        assert query(store, "SELECT COUNT(*) FROM issuer_eod_prices") == [(2,)]
         assert 429900 not in store.pending_issuer_ids()
 
 
@@ -435,7 +439,7 @@ def test_a_rounded_detail_price_never_overwrites_a_more_precise_one(tmp_path: Pa
     others = [dataclasses.replace(t, price=12.5) for t in page.trades[1:3]]
 
     def price(tx_id: int) -> object:
-        return store.query("SELECT price FROM trades WHERE tx_id = ?", (tx_id,))[0][0]
+        return query(store, "SELECT price FROM trades WHERE tx_id = ?", (tx_id,))[0][0]
 
     with Store.open(tmp_path / "db.sqlite") as store:
         store.upsert_listing([first, *others, *page.trades[3:]])
@@ -455,8 +459,11 @@ def test_a_rounded_detail_price_never_overwrites_a_more_precise_one(tmp_path: Pa
         assert price(others[0].tx_id) == 9.99
         assert price(others[1].tx_id) == 1.23456
         # With no stored price, the rounded one is better than none.
-        store.query("UPDATE trades SET price = NULL, enriched_at = NULL WHERE tx_id = ?",
-                    (first.tx_id,))  # fmt: skip
+        with sqlite3.connect(store.path) as connection:  # (a write of the test's own)
+            connection.execute(
+                "UPDATE trades SET price = NULL, enriched_at = NULL WHERE tx_id = ?", (first.tx_id,)
+            )
+        connection.close()
         store.write_trade_batch(
             [TradeDetail(tx_id=first.tx_id, asset_type="stock", price=2.49, price_decimals=2)]
         )

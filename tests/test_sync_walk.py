@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trio_enrich import Store
-from trio_enrich._walk import Walk
 from trio_enrich.sim import Faults, make_dataset, open_simulator
+from trio_enrich.site.walk import Walk
 
 from .helpers import cli, start_sim, wait_for_requests
 

@@ -13,15 +13,15 @@ import trio.lowlevel
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
-from trio_enrich._gate import Gate
 from trio_enrich._model import PoliticianPage
-from trio_enrich._pacing import AdaptiveRate, Signal
-from trio_enrich._pipeline import Outcome, PipelineConfig, run_pipeline
-from trio_enrich._policy import FailureRules, RetryPolicy
-from trio_enrich._roster import CommitteeRead, committees_path
-from trio_enrich._site import SITE_RULES
-from trio_enrich._stats import RunStats, Tally
-from trio_enrich._walk import Walk
+from trio_enrich.core.gate import Gate
+from trio_enrich.core.pacing import AdaptiveRate, Signal
+from trio_enrich.core.pipeline import Outcome, PipelineConfig, run_pipeline
+from trio_enrich.core.policy import FailureRules, RetryPolicy
+from trio_enrich.core.stats import RunStats, Tally
+from trio_enrich.site.roster import CommitteeRead, committees_path
+from trio_enrich.site.rules import SITE_RULES
+from trio_enrich.site.walk import Walk
 
 # --- the walk ------------------------------------------------------------------------------
 
@@ -157,7 +157,7 @@ async def test_a_law_taken_and_given_back_shows_and_spaces_as_it_should(
 
 
 def test_a_committee_whose_only_page_has_no_count_is_read_again() -> None:
-    from trio_enrich._roster import Roll
+    from trio_enrich.site.roster import Roll
 
     roll = Roll()
     code = next(iter(roll.reads))
@@ -433,8 +433,8 @@ async def test_the_adaptive_law_hears_of_each_answers_latency_through_the_run(
 
 
 def test_settings_that_cannot_run_are_refused_by_name() -> None:
-    from trio_enrich._pipeline import _Run
-    from trio_enrich._policy import Breaker
+    from trio_enrich.core.pipeline import _Run
+    from trio_enrich.core.policy import Breaker
 
     with pytest.raises(ValueError, match=r"^concurrency must be at least 1$"):
         _Run([], Script().fetch, None, PipelineConfig(concurrency=0), None, None)  # type: ignore[arg-type]

@@ -11,11 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._committees import CommitteesResult, read_committees
-    from ._enrich import (
-        DEFAULT_BASE_URL,
-        EnrichOptions,
-    )
     from ._errors import (
         DatabaseError,
         FetchError,
@@ -23,6 +18,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from ._model import (
+        DEFAULT_BASE_URL,
         FailureKind,
         Issuer,
         IssuerDetail,
@@ -37,68 +33,109 @@ if TYPE_CHECKING:
         PoliticianPage,
         TradeDetail,
     )
-    from ._parse import (
+    from .core.pipeline import (
+        FinishReason,
+        ProgressSink,
+        RetryPolicy,
+        RunStats,
+    )
+    from .runs.calls import (
+        UpdateResult,
+        check,
+        committees,
+        enrich,
+        reparse,
+        sync,
+        update,
+    )
+    from .runs.check import (
+        CheckReport,
+    )
+    from .runs.committees import (
+        CommitteesResult,
+    )
+    from .runs.jobs import (
+        ISSUERS,
+        TRADES,
+        Job,
+    )
+    from .runs.options import (
+        EnrichOptions,
+    )
+    from .runs.reparse import (
+        ReparseResult,
+    )
+    from .runs.stages import (
+        StageResult,
+    )
+    from .runs.sync import (
+        SyncOptions,
+        SyncResult,
+    )
+    from .site.parse import (
         parse_issuer_detail,
         parse_politicians_page,
         parse_trade_detail,
         parse_trades_page,
     )
-    from ._pipeline import (
-        FinishReason,
-        RetryPolicy,
-        RunStats,
+    from .site.roster import (
+        COMMITTEES,
     )
-    from ._polite import enrich
-    from ._roster import COMMITTEES
-    from ._store import (
+    from .storage.store import (
         SCHEMA_VERSION,
         Store,
     )
-    from ._sync import (
-        SyncOptions,
-        SyncResult,
-        sync_listing,
-    )
 
-__version__ = "0.1.0.dev0"
+from ._defaults import VERSION as __version__
 
 # public name -> the module that defines it
 _LAZY = {
-    "COMMITTEES": "._roster",
-    "CommitteesResult": "._committees",
-    "DEFAULT_BASE_URL": "._enrich",
+    "COMMITTEES": ".site.roster",
+    "CheckReport": ".runs.check",
+    "CommitteesResult": ".runs.committees",
+    "DEFAULT_BASE_URL": "._model",
     "DatabaseError": "._errors",
-    "EnrichOptions": "._enrich",
+    "EnrichOptions": ".runs.options",
     "FailureKind": "._model",
     "FetchError": "._errors",
-    "FinishReason": "._pipeline",
+    "FinishReason": ".core.pipeline",
+    "ISSUERS": ".runs.jobs",
+    "Issuer": "._model",
     "IssuerDetail": "._model",
     "IssuerPerformance": "._model",
     "IssuerStats": "._model",
     "ItemFailure": "._model",
-    "Issuer": "._model",
+    "Job": ".runs.jobs",
     "ListingPage": "._model",
     "ListingPolitician": "._model",
     "ListingTrade": "._model",
     "PageFailure": "._model",
     "PoliticianCard": "._model",
     "PoliticianPage": "._model",
-    "RetryPolicy": "._pipeline",
-    "RunStats": "._pipeline",
-    "SCHEMA_VERSION": "._store",
-    "Store": "._store",
-    "SyncOptions": "._sync",
-    "SyncResult": "._sync",
+    "ProgressSink": ".core.pipeline",
+    "ReparseResult": ".runs.reparse",
+    "RetryPolicy": ".core.pipeline",
+    "RunStats": ".core.pipeline",
+    "SCHEMA_VERSION": ".storage.store",
+    "StageResult": ".runs.stages",
+    "Store": ".storage.store",
+    "SyncOptions": ".runs.sync",
+    "SyncResult": ".runs.sync",
+    "TRADES": ".runs.jobs",
     "TradeDetail": "._model",
     "TrioEnrichError": "._errors",
+    "UpdateResult": ".runs.calls",
     "UsageError": "._errors",
-    "enrich": "._polite",
-    "parse_issuer_detail": "._parse",
-    "parse_politicians_page": "._parse",
-    "parse_trade_detail": "._parse",
-    "parse_trades_page": "._parse",
-    "read_committees": "._committees",
-    "sync_listing": "._sync",
+    "check": ".runs.calls",
+    "committees": ".runs.calls",
+    "enrich": ".runs.calls",
+    "parse_issuer_detail": ".site.parse",
+    "parse_politicians_page": ".site.parse",
+    "parse_trade_detail": ".site.parse",
+    "parse_trades_page": ".site.parse",
+    "reparse": ".runs.calls",
+    "sync": ".runs.calls",
+    "update": ".runs.calls",
 }
 
 
@@ -118,7 +155,10 @@ def __dir__() -> list[str]:
 __all__ = [
     "COMMITTEES",
     "DEFAULT_BASE_URL",
+    "ISSUERS",
     "SCHEMA_VERSION",
+    "TRADES",
+    "CheckReport",
     "CommitteesResult",
     "DatabaseError",
     "EnrichOptions",
@@ -130,26 +170,34 @@ __all__ = [
     "IssuerPerformance",
     "IssuerStats",
     "ItemFailure",
+    "Job",
     "ListingPage",
     "ListingPolitician",
     "ListingTrade",
     "PageFailure",
     "PoliticianCard",
     "PoliticianPage",
+    "ProgressSink",
+    "ReparseResult",
     "RetryPolicy",
     "RunStats",
+    "StageResult",
     "Store",
     "SyncOptions",
     "SyncResult",
     "TradeDetail",
     "TrioEnrichError",
+    "UpdateResult",
     "UsageError",
     "__version__",
+    "check",
+    "committees",
     "enrich",
     "parse_issuer_detail",
     "parse_politicians_page",
     "parse_trade_detail",
     "parse_trades_page",
-    "read_committees",
-    "sync_listing",
+    "reparse",
+    "sync",
+    "update",
 ]

@@ -1,10 +1,12 @@
 """The polite defaults, in one place: the library's options and the CLI's flags take them.
 
-They are the settings the site has tolerated from earlier tools. Nothing is imported here, so
-the command line can read them without paying for the rest of the package.
+They are the settings the site has tolerated from earlier tools. Nothing of the package is
+imported here, so the command line can read them without paying for the rest of it.
 """
 
 from __future__ import annotations
+
+import datetime
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -21,6 +23,8 @@ __all__ = [
     "ROBOTS_RETRY_WAIT",
     "START_GUARD",
     "UNREACHABLE_GRACE",
+    "VERSION",
+    "local_time",
     "real_wait",
     "set_testing",
 ]
@@ -59,3 +63,12 @@ def set_testing(testing: bool = True, *, scale: float = 0.05) -> None:
 def real_wait(seconds: float) -> float:
     """`seconds` of a real-clock wait, as long as the test mode makes it."""
     return seconds * _scale
+
+
+#: The package's version (``trio_enrich.__version__``; pyproject.toml says the same).
+VERSION = "0.1.0.dev0"
+
+
+def local_time() -> str:
+    """The local time as log lines start with it (ISO-8601, seconds, with its offset)."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")

@@ -24,7 +24,7 @@ from .._model import (
     ListingTrade,
     TradeDetail,
 )
-from .._roster import COMMITTEES, chamber_of
+from ..site.roster import COMMITTEES, chamber_of
 
 __all__ = ["PRICE_WINDOW", "STATE_NAMES", "Dataset", "SimIssuer", "SimTrade", "make_dataset"]
 
