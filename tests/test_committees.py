@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, cast
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import trio
 
-from trio_enrich._model import PoliticianCard, PoliticianPage
+from trio_enrich import EnrichOptions, FailureKind, FetchError, PageFailure, Store
+from trio_enrich._model import PageRef, PoliticianCard, PoliticianPage
 from trio_enrich.cli import main
+from trio_enrich.core.pipeline import PipelineConfig
+from trio_enrich.core.site_limit import StatedLimits
+from trio_enrich.runs.committees import read_committees
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 from trio_enrich.site.page import open_page
-from trio_enrich.site.roster import COMMITTEES, Roll, chamber_of
+from trio_enrich.site.roster import COMMITTEES, Roll, chamber_of, committees_path
 
 from .conftest import fixture_bytes
 from .helpers import cli, database_with_listing
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 def memberships(db: Path) -> set[tuple[str, str]]:
@@ -306,3 +316,47 @@ def test_dry_runs_send_nothing_and_change_nothing(
     assert main(["committees", "--db", str(db), "--dry-run", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["plan"] == {"committees": 48}
     assert db.read_bytes() == before
+
+
+class _Pages:
+    """A committee page reader in memory (a `PageReader`, as a run session is one): every
+    committee has one member on one page, except `missing`, whose page is not found."""
+
+    def __init__(self, store: Store, missing: str) -> None:
+        self.store, self.missing = store, missing
+        self.asked: list[str] = []
+        self.commits = 0
+
+    def pipeline(self) -> PipelineConfig:
+        return EnrichOptions(concurrency=4, delay=0.0).pipeline(StatedLimits())
+
+    async def read(
+        self, path: str, read: Callable[[bytes], R | PageFailure]
+    ) -> tuple[R, PageRef | None]:
+        self.asked.append(path)
+        code = parse_qs(urlsplit(path).query)["committee"][0]
+        if code == self.missing:
+            raise FetchError(FailureKind.NOT_FOUND, "Page Not Found", path=path)
+        page = PoliticianPage(cards(f"P{COMMITTEES_LIST.index(code):06d}"), total_count=1)
+        return cast(R, page), None
+
+    async def commit(self, write: Callable[[], T]) -> T:
+        self.commits += 1
+        return await self.store.run(write)
+
+
+COMMITTEES_LIST = sorted(COMMITTEES)
+
+
+async def test_a_committee_page_not_found_is_asked_for_once_and_nothing_is_replaced() -> None:
+    """A not-found page ends the rounds: a later round does not ask for it again (the site
+    said so already), and nothing is written (the roster is incomplete)."""
+    missing = COMMITTEES_LIST[5]
+    with Store.open(":memory:") as store:
+        pages = _Pages(store, missing)
+        result = await read_committees(pages)
+    wanted = [committees_path(code, 1) for code in COMMITTEES_LIST]
+    assert sorted(pages.asked) == sorted(wanted)  # each once, the missing one too
+    assert result.stats.skipped == 1
+    assert (result.complete, result.written, pages.commits) == (False, None, 0)
+    assert missing in result.problems

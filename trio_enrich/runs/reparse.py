@@ -61,7 +61,8 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 ReparseKind = Literal["trades", "issuers", "committees", "listing"]
-KINDS: tuple[ReparseKind, ...] = ("trades", "issuers", "committees", "listing")
+#: Every kind, in the order a reparse reads them (the listing first: it adds rows).
+KINDS: tuple[ReparseKind, ...] = ("listing", "trades", "issuers", "committees")
 
 #: Stored pages are read by a few workers: reading one waits for the archive's thread.
 CONCURRENCY = 4
