@@ -174,7 +174,7 @@ def run_scenario(scenario: Scenario, workdir: Path) -> list[Result]:
 
 MEMORY_PROBE = """
 import json, sys, trio
-from trio_enrich import EnrichOptions, Store, enrich
+from trio_enrich import TRADES, EnrichOptions, Store, enrich
 sys.path.insert(0, sys.argv[4])
 from contenders import seed_design
 
@@ -198,7 +198,7 @@ async def main():
         nursery.start_soon(sample)
         with trio.move_on_after(4):
             if sys.argv[1] == "C":
-                await enrich(store, "trades", EnrichOptions(base_url=sys.argv[3], concurrency=10,
+                await enrich(store, TRADES, EnrichOptions(base_url=sys.argv[3], concurrency=10,
                              delay=0))
             else:
                 await seed_design(store, sys.argv[3], 10, 0.0, 2.0, 30.0)

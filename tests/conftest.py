@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from trio_enrich._defaults import set_testing
-
-# The repository carries the pages its tests read (tests/fixtures/capitoltrades, with their
-# provenance); TRIO_ENRICH_FIXTURES points elsewhere, e.g. at a newer set of captures.
-FIXTURES = Path(
-    os.environ.get("TRIO_ENRICH_FIXTURES", Path(__file__).parent / "fixtures" / "capitoltrades")
-)
 
 
 @pytest.fixture(autouse=True)
@@ -32,13 +25,6 @@ def _short_real_waits() -> Iterator[None]:
     set_testing()
     yield
     set_testing(False)
-
-
-def fixture_bytes(relative: str) -> bytes:
-    path = FIXTURES / relative
-    if not path.exists():
-        pytest.fail(f"fixture {path} is missing")
-    return path.read_bytes()
 
 
 @pytest.fixture(autouse=True, scope="session")

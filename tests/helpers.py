@@ -14,8 +14,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from trio_enrich import Store
+import trio
+
+from trio_enrich import FailureKind, FetchError, Store
 from trio_enrich.sim import Dataset
+
+#: The flags of a test run against the simulator: no pause per worker, and retries that wait
+#: milliseconds, not the real site's seconds.
+FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
 
 
 async def cli(*args: str) -> int:
@@ -230,3 +236,29 @@ def recorded_failures(store: Store, entity: str) -> dict[int, tuple[str, str, in
         (entity,),
     )  # fmt: skip
     return {int(str(r[0])): (str(r[1]), str(r[2]), int(str(r[3]))) for r in rows}
+
+
+class LimitedSite:
+    """An in-memory site behind a token bucket of `rate` per second holding `burst`; a request
+    that finds it empty is refused (429, Retry-After 1 s)."""
+
+    def __init__(self, rate: float, burst: float, latency: float = 0.02) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.at = 0.0
+        self.latency = latency
+        self.sends: list[float] = []
+        self.refused = 0
+
+    async def fetch(self, item: int) -> int:
+        now = trio.current_time()
+        self.sends.append(now)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        await trio.sleep(self.latency)
+        if self.tokens < 1:
+            self.refused += 1
+            raise FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=1.0)
+        self.tokens -= 1
+        return item

@@ -22,6 +22,7 @@ from trio_enrich.sim import make_dataset, open_simulator
 from trio_enrich.storage.archive import PageArchive, archive_path, page_kind
 
 from .helpers import (
+    FAST,
     assert_issuers_match_truth,
     assert_trades_match_truth,
     cli,
@@ -29,8 +30,6 @@ from .helpers import (
     sim_process,
     trade_rows,
 )
-
-FAST = ["--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100"]
 
 
 @contextmanager

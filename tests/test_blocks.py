@@ -15,9 +15,7 @@ import trio
 
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import assert_trades_match_truth, cli, database_with_listing
-
-FAST = ("--details-delay-ms", "0", "--progress", "none")
+from .helpers import FAST, assert_trades_match_truth, cli, database_with_listing
 
 
 def failure_rows(db: Path) -> int:
@@ -31,7 +29,7 @@ async def test_behind_the_cdn_httpx_is_told_blocked_in_a_few_requests_and_browse
     dataset = make_dataset(seed=31, trades=120)
     db = database_with_listing(tmp_path / "ct.db", dataset)
     async with open_simulator(dataset, Faults(site_mode="cdn"), seed=31) as sim:
-        args = ["trades", "--db", str(db), "--base-url", sim.base_url, *FAST]
+        args = ["trades", "--db", str(db), "--base-url", sim.base_url, *FAST, "--progress", "none"]
         assert await cli(*args, "--client", "httpx") == 3
         out = capsys.readouterr().out
         assert len(sim.log) <= 5
@@ -60,7 +58,7 @@ async def test_from_the_first_page_shells_are_blocked_and_unknown_data_a_changed
     db = database_with_listing(tmp_path / "ct.db", dataset)
     async with open_simulator(dataset, Faults(site_mode=mode), seed=32) as sim:
         base = ["--db", str(db), "--base-url", sim.base_url]
-        assert await cli("trades", *base, *FAST) == 3
+        assert await cli("trades", *base, *FAST, "--progress", "none") == 3
         said = " ".join(capsys.readouterr().out.split())
         assert f"{verdict}:" in said
         assert words in said
@@ -86,8 +84,9 @@ async def test_a_closed_port_is_unreachable_for_a_run_and_for_check(
     assert report["verdict"] == "unreachable"
     assert report["requests"] <= 6
     with trio.fail_after(60):
-        run = await trio.run_process([sys.executable, "-m", "trio_enrich", "trades", *base,
-                                      *FAST], capture_stdout=True, capture_stderr=True,
+        command = [sys.executable, "-m", "trio_enrich", "trades", *base, *FAST,
+                   "--progress", "none"]  # fmt: skip
+        run = await trio.run_process(command, capture_stdout=True, capture_stderr=True,
                                      check=False)  # fmt: skip
     assert run.returncode == 3
     assert b"cannot reach 127.0.0.1:9" in run.stderr
@@ -144,7 +143,7 @@ async def test_vercels_challenge_is_blocked_at_once_not_a_rate_limit_for_a_run_a
     async with open_simulator(dataset, Faults(site_mode="vercel"), seed=35) as sim:
         base = ["--db", str(db), "--base-url", sim.base_url]
         with trio.fail_after(20):  # a 429 read as a slow-down would wait and retry for longer
-            assert await cli("trades", *base, *FAST) == 3
+            assert await cli("trades", *base, *FAST, "--progress", "none") == 3
         said = " ".join(capsys.readouterr().out.split())
         assert len(sim.log) <= 5
         assert "blocked: the site's hosting challenges this client (" in said  # either client

@@ -19,12 +19,13 @@ from trio_enrich.cli import main
 from trio_enrich.core.pipeline import PipelineConfig
 from trio_enrich.core.site_limit import StatedLimits
 from trio_enrich.runs.committees import read_committees
+from trio_enrich.runs.options import pipeline_config
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 from trio_enrich.site.page import open_page
 from trio_enrich.site.roster import COMMITTEES, Roll, chamber_of, committees_path
 
-from .conftest import fixture_bytes
 from .helpers import cli, database_with_listing
+from .pages import fixture_bytes
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -328,7 +329,7 @@ class _Pages:
         self.commits = 0
 
     def pipeline(self) -> PipelineConfig:
-        return EnrichOptions(concurrency=4, delay=0.0).pipeline(StatedLimits())
+        return pipeline_config(EnrichOptions(concurrency=4, delay=0.0), StatedLimits())
 
     async def read(
         self, path: str, read: Callable[[bytes], R | PageFailure]

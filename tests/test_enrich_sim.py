@@ -19,6 +19,7 @@ import trio
 from trio_enrich.sim import Faults, Simulator, make_dataset, open_simulator
 
 from .helpers import (
+    FAST,
     assert_enriched_rows_carry_their_data,
     assert_issuers_match_truth,
     assert_trades_match_truth,
@@ -32,9 +33,6 @@ from .helpers import (
 
 def job_args(job: str, db: Path, sim: Simulator, *extra: str) -> list[str]:
     return [job, "--db", str(db), "--base-url", sim.base_url, "--progress", "none", *extra]
-
-
-FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
 
 
 async def test_clean_site_enriches_everything_to_the_ground_truth(tmp_path: Path) -> None:
@@ -215,10 +213,6 @@ async def test_dry_run_sends_nothing_and_changes_nothing(
     assert db.read_bytes() == before
 
 
-def _start_sim(*extra: str) -> tuple[subprocess.Popen[str], str]:
-    return start_sim(*extra)
-
-
 def _trades_command(db: Path, url: str, concurrency: int) -> list[str]:
     """The CLI enriching trades with no pause and no progress display."""
     return [sys.executable, "-m", "trio_enrich", "trades", "--db", str(db), "--base-url", url,
@@ -229,7 +223,7 @@ def _trades_command(db: Path, url: str, concurrency: int) -> list[str]:
 def test_sigint_mid_run_exits_130_quickly_and_a_rerun_completes(tmp_path: Path) -> None:
     dataset = make_dataset(seed=22, trades=600)
     db = database_with_listing(tmp_path / "ct.db", dataset)
-    server, url = _start_sim("--seed", "22", "--trades", "600", "--latency-ms", "20")
+    server, url = start_sim("--seed", "22", "--trades", "600", "--latency-ms", "20")
     command = _trades_command(db, url, concurrency=2)
     try:
         run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -257,7 +251,7 @@ def test_a_second_sigint_stops_at_once_and_keeps_what_was_committed(tmp_path: Pa
     here never answers them); a second one stops at once, without waiting for them."""
     dataset = make_dataset(seed=26, trades=600)
     db = database_with_listing(tmp_path / "ct.db", dataset)
-    server, url = _start_sim("--seed", "26", "--trades", "600", "--latency-ms", "20")
+    server, url = start_sim("--seed", "26", "--trades", "600", "--latency-ms", "20")
     try:
         run = subprocess.Popen(
             _trades_command(db, url, concurrency=2),
@@ -285,7 +279,7 @@ def test_a_second_sigint_stops_at_once_and_keeps_what_was_committed(tmp_path: Pa
 def test_sigterm_exits_143(tmp_path: Path) -> None:
     dataset = make_dataset(seed=23, trades=300)
     db = database_with_listing(tmp_path / "ct.db", dataset)
-    server, url = _start_sim("--seed", "23", "--trades", "300", "--latency-ms", "20")
+    server, url = start_sim("--seed", "23", "--trades", "300", "--latency-ms", "20")
     try:
         run = subprocess.Popen(
             _trades_command(db, url, concurrency=1),
@@ -341,7 +335,7 @@ def test_log_progress_prints_a_line_at_least_every_ten_seconds(tmp_path: Path) -
     """A run of over 20 s (220 pages at 10/s): a line at 10 s, one at 20 s, one at the end."""
     dataset = make_dataset(seed=24, trades=220)
     db = database_with_listing(tmp_path / "ct.db", dataset)
-    server, url = _start_sim("--seed", "24", "--trades", "220")
+    server, url = start_sim("--seed", "24", "--trades", "220")
     try:
         run = subprocess.Popen(
             [sys.executable, "-u", "-m", "trio_enrich", "trades", "--db", str(db),
@@ -380,7 +374,7 @@ def test_on_a_terminal_the_bar_shows_position_total_and_eta(tmp_path: Path) -> N
 
     dataset = make_dataset(seed=25, trades=150)
     db = database_with_listing(tmp_path / "ct.db", dataset)
-    server, url = _start_sim("--seed", "25", "--trades", "150")
+    server, url = start_sim("--seed", "25", "--trades", "150")
     master, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     try:

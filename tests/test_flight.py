@@ -24,8 +24,7 @@ from trio_enrich import (
 from trio_enrich.site.flight import FlightModule, FlightSymbol, Unreadable, read_flight
 from trio_enrich.site.parse import flight_text
 
-from .conftest import fixture_bytes
-from .test_parse_properties import page_from_chunks
+from .pages import fixture_bytes, page_from_chunks
 
 
 def page(text: str, cuts: tuple[int, ...] = ()) -> str:

@@ -328,3 +328,47 @@ def test_each_foreign_library_has_one_adapter(library: str) -> None:
         "protego": {"clients.robots"},
     }
     assert users == expected[library]
+
+
+#: The longest a function may be (its statements, the docstring aside) without a comment
+#: `# Long: <why>` in it.
+LONGEST_FUNCTION = 60
+
+
+@pytest.mark.parametrize("path", all_modules(), ids=module_name)
+def test_no_function_is_over_60_lines_without_saying_why(path: Path) -> None:
+    source = path.read_text()
+    lines = source.splitlines()
+    long: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        body = node.body[1:] if ast.get_docstring(node) and len(node.body) > 1 else node.body
+        end = node.end_lineno or node.lineno
+        if end - body[0].lineno + 1 <= LONGEST_FUNCTION:
+            continue
+        text = lines[node.lineno - 1 : end]
+        if not any(line.strip().startswith("# Long: ") for line in text):
+            long.append(f"{node.name} ({end - body[0].lineno + 1} lines)")
+    assert not long, f"{module_name(path)}: {long} with no `# Long:` comment saying why"
+
+
+TESTS = Path(__file__).parent
+HELPER_MODULES = {"helpers", "pages"}  # what test modules share; conftest holds fixtures only
+
+
+@pytest.mark.parametrize("path", sorted(TESTS.glob("*.py")), ids=lambda p: p.stem)
+def test_a_test_module_imports_only_the_helper_modules_of_the_tests(path: Path) -> None:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            assert node.module in HELPER_MODULES, f"{path.name} imports .{node.module}"
+
+
+def test_the_fast_flags_are_defined_once() -> None:
+    defined = [
+        path.name
+        for path in sorted(TESTS.glob("*.py"))
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FAST"
+    ]
+    assert defined == ["helpers.py"]

@@ -23,8 +23,7 @@ from trio_enrich.sim import make_dataset
 from trio_enrich.site.page import to_int
 from trio_enrich.site.read_trades import trade_detail_from_object
 
-from .test_parse_failures import page
-from .test_real_shapes import issuer_page, live_trade_page, new_listing_performance
+from .pages import issuer_page, live_trade_page, new_listing_performance, page
 
 TX = 20003802803
 
@@ -219,7 +218,7 @@ def test_a_yes_the_earlier_tool_stored_is_read_as_yes_by_the_readme_query_and_st
     from trio_enrich import Store
 
     from .helpers import database_with_listing
-    from .test_real_shapes import _readme_sql
+    from .pages import readme_sql
 
     dataset = make_dataset(seed=31, trades=4)
     db_path = database_with_listing(tmp_path / "ct.db", dataset)
@@ -232,7 +231,7 @@ def test_a_yes_the_earlier_tool_stored_is_read_as_yes_by_the_readme_query_and_st
         db.execute("UPDATE trades SET has_capital_gains = 1 WHERE tx_id = ?", (inherited_yes,))
         db.execute("INSERT INTO trio_enrich_capital_gains_shown VALUES (?)", (ours_no,))
         rows = dict(
-            (row[0], row[3]) for row in db.execute(_readme_sql("trio_enrich_capital_gains_shown"))
+            (row[0], row[3]) for row in db.execute(readme_sql("trio_enrich_capital_gains_shown"))
         )
     assert rows == {inherited_yes: 1, inherited_unsaid: None, ours_no: 0, ours_unsaid: None}
     with Store.open(db_path, read_only=True) as store:

@@ -17,6 +17,8 @@ from trio_enrich.core.pacing import AdaptiveRate, PauseWatch, Phase, Signal
 from trio_enrich.core.pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
 from trio_enrich.site.rules import SITE_RULES
 
+from .helpers import LimitedSite
+
 # --- the law alone ---------------------------------------------------------------------------
 
 
@@ -118,32 +120,6 @@ def test_learned_rate_for_the_next_run() -> None:
 
 
 # --- in the core, on the virtual clock ------------------------------------------------------------
-
-
-class LimitedSite:
-    """An in-memory site behind a token bucket of `rate` per second holding `burst`; a request
-    that finds it empty is refused (429, Retry-After 1 s)."""
-
-    def __init__(self, rate: float, burst: float, latency: float = 0.02) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.at = 0.0
-        self.latency = latency
-        self.sends: list[float] = []
-        self.refused = 0
-
-    async def fetch(self, item: int) -> int:
-        now = trio.current_time()
-        self.sends.append(now)
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        await trio.sleep(self.latency)
-        if self.tokens < 1:
-            self.refused += 1
-            raise FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=1.0)
-        self.tokens -= 1
-        return item
 
 
 async def run_auto(site: LimitedSite, items: int, law: AdaptiveRate) -> list[Outcome[int, int]]:
@@ -541,7 +517,9 @@ def test_only_requests_in_the_second_after_a_pause_count() -> None:
     watch = PauseWatch()
     watch.paused(0.0, 1.0)
     watch.sent(0.5)
-    assert watch._after_pauses[-1].sent == 0
+    latest = watch.latest_pause
+    assert latest is not None
+    assert latest.sent == 0
 
 
 def test_the_law_taken_starts_from_the_answers_and_keeps_the_ceiling() -> None:
@@ -564,10 +542,24 @@ def test_the_law_taken_starts_from_the_answers_and_keeps_the_ceiling() -> None:
     assert law.rate == 12.0  # ~19.8/s, held at the ceiling
 
 
+def on_trial(watch: PauseWatch) -> float:
+    """Bring `watch` to take a law, where fixed pacing got 10 answers a second over the ten
+    seconds before (two pauses that did not cure, refused twice each): when it took it."""
+    for k in range(100):
+        watch.accepted(10.0 + k * 0.1)
+    for start in (17.0, 18.02):
+        watch.paused(start, start + 0.98)
+        watch.sent(start + 0.98)
+        watch.sent(start + 0.98)
+        law = [watch.refused(20.0, start + 0.98, None) for _ in range(2)][-1]
+    assert isinstance(law, AdaptiveRate)
+    return 20.0
+
+
 def test_the_trial_counts_answers_not_refusals_and_ends_on_time() -> None:
     watch = PauseWatch()
-    watch._trial = (100.0, 10.0)  # taken at 100 s, where the pace got 10 answers a second
-    now = 100.0
+    taken = on_trial(watch)  # where the pace got 10 answers a second
+    now = taken
     for _ in range(39):  # 3.9 answers a second for ten seconds: under 0.4 x 10
         now += 10.0 / 39
         assert watch.keeps(now - 0.01, Signal.OK)
@@ -575,10 +567,10 @@ def test_the_trial_counts_answers_not_refusals_and_ends_on_time() -> None:
     assert not watch.keeps(now + 0.01, Signal.OK)  # the trial is over: the law goes
     assert watch.keeps(now + 1.0, Signal.OK)  # and after it the watch asks nothing
     watch = PauseWatch()
-    watch._trial = (100.0, 10.0)
+    taken = on_trial(watch)
     for k in range(41):
-        watch.keeps(100.0 + k * 0.24, Signal.OK)
-    assert watch.keeps(110.0, Signal.OK)  # 4.1 a second: it stays
+        watch.keeps(taken + k * 0.24, Signal.OK)
+    assert watch.keeps(taken + 10.0, Signal.OK)  # 4.1 a second: it stays
 
 
 def test_each_law_given_back_doubles_the_quiet_time() -> None:

@@ -292,7 +292,9 @@ def test_a_request_a_whole_second_after_the_pause_is_not_one_of_its_tests() -> N
     watch.sent(T0 + 1.0)
     watch.sent(T0 + 1.999)
     watch.sent(T0 + 2.0)  # exactly AFTER_PAUSE after its end
-    assert watch._after_pauses[-1].sent == 2
+    latest = watch.latest_pause
+    assert latest is not None
+    assert latest.sent == 2
 
 
 def test_the_watch_hands_over_again_the_moment_its_quiet_time_ends() -> None:

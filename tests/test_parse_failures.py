@@ -14,15 +14,7 @@ from trio_enrich import (
     parse_trades_page,
 )
 
-from .conftest import fixture_bytes
-
-
-def page(*flight_chunks: str, tail: str = '<div hidden id="S:0"></div></body></html>') -> str:
-    scripts = "".join(
-        "<script>self.__next_f.push(" + json.dumps([1, chunk]) + ")</script>"
-        for chunk in flight_chunks
-    )
-    return '<!DOCTYPE html><html><body><template id="B:0"></template>' + scripts + tail
+from .pages import fixture_bytes, page
 
 
 def kind_of(result: object) -> FailureKind:

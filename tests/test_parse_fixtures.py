@@ -19,7 +19,7 @@ from trio_enrich import (
 )
 from trio_enrich.site.parse import flight_text, trade_detail_from_object
 
-from .conftest import fixture_bytes
+from .pages import fixture_bytes
 
 TRADES_PAGE = "real/trades_page1_2025-01-02.html"
 

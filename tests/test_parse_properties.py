@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,24 +18,10 @@ from trio_enrich import (
 )
 from trio_enrich.site.parse import flight_text
 
-from .conftest import fixture_bytes
+from .pages import fixture_bytes, page_from_chunks
 
 TRADES_FLIGHT = flight_text(fixture_bytes("real/trades_page1_2025-01-02.html"))
 LIVE_FLIGHT = flight_text(fixture_bytes("synthetic/trade_detail_live_house_stock.html"))
-
-
-def page_from_chunks(text: str, cuts: list[int]) -> str:
-    """An HTML page whose flight text is `text` split at `cuts`, one push per chunk."""
-    points = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
-    scripts = "".join(
-        "<script>self.__next_f.push(" + json.dumps([1, text[a:b]]) + ")</script>"
-        for a, b in itertools.pairwise(points)
-    )
-    return (
-        "<!DOCTYPE html><html><body><script>(self.__next_f=self.__next_f||[]).push([0])</script>"
-        + scripts
-        + '<div hidden id="S:0"></div></body></html>'
-    )
 
 
 EXPECTED_LISTING = parse_trades_page(page_from_chunks(TRADES_FLIGHT, []))

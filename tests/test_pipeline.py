@@ -12,7 +12,9 @@ import trio.lowlevel
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
+from trio_enrich.core.pacing import AdaptiveRate
 from trio_enrich.core.pipeline import (
+    DRAIN_GRACE,
     Breaker,
     FailureRules,
     FinishReason,
@@ -22,7 +24,6 @@ from trio_enrich.core.pipeline import (
     RetryPolicy,
     RunStats,
     Tally,
-    _Run,
     run_pipeline,
 )
 from trio_enrich.site.rules import SITE_RULES
@@ -563,5 +564,324 @@ async def test_a_stop_with_a_hanging_request_ends_within_the_grace(
             list(range(50)), site.fetch, recorder.commit, config(concurrency=3, delay=0.0),
             stop=stop, rng=random.Random(5),
         )  # fmt: skip
-    assert stats.finished - 1.0 <= _Run.DRAIN_GRACE + 0.05
+    assert stats.finished - 1.0 <= DRAIN_GRACE + 0.05
     assert 2 not in {o.item_id for o in recorder.outcomes}  # never answered: stays pending
+
+
+# --- the core: an unreachable site, stops, batches, counters --------------------------------------
+
+
+class Script:
+    """An in-memory site answering each call from a list of errors (None: a good answer)."""
+
+    def __init__(self, *answers: FetchError | None, then: FetchError | None = None) -> None:
+        self.answers = list(answers)
+        self.then = then
+        self.calls: list[float] = []
+
+    async def fetch(self, item: int) -> int:
+        self.calls.append(trio.current_time())
+        await trio.lowlevel.checkpoint()
+        error = self.answers.pop(0) if self.answers else self.then
+        if error is not None:
+            raise error
+        return item
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.snapshots: list[RunStats] = []
+        self.warnings: list[str] = []
+
+    def update(self, stats: RunStats) -> None:
+        self.snapshots.append(stats)
+
+    def tick(self, stats: RunStats) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+REFUSED = FetchError(FailureKind.UNREACHABLE, "connection refused", path="/trades/1")
+
+
+async def run_script(
+    site: Script, ids: object = (1,), sink: Sink | None = None, **changes: object
+) -> tuple[RunStats, list[Outcome[int, int]]]:
+    committed: list[Outcome[int, int]] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        committed.extend(outcomes)
+
+    retry = RetryPolicy(base=0.5, cap=0.5, max_retries=3)
+    settings: dict[str, object] = {"concurrency": 1, "delay": 0.0, "rules": SITE_RULES,
+                                   "retry": retry}  # fmt: skip
+    settings.update(changes)
+    config = PipelineConfig(**settings)  # type: ignore[arg-type]
+    stats = await run_pipeline(ids, site.fetch, commit, config, progress=sink)  # type: ignore[arg-type]
+    return stats, committed
+
+
+@pytest.mark.parametrize(("grace", "times"), [
+    (1.0, [0.0, 0.25, 0.5, 0.75, 1.0]),  # a try every quarter of the grace ...
+    (4.0, [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]),  # ... but at least every 0.5 s
+])  # fmt: skip
+async def test_a_site_never_reached_is_tried_for_the_grace_period_then_the_run_stops(
+    autojump_clock: trio.testing.MockClock, grace: float, times: list[float]
+) -> None:
+    await trio.sleep(10.0)  # (a clock that is not at zero: differences must be differences)
+    site = Script(then=REFUSED)
+    started = trio.current_time()
+    stats, committed = await run_script(site, [1, 2], unreachable_grace=grace)
+    assert [round(t - started, 6) for t in site.calls] == times
+    assert stats.finish_reason.value == "unreachable"
+    assert stats.last_failure == "GET /trades/1: connection refused"
+    assert stats.retries == len(times) - 1
+    assert committed == []  # no item did anything wrong: none is recorded
+    assert stats.elapsed == pytest.approx(grace)
+
+
+@pytest.mark.parametrize("first", [None, FetchError(FailureKind.SERVER_ERROR, "HTTP 500")])
+async def test_a_site_that_answered_once_keeps_the_usual_rules_when_it_goes_away(
+    autojump_clock: trio.testing.MockClock, first: FetchError | None
+) -> None:
+    """An answer, even an error page, proves the address: later refusals are failures."""
+    site = Script(first, then=REFUSED)
+    stats, committed = await run_script(site, [1, 2], unreachable_grace=0.2)
+    assert stats.finish_reason.value == "completed"
+    failed = [o for o in committed if o.failure is not None]
+    assert [o.failure for o in failed][-1] is FailureKind.UNREACHABLE
+    assert failed[-1].attempts == 4  # the first try and three retries
+
+
+async def test_a_retry_after_pause_shows_the_reason_cut_to_sixty_characters(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = Script(FetchError(FailureKind.RATE_LIMITED, "y" * 100, path="/x", retry_after=5.0))
+    sink = Sink()
+    await run_script(site, [1], sink)
+    assert {s.pause_reason for s in sink.snapshots} == {"y" * 60 + " Retry-After"}
+
+
+async def test_the_counters_of_a_run_one_by_one(autojump_clock: trio.testing.MockClock) -> None:
+    limited = FetchError(FailureKind.RATE_LIMITED, "HTTP 429")
+    broken = FetchError(FailureKind.SERVER_ERROR, "HTTP 500")
+    site = Script(limited, None, broken, broken, broken, broken, None)
+    sink = Sink()
+    started = trio.current_time()
+    stats, committed = await run_script(site, [1, 2, 3], sink)
+    assert stats.selected == 3
+    assert stats.rate_limited == 1  # the 429 only, not the 500s
+    assert [o.message for o in committed if o.failure is None] == ["", ""]  # a success says none
+    assert [o.attempts for o in committed] == [2, 4, 1]
+    assert [s.consecutive_failures for s in sink.snapshots] == [0, 1, 0]
+    assert [round(s.last_done_at - started, 6) for s in sink.snapshots] == [
+        round(t - started, 6) for t in (site.calls[1], site.calls[5], site.calls[6])
+    ]
+    lazy, _ = await run_script(Script(), iter([1, 2]))
+    assert lazy.selected == 0  # ids of unknown number
+    assert lazy.done == 2
+
+
+async def test_the_breaker_and_the_not_found_guard_say_why_they_stop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sink = Sink()
+    broken = FetchError(FailureKind.BLOCKED, "no data", path="/trades/2")
+    stats, _ = await run_script(Script(None, then=broken), range(1, 9), sink, max_failures=2)
+    assert stats.finish_reason.value == "breaker"
+    assert sink.warnings == [
+        "circuit breaker tripped after 2 consecutive failures; last: GET /trades/2: no data"
+    ]
+    sink = Sink()
+    gone = FetchError(FailureKind.NOT_FOUND, "Page Not Found")
+    stats, committed = await run_script(
+        Script(None, None, then=gone), range(1, 20), sink, not_found_guard=3, batch_size=50
+    )
+    assert sink.warnings == [
+        "3 'not found' answers in a row: have the site's URLs changed? Stopping."
+    ]
+    assert [o.item_id for o in committed] == [1, 2]  # what came before is written, not the streak
+
+
+async def test_outcomes_wait_for_their_batch_no_longer_and_no_shorter_than_its_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    batches: list[list[int]] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        batches.append([o.item_id for o in outcomes])
+
+    async def fetch(item: int) -> int:
+        await trio.sleep(0.15)
+        return item
+
+    config = PipelineConfig(concurrency=1, delay=0.0, batch_size=50, batch_seconds=1.0)
+    await run_pipeline(range(14), fetch, commit, config)
+    assert [len(batch) for batch in batches] == [7, 7]  # 0.15 ... 1.05, then 1.2 ... 2.1
+
+
+async def test_a_commit_under_way_finishes_even_when_the_caller_cancels_the_run(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    begun: list[int] = []
+    finished: list[int] = []
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        begun.extend(o.item_id for o in outcomes)
+        await trio.sleep(0.5)  # a slow disk
+        finished.extend(o.item_id for o in outcomes)
+
+    async def fetch(item: int) -> int:
+        await trio.sleep(0.1)
+        return item
+
+    config = PipelineConfig(concurrency=1, delay=0.0, batch_size=2)
+    with trio.move_on_after(0.7):
+        await run_pipeline(range(20), fetch, commit, config)
+    assert begun
+    assert finished == begun  # every batch begun was written to its end
+
+
+async def test_a_run_with_enough_starts_no_item_after_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    enough = trio.Event()
+    fetched: list[int] = []
+
+    async def fetch(item: int) -> int:
+        fetched.append(item)
+        await trio.sleep(0.1)
+        if item == 3:
+            enough.set()
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    config = PipelineConfig(concurrency=1, delay=0.0)
+    stats = await run_pipeline(range(1, 10), fetch, commit, config, enough=enough)
+    assert fetched == [1, 2, 3]
+    assert stats.finish_reason.value == "completed"
+
+
+async def test_the_adaptive_law_hears_of_each_answers_latency_through_the_run(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls = 0
+
+    async def fetch(item: int) -> int:
+        nonlocal calls
+        calls += 1
+        await trio.sleep(0.05 if calls <= 40 else 0.5)  # the site slows under load
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    law = AdaptiveRate(start=5.0, ceiling=5.0)
+    config = PipelineConfig(concurrency=4, delay=0.0, adaptive=law)
+    await run_pipeline(range(120), fetch, commit, config)
+    assert law.reasons.get("latency", 0) >= 1
+
+
+async def test_settings_that_cannot_run_are_refused_by_name() -> None:
+    from trio_enrich.core.policy import Breaker
+
+    async def commit(outcomes: list[Outcome[int, object]]) -> None:
+        pass
+
+    with pytest.raises(ValueError, match=r"^concurrency must be at least 1$"):
+        await run_pipeline([], Script().fetch, commit, PipelineConfig(concurrency=0))
+    with pytest.raises(ValueError, match=r"^max_failures must be at least 1$"):
+        Breaker(0)
+    breaker = Breaker(2)
+    assert not breaker.record(FailureKind.NOT_FOUND)
+    assert breaker.record(FailureKind.TIMEOUT)  # by default every kind counts
+
+
+# --- a run refused from the start -------------------------------------------------------------
+
+BLOCKED_PAGE = FetchError(FailureKind.BLOCKED, "HTTP 403 ('ERROR: The request could not be "
+                          "satisfied')", path="/trades/1")  # fmt: skip
+CHANGED = FetchError(FailureKind.LAYOUT_CHANGED, "no data in a known shape", path="/trades/1")
+
+
+@pytest.mark.parametrize("refusal", [BLOCKED_PAGE, CHANGED])
+async def test_refusals_before_any_data_stop_the_run_after_three_and_record_none(
+    autojump_clock: trio.testing.MockClock, refusal: FetchError
+) -> None:
+    site = Script(then=refusal)
+    stats, committed = await run_script(site, range(1, 50), concurrency=3)
+    assert stats.finish_reason.value == "refused"
+    assert stats.stopped_by == refusal.kind.value
+    assert stats.last_failure == str(refusal)
+    assert committed == []  # the items did nothing wrong
+    assert stats.failed_total == 0
+    assert len(site.calls) <= 5
+
+
+async def test_refusals_after_data_are_failures_and_those_before_it_too(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    site = Script(BLOCKED_PAGE, BLOCKED_PAGE, None, BLOCKED_PAGE, None)
+    stats, committed = await run_script(site, range(1, 6))
+    assert stats.finish_reason.value == "completed"
+    assert [(o.item_id, o.failure) for o in committed] == [
+        (1, FailureKind.BLOCKED), (2, FailureKind.BLOCKED), (3, None),
+        (4, FailureKind.BLOCKED), (5, None),
+    ]  # fmt: skip
+    assert stats.failed == {"blocked": 3}
+
+
+async def test_a_short_run_refused_throughout_is_refused(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stats, committed = await run_script(Script(then=CHANGED), [1, 2])
+    assert (stats.finish_reason.value, stats.stopped_by, committed) == (
+        "refused",
+        "layout_changed",
+        [],
+    )
+
+
+async def test_the_third_refusal_stops_the_run_and_what_came_before_is_written(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    digest = FetchError(FailureKind.ERROR_DIGEST, "digest 7", path="/trades/2")
+    site = Script(BLOCKED_PAGE, digest, BLOCKED_PAGE, BLOCKED_PAGE, then=None)
+    stats, committed = await run_script(site, range(1, 20))
+    # One at a time: the third refusal is the fourth answer; the worker may have handed it
+    # over and begun the fifth request, which the stop cancels (it would have been data).
+    assert len(site.calls) in (4, 5)
+    assert stats.finish_reason.value == "refused"  # an error page is not data: still refused
+    assert [(o.item_id, o.failure) for o in committed] == [(2, FailureKind.ERROR_DIGEST)]
+
+
+async def test_no_request_leaves_while_an_outcome_waits_for_the_collector(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The outcome channel is unbuffered: a worker hands its outcome over, then fetches."""
+    calls: list[tuple[float, int]] = []
+    started = trio.current_time()
+
+    async def fetch(item: int) -> int:
+        calls.append((trio.current_time() - started, item))
+        await trio.sleep(0.1)
+        if item == 2:
+            raise FetchError(FailureKind.SERVER_ERROR, "HTTP 500", path="/trades/2")
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        await trio.sleep(1.0)  # a slow disk: the collector is busy when item 2's failure comes
+
+    config = PipelineConfig(concurrency=1, delay=0.0, batch_size=1, max_failures=1,
+                            rules=SITE_RULES, retry=RetryPolicy(max_retries=0))  # fmt: skip
+    stats = await run_pipeline(range(1, 10), fetch, commit, config)
+    assert stats.finish_reason.value == "breaker"
+    # Item 2 failed at 0.1 s, the collector took its outcome at 1.0 s (after the commit): no
+    # request left in between (one may leave at 1.0 s, in the same instant the breaker trips).
+    assert [item for moment, item in calls if moment < 1.0] == [1, 2]
+    assert stats.last_failure == "GET /trades/2: HTTP 500"  # the breaker's stop keeps it
+    assert stats.stopped_by == ""  # (a failure kind that stopped the run: refusals only)

@@ -22,8 +22,7 @@ from trio_enrich.sim import Faults, make_dataset, open_simulator
 from trio_enrich.sim._limits import RATE_HEADER_FORMS, Limiter
 from trio_enrich.site.rules import SITE_RULES
 
-from .helpers import database_with_listing
-from .test_pacing import LimitedSite
+from .helpers import LimitedSite, database_with_listing
 
 # --- the fit ---------------------------------------------------------------------------------
 
@@ -83,14 +82,14 @@ def test_requests_still_unanswered_cannot_make_the_true_rate_not_fit() -> None:
     assert found[0] is not None
     assert found[0] <= 10.0 <= found[1] * BucketFit.STEP  # the true rate fits
     unsent = [(moment, state) for moment, state in fit.events if state != 2]
-    assert not fit._fits(unsent, 10.0)  # as if they had never been sent, it would not
+    assert not fit.fits(unsent, 10.0)  # as if they had never been sent, it would not
 
 
 def test_an_unanswered_request_is_owed_at_most_one_token() -> None:
     # Five accepted, one still out, then a refusal, a millisecond apart (at 1/s, nothing drains):
     # the refusal allows a burst of at most the tokens owed (5 taken, 1 perhaps) plus one.
     events = [(k / 1000, 1) for k in range(5)] + [(0.005, 2), (0.006, 0)]
-    needs, allows = BucketFit._burst_range(events, 1.0)
+    needs, allows = BucketFit.burst_range(events, 1.0)
     assert needs == pytest.approx(5.0, abs=0.01)
     assert allows == pytest.approx(7.0, abs=0.01)
 

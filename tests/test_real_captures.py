@@ -16,7 +16,7 @@ import pytest
 
 from trio_enrich import ListingPage, ListingTrade, parse_trades_page
 
-from .conftest import fixture_bytes
+from .pages import fixture_bytes
 
 CAPTURED = dt.date(2026, 2, 25)  # "Today" on the page
 

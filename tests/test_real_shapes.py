@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -31,40 +30,19 @@ from trio_enrich._model import PERFORMANCE_FIELDS
 from trio_enrich.core.pipeline import FinishReason, RunStats, Tally
 from trio_enrich.sim import make_dataset, open_simulator
 
-from .conftest import fixture_bytes
 from .helpers import assert_issuers_match_truth, cli, database_with_listing, query
-from .test_parse_failures import page
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+from .pages import (
+    NEW_LISTING_FIGURES,
+    PRICES,
+    fixture_bytes,
+    issuer_page,
+    live_trade_page,
+    new_listing_performance,
+    page,
+    readme_sql,
+)
 
 # --- an issuer listed less than a year ago ---------------------------------------------------
-
-# The figures of a real issuer object of 2026-05 that was first traded in 2026-01 (fractions
-# for the changes, absolute changes for the rest), with the two nulls the real site sends.
-NEW_LISTING_FIGURES: dict[str, float | None] = {
-    "trailing1": 3.7, "trailing1Change": 0.0175, "trailing7": -2.1, "trailing7Change": -0.0098,
-    "trailing30": 11.4, "trailing30Change": 0.0569, "trailing90": 25.0, "trailing90Change": 0.134,
-    "trailing365": None, "trailing365Change": None, "wtd": 1.2, "wtdChange": 0.0057,
-    "mtd": 6.3, "mtdChange": 0.0307, "qtd": 18.9, "qtdChange": 0.0981, "ytd": 30.2,
-    "ytdChange": 0.1667,
-}  # fmt: skip
-PRICES = [[f"2026-05-{day:02d}", round(190 + day * 0.7, 2)] for day in range(29, 9, -1)]
-
-
-def issuer_page(issuer_id: int, performance: Any, ticker: str | None = None) -> str:
-    data = {
-        "_issuerId": issuer_id, "_stateId": "ca", "c2iq": "NEWVU1A0", "country": "us",
-        "issuerName": "New Listing Inc", "issuerTicker": ticker, "sector": "financials",
-        "stats": {"countTrades": 4, "countPoliticians": 2, "volume": 120500,
-                  "dateLastTraded": "2026-05-12", "dateFirstTraded": "2026-01-20"},
-        "performance": performance,
-    }  # fmt: skip
-    body = json.dumps(["$", "div", None, {"className": "issuer", "issuerData": data}])
-    return page('1:I[4684,[],""]\n', "0:" + body + "\n")
-
-
-def new_listing_performance() -> dict[str, Any]:
-    return {"mcap": 5_213_000_000, **NEW_LISTING_FIGURES, "eodPrices": PRICES}
 
 
 def test_an_issuer_listed_less_than_a_year_ago_is_read_with_every_figure_it_shows() -> None:
@@ -124,14 +102,6 @@ def _complete() -> IssuerPerformance:
     return dataclasses.replace(_partial(), numbers=numbers)
 
 
-def _readme_sql(marker: str) -> str:
-    """The SQL block of the README that mentions `marker` (the README's query, as printed)."""
-    blocks = re.findall(r"```sql\n(.*?)```", README.read_text(), re.DOTALL)
-    chosen = [block for block in blocks if marker in block]
-    assert len(chosen) == 1, f"one sql block with {marker} in the README"
-    return str(chosen[0])
-
-
 def test_partial_figures_live_beside_the_inherited_table_and_the_readme_query_reads_them(
     tmp_path: Path,
 ) -> None:
@@ -145,7 +115,7 @@ def test_partial_figures_live_beside_the_inherited_table_and_the_readme_query_re
     assert [row[0] for row in db.execute("SELECT issuer_id FROM issuer_performance")] == [2]
     partial = db.execute("SELECT * FROM trio_enrich_partial_performance").fetchall()
     assert [row[:2] for row in partial] == [(1, 5_213_000_000)]
-    query = _readme_sql("trio_enrich_partial_performance")
+    query = readme_sql("trio_enrich_partial_performance")
     rows = {row[0]: row for row in db.execute(query)}
     db.close()
     assert set(rows) == {1, 2, 3}  # one row per issuer
@@ -208,25 +178,6 @@ def cli_status(path: Path, *flags: str) -> int:
 
 
 # --- card values that are not strings ---------------------------------------------------------
-
-
-def _span(children: Any, dimmer: bool = False) -> list[Any]:
-    kind = "text-center text-size-3 font-medium text-txt-dimmer" if dimmer else "text-size-4"
-    return ["$", "span", None, {"className": kind, "children": children}]
-
-
-def live_trade_page(values: dict[str, Any], tx_id: int = 20003802803) -> str:
-    pairs = [
-        ["$", "div", label, {"className": "flex flex-col", "children": [
-            _span(value), _span(label, dimmer=True)]}]
-        for label, value in values.items()
-    ]  # fmt: skip
-    filing = "https://disclosures-clerk.house.gov/public_disc/ptr-pdfs/2026/20035480.pdf"
-    body = ["$", "article", None, {"children": [
-        ["$", "div", None, {"className": "grid", "children": pairs}],
-        ["$", "$L21", None, {"filingUrl": filing, "tradeId": tx_id}],
-    ]}]  # fmt: skip
-    return page('21:I[4684,[],""]\n30:I[4685,[],""]\n', "0:" + json.dumps(body) + "\n")
 
 
 def test_numbers_and_lists_of_parts_in_cards_are_read_as_the_page_shows_them() -> None:

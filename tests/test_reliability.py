@@ -29,15 +29,15 @@ from trio_enrich.clients.factory import open_client
 from trio_enrich.sim import Faults, make_dataset, open_simulator, profile
 
 from .helpers import (
+    FAST,
     assert_enriched_rows_carry_their_data,
     assert_trades_match_truth,
     cli,
     database_with_listing,
+    start_sim,
     trade_rows,
 )
-from .test_enrich_sim import _start_sim
 
-FAST = ["--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "200"]
 PACKAGE = Path(__file__).resolve().parents[1] / "trio_enrich"
 
 
@@ -49,7 +49,7 @@ def enriched_ids(db: Path) -> set[int]:
 def test_sigkill_at_twenty_random_moments_loses_nothing(tmp_path: Path) -> None:
     dataset = make_dataset(seed=41, trades=1500)
     db = database_with_listing(tmp_path / "ct.db", dataset)
-    server, url = _start_sim("--seed", "41", "--trades", "1500", "--latency-ms", "5")
+    server, url = start_sim("--seed", "41", "--trades", "1500", "--latency-ms", "5")
     command = [sys.executable, "-m", "trio_enrich", "trades", "--db", str(db), "--base-url", url,
                "--concurrency", "4", "--max-rps", "100", "--progress", "none", *FAST]  # fmt: skip
     rng = random.Random(41)

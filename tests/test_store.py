@@ -22,8 +22,8 @@ from trio_enrich import (
     parse_trades_page,
 )
 
-from .conftest import fixture_bytes
 from .helpers import query, recorded_failures
+from .pages import fixture_bytes
 
 # The capitoltraders schema, written out here on purpose (not imported from the package) so the
 # test checks compatibility with that tool's DDL rather than with our own copy of it.

@@ -11,7 +11,7 @@ import pytest
 from trio_enrich.cli import main
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import cli, database_with_listing, rows_by_key
+from .helpers import FAST, cli, database_with_listing, rows_by_key
 
 
 def listing_rows(db: Path) -> dict[int, tuple[object, ...]]:
@@ -39,9 +39,6 @@ def expected_listing_row(trade: object) -> tuple[object, ...]:
         politician.first_name, politician.last_name, politician.party, politician.state_id,
         politician.dob, politician.gender, politician.nickname,
     )  # fmt: skip
-
-
-FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
 
 
 async def test_full_sync_then_incremental_sync(tmp_path: Path) -> None:

@@ -20,9 +20,7 @@ from trio_enrich import Store
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 from trio_enrich.site.walk import Walk
 
-from .helpers import cli, start_sim, wait_for_requests
-
-FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
+from .helpers import FAST, cli, start_sim, wait_for_requests
 
 
 def stored_ids(db: Path) -> set[int]:

@@ -25,12 +25,16 @@ if TYPE_CHECKING:
         IssuerPerformance,
         IssuerStats,
         ItemFailure,
+        LearnedRate,
         ListingPage,
         ListingPolitician,
         ListingTrade,
         PageFailure,
+        PageRef,
         PoliticianCard,
         PoliticianPage,
+        RunHolder,
+        StatusReport,
         TradeDetail,
     )
     from .core.pipeline import (
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
     )
     from .runs.check import (
         CheckReport,
+        PageCheck,
     )
     from .runs.committees import (
         CommitteesResult,
@@ -58,6 +63,7 @@ if TYPE_CHECKING:
         ISSUERS,
         TRADES,
         Job,
+        Words,
     )
     from .runs.options import (
         EnrichOptions,
@@ -81,16 +87,28 @@ if TYPE_CHECKING:
     from .site.roster import (
         COMMITTEES,
     )
+    from .site.walk import (
+        Walk,
+    )
     from .storage.store import (
         SCHEMA_VERSION,
+        BatchResult,
+        ListingWrite,
         Store,
+    )
+    from .storage.writes import (
+        Change,
+        MembershipWrite,
+        ReparseWrite,
     )
 
 from ._defaults import VERSION as __version__
 
 # public name -> the module that defines it
 _LAZY = {
+    "BatchResult": ".storage.store",
     "COMMITTEES": ".site.roster",
+    "Change": ".storage.writes",
     "CheckReport": ".runs.check",
     "CommitteesResult": ".runs.committees",
     "DEFAULT_BASE_URL": "._model",
@@ -106,18 +124,26 @@ _LAZY = {
     "IssuerStats": "._model",
     "ItemFailure": "._model",
     "Job": ".runs.jobs",
+    "LearnedRate": "._model",
     "ListingPage": "._model",
     "ListingPolitician": "._model",
     "ListingTrade": "._model",
+    "ListingWrite": ".storage.store",
+    "MembershipWrite": ".storage.writes",
+    "PageCheck": ".runs.check",
     "PageFailure": "._model",
+    "PageRef": "._model",
     "PoliticianCard": "._model",
     "PoliticianPage": "._model",
     "ProgressSink": ".core.pipeline",
     "ReparseResult": ".runs.reparse",
+    "ReparseWrite": ".storage.writes",
     "RetryPolicy": ".core.pipeline",
+    "RunHolder": "._model",
     "RunStats": ".core.pipeline",
     "SCHEMA_VERSION": ".storage.store",
     "StageResult": ".runs.stages",
+    "StatusReport": "._model",
     "Store": ".storage.store",
     "SyncOptions": ".runs.sync",
     "SyncResult": ".runs.sync",
@@ -126,6 +152,8 @@ _LAZY = {
     "TrioEnrichError": "._errors",
     "UpdateResult": ".runs.calls",
     "UsageError": "._errors",
+    "Walk": ".site.walk",
+    "Words": ".runs.jobs",
     "check": ".runs.calls",
     "committees": ".runs.calls",
     "enrich": ".runs.calls",
@@ -158,6 +186,8 @@ __all__ = [
     "ISSUERS",
     "SCHEMA_VERSION",
     "TRADES",
+    "BatchResult",
+    "Change",
     "CheckReport",
     "CommitteesResult",
     "DatabaseError",
@@ -171,17 +201,25 @@ __all__ = [
     "IssuerStats",
     "ItemFailure",
     "Job",
+    "LearnedRate",
     "ListingPage",
     "ListingPolitician",
     "ListingTrade",
+    "ListingWrite",
+    "MembershipWrite",
+    "PageCheck",
     "PageFailure",
+    "PageRef",
     "PoliticianCard",
     "PoliticianPage",
     "ProgressSink",
     "ReparseResult",
+    "ReparseWrite",
     "RetryPolicy",
+    "RunHolder",
     "RunStats",
     "StageResult",
+    "StatusReport",
     "Store",
     "SyncOptions",
     "SyncResult",
@@ -189,6 +227,8 @@ __all__ = [
     "TrioEnrichError",
     "UpdateResult",
     "UsageError",
+    "Walk",
+    "Words",
     "__version__",
     "check",
     "committees",

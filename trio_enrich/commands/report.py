@@ -186,38 +186,7 @@ def status_lines(report: StatusReport, db: object) -> list[str]:
     """`status` in text: per entity, the walk, the values that mean "not shown"."""
     lines = [f"database {db}"]
     for name in ("trades", "issuers"):
-        entity = report["trades"] if name == "trades" else report["issuers"]
-        lines.append(
-            f"{name}: {entity['total']} in all, {entity['enriched']} enriched, "
-            f"{entity['pending']} pending, {entity['not_found']} not found, "
-            f"{entity['failed']} failed"
-        )
-        parked = entity.get("parked")
-        if parked:
-            lines.append(
-                f"  parked: {parked} (a server error page on every run for days; "
-                "--retry-failed fetches them again)"
-            )
-        kinds = entity["failed_by_kind"]
-        if kinds:
-            words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
-            lines.append(f"  failed: {words} (retried by the next run)")
-        lines.append(
-            f"  last enriched {entity['last_enriched_at'] or 'never'}"
-            + (f", oldest {entity['oldest_enriched_at']}" if entity["oldest_enriched_at"] else "")
-        )
-        partial = entity.get("performance_partly_not_shown")
-        if partial:
-            lines.append(
-                f"  performance partly not shown: {partial} (figures the page left out are "
-                "NULL in trio_enrich_partial_performance)"
-            )
-        hidden = report["not_shown"]
-        if name == "trades" and any(hidden.values()):
-            lines.append(
-                "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
-                + ", ".join(f"{NOT_SHOWN_WORDS[key]} {n}" for key, n in hidden.items() if n)
-            )
+        lines.extend(_entity_lines(name, report))
     complete, read = report["last_sync_at"], report["listing_read_at"]
     if read is not None:
         # A later sync read pages without reaching its end (--pages, Ctrl-C, a failure).
@@ -248,6 +217,43 @@ def status_lines(report: StatusReport, db: object) -> list[str]:
             f"({int(str(archive['page_bytes'])) / 1e6:.1f} MB as received)"
         )
     return wrap(lines)
+
+
+def _entity_lines(name: str, report: StatusReport) -> list[str]:
+    """The trades' or the issuers' lines of `status`."""
+    entity = report["trades"] if name == "trades" else report["issuers"]
+    lines = [
+        f"{name}: {entity['total']} in all, {entity['enriched']} enriched, "
+        f"{entity['pending']} pending, {entity['not_found']} not found, "
+        f"{entity['failed']} failed"
+    ]
+    parked = entity.get("parked")
+    if parked:
+        lines.append(
+            f"  parked: {parked} (a server error page on every run for days; "
+            "--retry-failed fetches them again)"
+        )
+    kinds = entity["failed_by_kind"]
+    if kinds:
+        words = ", ".join(f"{FailureKind(k).words} {v}" for k, v in kinds.items())
+        lines.append(f"  failed: {words} (retried by the next run)")
+    lines.append(
+        f"  last enriched {entity['last_enriched_at'] or 'never'}"
+        + (f", oldest {entity['oldest_enriched_at']}" if entity["oldest_enriched_at"] else "")
+    )
+    partial = entity.get("performance_partly_not_shown")
+    if partial:
+        lines.append(
+            f"  performance partly not shown: {partial} (figures the page left out are "
+            "NULL in trio_enrich_partial_performance)"
+        )
+    hidden = report["not_shown"]
+    if name == "trades" and any(hidden.values()):
+        lines.append(
+            "  enriched, but not shown on their pages (stored as 'unknown', 0 or ''): "
+            + ", ".join(f"{NOT_SHOWN_WORDS[key]} {n}" for key, n in hidden.items() if n)
+        )
+    return lines
 
 
 def committee_lines(result: CommitteesResult, resume: str = "trio-enrich committees") -> list[str]:

@@ -188,7 +188,7 @@ class Gate:
                 ceiling = self.max_rps / self.MARGIN if self.max_rps else None
                 law = watch.refused(now, ticket.sent_at, ceiling)
                 if law is not None:
-                    self._hand_over(now, law)
+                    self.hand_over(now, law)
             else:
                 watch.accepted(now)
             return
@@ -197,17 +197,17 @@ class Gate:
         adaptive.answered(now, ticket.sent_at, ticket.rate, signal, now - ticket.sent_at)
         if watch is not None and not watch.keeps(now, signal):
             watch.gave_back(now)
-            self._give_back()
+            self.give_back()
             return
         self._tally.rate(adaptive.sending, adaptive.settled)
 
-    def _hand_over(self, now: float, law: AdaptiveRate) -> None:
+    def hand_over(self, now: float, law: AdaptiveRate) -> None:
         """Fixed pacing's watch hands over to `law`: requests leave one by one from now."""
         self.adaptive = law
         self._next_slot = now
         self._tally.rate(law.sending, None)
 
-    def _give_back(self) -> None:
+    def give_back(self) -> None:
         """The law taken goes: fixed pacing again, its grid starting afresh."""
         self.adaptive = None
         self._next_slot = -math.inf

@@ -57,11 +57,11 @@ import enum
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .site_limit import BucketFit
 
-__all__ = ["COLD_START_RATE", "AdaptiveRate", "PauseWatch", "Phase", "Signal"]
+__all__ = ["COLD_START_RATE", "AdaptiveRate", "AfterPause", "PauseWatch", "Phase", "Signal"]
 
 #: Where the law starts without a remembered rate: about the rate of the polite defaults
 #: (3 workers, each pausing 500 ms before a request of ~100 ms).
@@ -153,6 +153,11 @@ class AdaptiveRate:
             self.phase = Phase.HOLD
             self.low = self.rate
             self.high = self.rate * 1.05
+
+    @property
+    def sent_at_rate(self) -> int:
+        """Requests sent at the current rate (the law is told of each as it leaves)."""
+        return self._sent
 
     def begin(self, now: float) -> None:
         self.since = now
@@ -442,7 +447,7 @@ class PauseWatch:
     quiet: float = QUIET
     # The latest pauses: UNCURED of them and the next, which may begin before the answers
     # to the requests after the last one come in.
-    _after_pauses: deque[_AfterPause] = field(
+    _after_pauses: deque[AfterPause] = field(
         default_factory=lambda: deque(maxlen=PauseWatch.UNCURED + 1)
     )
     # When fixed pacing's latest answers came (a full log covers less than WINDOW: the rate
@@ -452,13 +457,18 @@ class PauseWatch:
     _trial: tuple[float, float] | None = None
     _trial_answers: int = 0
 
+    @property
+    def latest_pause(self) -> AfterPause | None:
+        """What the watch knows of the latest pause (a copy), None before any."""
+        return replace(self._after_pauses[-1]) if self._after_pauses else None
+
     def paused(self, now: float, until: float) -> None:
         """Every worker is held until `until` (a new pause, or a longer one)."""
         windows = self._after_pauses
         if windows and now < windows[-1].ends:
             windows[-1].ends = until  # a longer pause: it ends later
         else:
-            windows.append(_AfterPause(until))
+            windows.append(AfterPause(until))
 
     def sent(self, now: float) -> None:
         """A request leaves by fixed pacing."""
@@ -517,7 +527,7 @@ class PauseWatch:
 
 
 @dataclass(slots=True)
-class _AfterPause:
+class AfterPause:
     """One pause, and what became of the requests that left in the second after it."""
 
     ends: float

@@ -39,7 +39,8 @@ from .stats import FinishReason, NoProgress, ProgressSink, RunStats, Tally
 # progress protocol (``_stats``), the run's settings, its failure rules, retry policy and
 # breaker (``_policy``) each live in a module of their own.
 __all__ = [
-    "Breaker", "FailureRules", "FinishReason", "Gate", "NoProgress", "Outcome", "PipelineConfig",
+    "DRAIN_GRACE", "Breaker", "FailureRules", "FinishReason", "Gate", "NoProgress", "Outcome",
+    "PipelineConfig",
     "ProgressSink", "RetryPolicy", "RunStats", "Tally", "Ticket", "run_pipeline",
 ]  # fmt: skip
 
@@ -84,10 +85,14 @@ async def run_pipeline(
     return await run.run(stop)
 
 
+#: Seconds the requests in flight get to bring their answers in once a run is stopped.
+DRAIN_GRACE = 1.5
+
+
 class _Run(Generic[K, R]):
     #: Seconds the requests in flight at a first Ctrl-C have to bring their answers in (a
     #: second Ctrl-C stops at once; a stop must come within 2 s even with requests hanging).
-    DRAIN_GRACE: ClassVar[float] = 1.5
+    DRAIN_GRACE: ClassVar[float] = DRAIN_GRACE
 
     def __init__(
         self,
@@ -282,6 +287,8 @@ class _Run(Generic[K, R]):
     async def _collect(
         self, outcomes: trio.MemoryReceiveChannel[Outcome[K, R]], collected: trio.Event
     ) -> None:
+        # Long: the collector's loop is one state machine (batching, the breaker, the guard, stop
+        # and drain); split, its order of events would be spread over functions that share it.
         config = self.config
         tally = self.tally
         streak = config.rules.streak

@@ -96,8 +96,8 @@ class BucketFit:
         before = [event for event in self.events if self.since <= event[0] < sent_at]
         least, greatest = self._rates(before, top) or (None, top)
         if least is not None:
-            needs = self._burst_range(before, greatest)[0]
-            allows = self._burst_range(before, least)[1]
+            needs = self.burst_range(before, greatest)[0]
+            allows = self.burst_range(before, least)[1]
             # (Within the slack a fit may need a little more than it allows.)
             needs, allows = min(needs, allows), max(needs, allows)
             self.burst = (max(self.burst[0], needs), min(self.burst[1], allows))
@@ -113,20 +113,20 @@ class BucketFit:
         # step or two wide, and bunched sends can let a fast bucket with a small burst fit.
         count = int(math.log(self.SPAN) / math.log(self.STEP))
         rates = [top / self.STEP**k for k in range(count, -1, -1)]
-        least = next((k for k, rate in enumerate(rates) if self._fits(events, rate)), None)
+        least = next((k for k, rate in enumerate(rates) if self.fits(events, rate)), None)
         if least is None:
             return None
-        greatest = next(k for k in range(count, least - 1, -1) if self._fits(events, rates[k]))
+        greatest = next(k for k in range(count, least - 1, -1) if self.fits(events, rates[k]))
         return (None if least == 0 else rates[least]), rates[greatest]
 
-    def _fits(self, events: list[tuple[float, int]], rate: float) -> bool:
+    def fits(self, events: list[tuple[float, int]], rate: float) -> bool:
         """Whether a bucket of `rate`, its burst within `burst`, answers as the site did."""
         least, most = self.burst
-        needs, allows = self._burst_range(events, rate, most + self.SLACK)
+        needs, allows = self.burst_range(events, rate, most + self.SLACK)
         return max(needs, least) <= min(allows, most) + self.SLACK
 
     @staticmethod
-    def _burst_range(
+    def burst_range(
         events: list[tuple[float, int]], rate: float, give_up: float = math.inf
     ) -> tuple[float, float]:
         """The bursts a bucket of `rate` needs (at least) and allows (at most) to answer so;

@@ -20,7 +20,7 @@ from ..site.rules import SITE_RULES
 from ..storage.store import Store
 from .jobs import Job
 
-__all__ = ["DEFAULT_BASE_URL", "EnrichOptions", "pending_ids"]
+__all__ = ["DEFAULT_BASE_URL", "EnrichOptions", "pending_ids", "pipeline_config"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,23 +55,26 @@ class EnrichOptions:
             return self.delay
         return 0.0 if self.auto else defaults.DELAY
 
-    def pipeline(
-        self, stated: StatedLimits | None = None, adaptive: AdaptiveRate | None = None
-    ) -> PipelineConfig:
-        """The core's settings for a run with these options; `stated`: what the run's client
-        hears of the site's own rate limit (it caps the pacing); `adaptive`: the rate law of
-        `auto`, which the run's session owns."""
-        return PipelineConfig(
-            concurrency=self.concurrency,
-            max_failures=self.max_failures,
-            not_found_guard=self.not_found_guard,
-            delay=self.pause,
-            max_rps=None if self.auto else self.max_rps,
-            adaptive=adaptive if self.auto else None,
-            retry=self.retry,
-            rules=SITE_RULES,
-            stated=stated,
-        )
+
+def pipeline_config(
+    options: EnrichOptions,
+    stated: StatedLimits | None = None,
+    adaptive: AdaptiveRate | None = None,
+) -> PipelineConfig:
+    """The core's settings for a run with `options`; `stated`: what the run's client hears
+    of the site's own rate limit (it caps the pacing); `adaptive`: the rate law of `auto`,
+    which the run's session owns."""
+    return PipelineConfig(
+        concurrency=options.concurrency,
+        max_failures=options.max_failures,
+        not_found_guard=options.not_found_guard,
+        delay=options.pause,
+        max_rps=None if options.auto else options.max_rps,
+        adaptive=adaptive if options.auto else None,
+        retry=options.retry,
+        rules=SITE_RULES,
+        stated=stated,
+    )
 
 
 #: A refresh is due once an item's data is older than `refresh_older_than` less this share of

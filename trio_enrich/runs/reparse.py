@@ -48,7 +48,7 @@ from ..storage.store import Change, Entity, ReparseWrite, Store
 from ..storage.writes import MembershipWrite
 from .committees import read_committees
 from .jobs import ISSUERS, TRADES, Job
-from .options import EnrichOptions
+from .options import EnrichOptions, pipeline_config
 from .session import require_database
 from .sync import ProgressFactory, no_progress
 
@@ -167,7 +167,7 @@ class ArchiveReader:
         options = EnrichOptions(
             concurrency=CONCURRENCY, delay=0.0, retry=RetryPolicy(max_retries=0)
         )
-        return options.pipeline(StatedLimits())  # kept pages state no limit to keep to
+        return pipeline_config(options, StatedLimits())  # kept pages state no limit to keep to
 
     async def read(
         self, path: str, read: Callable[[bytes], R | PageFailure]

@@ -37,7 +37,7 @@ from ..storage.lock import RunLock
 from ..storage.schema import check_path
 from ..storage.store import Store
 from .jobs import open_page_client, read_kept_page
-from .options import EnrichOptions
+from .options import EnrichOptions, pipeline_config
 
 __all__ = [
     "Database", "Needs", "RunSession", "disallowed", "locked_run", "open_session", "paced",
@@ -89,7 +89,7 @@ class RunSession:
 
     def pipeline(self) -> PipelineConfig:
         """The core's settings for a stage of this session."""
-        return self.options.pipeline(self.client.stated, self.adaptive)
+        return pipeline_config(self.options, self.client.stated, self.adaptive)
 
     async def read(
         self, path: str, read: Callable[[bytes], R | PageFailure]

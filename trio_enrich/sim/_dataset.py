@@ -348,6 +348,8 @@ class Dataset:
     # One function on purpose (~70 lines): every field of a trade drawn in one fixed order,
     # so a seed gives the same dataset; split, the order would be easy to break.
     def _make_trade(self, published: dt.datetime) -> SimTrade:
+        # Long: the simulated trade's fields, drawn in a fixed order (the seed's datasets depend on
+        # it): declared data.
         rng = self._rng
         politician = self._pick_politician()
         chamber = politician.chamber or "house"

@@ -345,6 +345,7 @@ class Simulator:
     ) -> bool:
         """Answer the request at `answer_at`: the page is made first, so the latency is exact.
         `stated`: the headers that state the rate limit, sent with pages and refusals."""
+        # Long: one branch per fault the simulator can answer with, side by side (a table in code).
         stated = stated or []
         keep_alive = head.keep_alive
         if fault in _PAGE_FAULTS:

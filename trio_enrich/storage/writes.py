@@ -191,6 +191,7 @@ def _upsert_trade_row(db: sqlite3.Connection, trade: ListingTrade) -> None:
 # Two statements (the trade, its asset) and the lists, each with its never-erase rule: one
 # function so that a detail is written whole or not at all, in the caller's transaction.
 def write_trade_detail(db: sqlite3.Connection, detail: TradeDetail, stamp: str) -> bool:
+    # Long: one UPDATE statement, column by column with the write rules of each.
     cursor = db.execute(
         """UPDATE trades SET
                price = CASE
