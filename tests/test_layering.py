@@ -5,6 +5,7 @@ inside each; a module imports only from a lower package, or from a lower module 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -372,3 +373,29 @@ def test_the_fast_flags_are_defined_once() -> None:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FAST"
     ]
     assert defined == ["helpers.py"]
+
+
+ARCHITECTURE = PACKAGE.parent / "docs" / "ARCHITECTURE.md"
+
+
+def test_the_architecture_s_module_table_names_every_module() -> None:
+    text = ARCHITECTURE.read_text()
+    table = text[text.index("## What each module owns") :].split("\n## ")[0]
+    named: set[str] = set()
+    for row in table.splitlines():
+        if row.startswith("| `"):
+            named |= set(re.findall(r"`([\w.]+)`", row.split(" | ")[0]))
+    modules = {module_name(path) for path in all_modules()}
+    assert modules - named == set(), "modules the table does not describe"
+    assert named - modules == set(), "the table describes modules that are gone"
+
+
+def test_the_architecture_s_drawing_gives_each_room_its_rank() -> None:
+    drawing = ARCHITECTURE.read_text().split("```")[1]
+    ranks = {
+        unit: int(found.group(1))
+        for line in drawing.splitlines()
+        if (found := re.match(r"\s*(\d+)\s+((?:\w+,\s+)*\w+)", line))
+        for unit in found.group(2).replace(",", " ").split()
+    }
+    assert ranks == UNIT_RANK
