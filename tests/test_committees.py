@@ -16,7 +16,7 @@ import trio
 from trio_enrich import EnrichOptions, FailureKind, FetchError, PageFailure, Store
 from trio_enrich._model import PageRef, PoliticianCard, PoliticianPage
 from trio_enrich.cli import main
-from trio_enrich.core.pipeline import PipelineConfig
+from trio_enrich.core.policy import PipelineConfig
 from trio_enrich.core.site_limit import StatedLimits
 from trio_enrich.runs.committees import read_committees
 from trio_enrich.runs.options import pipeline_config

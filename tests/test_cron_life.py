@@ -409,7 +409,7 @@ def test_log_lines_start_with_the_time(capsys: pytest.CaptureFixture[str]) -> No
     import re
 
     from trio_enrich.commands.progress import LogProgress
-    from trio_enrich.core.pipeline import RunStats
+    from trio_enrich.core.stats import RunStats
 
     stream = io.StringIO()
     log = LogProgress("trades", interval=0.0, stream=stream)

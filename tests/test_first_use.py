@@ -14,13 +14,9 @@ import trio
 
 from trio_enrich import SCHEMA_VERSION, FailureKind, FetchError
 from trio_enrich.cli import app, main
-from trio_enrich.core.pipeline import (
-    FinishReason,
-    Outcome,
-    PipelineConfig,
-    RetryPolicy,
-    run_pipeline,
-)
+from trio_enrich.core.pipeline import Outcome, run_pipeline
+from trio_enrich.core.policy import PipelineConfig, RetryPolicy
+from trio_enrich.core.stats import FinishReason
 from trio_enrich.sim import make_dataset
 from trio_enrich.site.rules import SITE_RULES
 

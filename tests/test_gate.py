@@ -13,8 +13,8 @@ import trio.testing
 from trio_enrich import FailureKind, FetchError
 from trio_enrich.core.gate import Gate
 from trio_enrich.core.pacing import AdaptiveRate, Signal
-from trio_enrich.core.pipeline import Outcome, PipelineConfig, run_pipeline
-from trio_enrich.core.policy import FailureRules, RetryPolicy
+from trio_enrich.core.pipeline import Outcome, run_pipeline
+from trio_enrich.core.policy import FailureRules, PipelineConfig, RetryPolicy
 from trio_enrich.core.stats import RunStats, Tally
 from trio_enrich.site.rules import SITE_RULES
 

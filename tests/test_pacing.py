@@ -14,7 +14,8 @@ from trio_enrich import FailureKind, FetchError
 from trio_enrich.cli import main
 from trio_enrich.commands.settings import parse_max_rps
 from trio_enrich.core.pacing import AdaptiveRate, PauseWatch, Phase, Signal
-from trio_enrich.core.pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
+from trio_enrich.core.pipeline import Outcome, run_pipeline
+from trio_enrich.core.policy import PipelineConfig, RetryPolicy
 from trio_enrich.site.rules import SITE_RULES
 
 from .helpers import LimitedSite

@@ -12,20 +12,11 @@ import trio.lowlevel
 import trio.testing
 
 from trio_enrich import FailureKind, FetchError
+from trio_enrich.core.gate import Gate
 from trio_enrich.core.pacing import AdaptiveRate
-from trio_enrich.core.pipeline import (
-    DRAIN_GRACE,
-    Breaker,
-    FailureRules,
-    FinishReason,
-    Gate,
-    Outcome,
-    PipelineConfig,
-    RetryPolicy,
-    RunStats,
-    Tally,
-    run_pipeline,
-)
+from trio_enrich.core.pipeline import DRAIN_GRACE, Outcome, run_pipeline
+from trio_enrich.core.policy import Breaker, FailureRules, PipelineConfig, RetryPolicy
+from trio_enrich.core.stats import FinishReason, RunStats, Tally
 from trio_enrich.site.rules import SITE_RULES
 
 

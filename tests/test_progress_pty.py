@@ -25,7 +25,9 @@ import trio.testing
 from trio_enrich import FailureKind, FetchError
 from trio_enrich.cli import main
 from trio_enrich.commands.progress import BarProgress
-from trio_enrich.core.pipeline import PipelineConfig, RetryPolicy, RunStats, run_pipeline
+from trio_enrich.core.pipeline import run_pipeline
+from trio_enrich.core.policy import PipelineConfig, RetryPolicy
+from trio_enrich.core.stats import RunStats
 from trio_enrich.site.rules import SITE_RULES
 
 from .helpers import sim_process

@@ -16,7 +16,8 @@ import trio.testing
 from trio_enrich import TRADES, EnrichOptions, FailureKind, FetchError, enrich
 from trio_enrich.clients.answers import parse_rate_headers
 from trio_enrich.core.pacing import AdaptiveRate, Phase, Signal
-from trio_enrich.core.pipeline import Outcome, PipelineConfig, RetryPolicy, run_pipeline
+from trio_enrich.core.pipeline import Outcome, run_pipeline
+from trio_enrich.core.policy import PipelineConfig, RetryPolicy
 from trio_enrich.core.site_limit import BucketFit, StatedLimit, StatedLimits
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 from trio_enrich.sim._limits import RATE_HEADER_FORMS, Limiter

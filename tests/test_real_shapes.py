@@ -27,7 +27,7 @@ from trio_enrich import (
     parse_trades_page,
 )
 from trio_enrich._model import PERFORMANCE_FIELDS
-from trio_enrich.core.pipeline import FinishReason, RunStats, Tally
+from trio_enrich.core.stats import FinishReason, RunStats, Tally
 from trio_enrich.sim import make_dataset, open_simulator
 
 from .helpers import assert_issuers_match_truth, cli, database_with_listing, query

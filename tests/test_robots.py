@@ -94,6 +94,13 @@ async def test_a_disallowed_page_stops_the_run_before_its_first_page_request(
         assert await cli("trades", *site_args(db, sim.base_url, "--dry-run")) == 0
         assert "a run would stop (exit 2)" in capsys.readouterr().out
         assert len(sim.log) == 0
+        # ... and not when the run would go on (one dry-run path for every command)
+        flags = site_args(db, sim.base_url, "--dry-run", "--ignore-robots-disallow")
+        assert await cli("trades", *flags) == 0
+        said = capsys.readouterr().out
+        assert "would stop" not in said
+        assert "trades: 30 pending" in said
+        assert len(sim.log) == 0
         # the override, for a user who decided otherwise
         assert await cli("trades", *site_args(db, sim.base_url, "--ignore-robots-disallow")) == 0
         assert "warning: robots.txt" in capsys.readouterr().err

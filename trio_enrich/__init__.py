@@ -37,12 +37,8 @@ if TYPE_CHECKING:
         StatusReport,
         TradeDetail,
     )
-    from .core.pipeline import (
-        FinishReason,
-        ProgressSink,
-        RetryPolicy,
-        RunStats,
-    )
+    from .core.policy import RetryPolicy
+    from .core.stats import FinishReason, ProgressSink, RunStats
     from .runs.calls import (
         UpdateResult,
         check,
@@ -116,7 +112,7 @@ _LAZY = {
     "EnrichOptions": ".runs.options",
     "FailureKind": "._model",
     "FetchError": "._errors",
-    "FinishReason": ".core.pipeline",
+    "FinishReason": ".core.stats",
     "ISSUERS": ".runs.jobs",
     "Issuer": "._model",
     "IssuerDetail": "._model",
@@ -135,12 +131,12 @@ _LAZY = {
     "PageRef": "._model",
     "PoliticianCard": "._model",
     "PoliticianPage": "._model",
-    "ProgressSink": ".core.pipeline",
+    "ProgressSink": ".core.stats",
     "ReparseResult": ".runs.reparse",
     "ReparseWrite": ".storage.writes",
-    "RetryPolicy": ".core.pipeline",
+    "RetryPolicy": ".core.policy",
     "RunHolder": "._model",
-    "RunStats": ".core.pipeline",
+    "RunStats": ".core.stats",
     "SCHEMA_VERSION": ".storage.store",
     "StageResult": ".runs.stages",
     "StatusReport": "._model",

@@ -122,7 +122,7 @@ class SiteFlags:
 
     def options(self) -> EnrichOptions:
         from ..clients.httpx_client import check_base_url
-        from ..core.pipeline import RetryPolicy
+        from ..core.policy import RetryPolicy
         from ..runs.options import EnrichOptions
 
         rate = self.rate()

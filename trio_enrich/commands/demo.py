@@ -10,7 +10,7 @@ from pathlib import Path
 from .._defaults import REFRESH
 from .._errors import EXIT_ITEM_FAILURES, EXIT_OK, UsageError
 from .._model import ProgressMode
-from ..core.pipeline import RetryPolicy
+from ..core.policy import RetryPolicy
 from ..runs.options import EnrichOptions
 from .execute import run_status, run_update
 from .settings import RunSettings, parse_refresh

@@ -35,7 +35,7 @@ from .._errors import (
 )
 from .._model import StatusReport
 from ..clients.robots import Robots, read_robots
-from ..core.pipeline import FinishReason, ProgressSink
+from ..core.stats import FinishReason, ProgressSink
 from ..runs.jobs import ISSUERS, TRADES
 from ..runs.options import EnrichOptions
 from ..runs.session import disallowed, open_session, paced, require_database, run_stopped

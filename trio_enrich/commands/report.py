@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from .._help import BROWSER_INSTALL
 from .._model import FailureKind, StatusReport
-from ..core.pipeline import FinishReason, RunStats
+from ..core.stats import FinishReason, RunStats
 from ..runs.committees import CommitteesResult
 from ..runs.jobs import Words
 from ..runs.sync import SyncResult

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._errors import EXIT_BREAKER, EXIT_ITEM_FAILURES, EXIT_OK
-from ..core.pipeline import FinishReason, RunStats
+from ..core.stats import FinishReason, RunStats
 from ..runs.stages import StageResult
 from ..site.roster import COMMITTEES
 from .report import committee_lines, summary_lines, walk_lines, wrap

@@ -30,19 +30,15 @@ import trio
 
 from .._errors import FetchError
 from .._model import FailureKind
-from .gate import Gate, Ticket
+from .gate import Gate
 from .pacing import Signal
-from .policy import Breaker, FailureRules, PipelineConfig, RetryPolicy
+from .policy import Breaker, PipelineConfig
 from .stats import FinishReason, NoProgress, ProgressSink, RunStats, Tally
 
-# The core's vocabulary, named here too: the gate (``_gate``), the run statistics and the
-# progress protocol (``_stats``), the run's settings, its failure rules, retry policy and
-# breaker (``_policy``) each live in a module of their own.
-__all__ = [
-    "DRAIN_GRACE", "Breaker", "FailureRules", "FinishReason", "Gate", "NoProgress", "Outcome",
-    "PipelineConfig",
-    "ProgressSink", "RetryPolicy", "RunStats", "Tally", "Ticket", "run_pipeline",
-]  # fmt: skip
+# (The core's vocabulary lives in modules of its own: the gate in ``gate``, the run statistics
+# and the progress protocol in ``stats``, the run's settings, failure rules, retry policy and
+# breaker in ``policy``: import them from there.)
+__all__ = ["DRAIN_GRACE", "Outcome", "run_pipeline"]
 
 K = TypeVar("K")
 R = TypeVar("R")

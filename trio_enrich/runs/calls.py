@@ -25,7 +25,7 @@ from typing import Any
 import trio
 
 from .._defaults import PAGE_SIZE
-from ..core.pipeline import ProgressSink, RunStats
+from ..core.stats import ProgressSink, RunStats
 from ..storage.archive import PageArchive
 from ..storage.store import Store
 from .check import CheckReport, run_check

@@ -20,7 +20,9 @@ import trio
 
 from .._errors import FetchError
 from .._model import FailureKind, PageFailure, PageRef, PoliticianPage
-from ..core.pipeline import FinishReason, Outcome, PipelineConfig, RunStats, run_pipeline
+from ..core.pipeline import Outcome, run_pipeline
+from ..core.policy import PipelineConfig
+from ..core.stats import FinishReason, RunStats
 from ..site.parse import parse_politicians_page
 from ..site.roster import COMMITTEES, Roll, chamber_of, committees_path
 from ..storage.store import Store

@@ -13,7 +13,8 @@ from typing import Any
 import trio
 
 from .._model import ItemFailure, PageRef
-from ..core.pipeline import Outcome, ProgressSink, RunStats, run_pipeline
+from ..core.pipeline import Outcome, run_pipeline
+from ..core.stats import ProgressSink, RunStats
 from ..site.rules import SITE_RULES
 from .jobs import Job
 from .options import pending_ids

@@ -20,7 +20,7 @@ from .._errors import FetchError
 from .._model import IssuerDetail, ItemFailure, PageFailure, PageRef, TradeDetail
 from ..clients.answers import ClientName, PageSource
 from ..clients.factory import open_client
-from ..core.pipeline import RunStats
+from ..core.stats import RunStats
 from ..site.parse import parse_issuer_detail, parse_trade_detail
 from ..site.rules import status_kind
 from ..storage.archive import PageArchive

@@ -11,10 +11,7 @@ from .. import _defaults as defaults
 from .._model import DEFAULT_BASE_URL
 from ..clients.answers import ClientName
 from ..core.pacing import AdaptiveRate
-from ..core.pipeline import (
-    PipelineConfig,
-    RetryPolicy,
-)
+from ..core.policy import PipelineConfig, RetryPolicy
 from ..core.site_limit import StatedLimits
 from ..site.rules import SITE_RULES
 from ..storage.store import Store

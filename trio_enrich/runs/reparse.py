@@ -32,15 +32,10 @@ from .._defaults import PAGE_SIZE
 from .._errors import FetchError, UsageError
 from .._model import FailureKind, ListingTrade, PageFailure, PageRef
 from ..clients.answers import no_header, status_error
-from ..core.pipeline import (
-    FailureRules,
-    Outcome,
-    PipelineConfig,
-    RetryPolicy,
-    RunStats,
-    run_pipeline,
-)
+from ..core.pipeline import Outcome, run_pipeline
+from ..core.policy import FailureRules, PipelineConfig, RetryPolicy
 from ..core.site_limit import StatedLimits
+from ..core.stats import RunStats
 from ..site.parse import parse_trades_page
 from ..site.rules import status_kind
 from ..storage.archive import PageArchive, StoredPage, archive_path

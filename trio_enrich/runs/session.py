@@ -31,7 +31,7 @@ from .._model import PageFailure, PageRef, RunHolder
 from ..clients.answers import PageSource
 from ..clients.robots import PRODUCT_TOKEN, Robots, read_robots
 from ..core.pacing import COLD_START_RATE, AdaptiveRate
-from ..core.pipeline import PipelineConfig
+from ..core.policy import PipelineConfig
 from ..storage.archive import PageArchive, archive_path
 from ..storage.lock import RunLock
 from ..storage.schema import check_path

@@ -18,7 +18,7 @@ from typing import Any
 import trio
 
 from .._defaults import PAGE_SIZE
-from ..core.pipeline import FinishReason, NoProgress, ProgressSink, RunStats
+from ..core.stats import FinishReason, NoProgress, ProgressSink, RunStats
 from ..site.roster import COMMITTEES, committees_path
 from ..storage.store import Store
 from .committees import CommitteesResult, read_committees

@@ -27,7 +27,8 @@ import trio
 from .._defaults import PAGE_SIZE
 from .._errors import FetchError
 from .._model import FailureKind, ListingPage, ListingTrade
-from ..core.pipeline import FinishReason, NoProgress, Outcome, ProgressSink, RunStats, run_pipeline
+from ..core.pipeline import Outcome, run_pipeline
+from ..core.stats import FinishReason, NoProgress, ProgressSink, RunStats
 from ..site.parse import parse_trades_page
 from ..site.walk import Walk
 from ..storage.store import ListingWrite, utc_now

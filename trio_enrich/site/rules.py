@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .._model import FailureKind
 from ..clients.answers import Header, no_header
-from ..core.pipeline import FailureRules
+from ..core.policy import FailureRules
 from .page import refusal_marker
 
 __all__ = ["CHALLENGE_ADVICE", "SITE_RULES", "is_challenge", "names_a_challenge", "status_kind"]
