@@ -10,18 +10,22 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import trio
 
-from trio_enrich import FailureKind, FetchError, Store
+from trio_enrich import FailureKind, FetchError, Job, Store
 from trio_enrich.sim import Dataset
 
 #: The flags of a test run against the simulator: no pause per worker, and retries that wait
 #: milliseconds, not the real site's seconds.
 FAST = ("--details-delay-ms", "0", "--retry-base-ms", "20", "--retry-max-ms", "100")
+
+
+T = TypeVar("T")
 
 
 async def cli(*args: str) -> int:
@@ -262,3 +266,21 @@ class LimitedSite:
             raise FetchError(FailureKind.RATE_LIMITED, "HTTP 429", retry_after=1.0)
         self.tokens -= 1
         return item
+
+
+@contextmanager
+def reader(job: Job[Any, Any], read: Callable[[bytes, int], Any]) -> Iterator[None]:
+    """`job` reads its pages with `read` inside the block (a reader defect, injected); its
+    own reader is back after it, as after an upgrade."""
+    original = job.read
+    object.__setattr__(job, "read", read)
+    try:
+        yield
+    finally:
+        object.__setattr__(job, "read", original)
+
+
+def read_as(kind: type[T], result: object) -> T:
+    """What a reader gave, known to be of `kind` (a page of the simulator reads)."""
+    assert isinstance(result, kind), result
+    return result

@@ -7,17 +7,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from trio_enrich import FailureKind, IssuerDetail, PageFailure, TradeDetail
 from trio_enrich._errors import DatabaseError
 from trio_enrich.cli import main
-from trio_enrich.runs.jobs import ISSUERS, TRADES, Job
+from trio_enrich.runs.jobs import ISSUERS, TRADES
 from trio_enrich.sim import make_dataset, open_simulator
 from trio_enrich.storage.archive import PageArchive, archive_path, page_kind
 
@@ -27,30 +25,11 @@ from .helpers import (
     assert_trades_match_truth,
     cli,
     database_with_listing,
+    read_as,
+    reader,
     sim_process,
     trade_rows,
 )
-
-
-@contextmanager
-def reader(job: Job[Any, Any], read: Callable[[bytes, int], Any]) -> Iterator[None]:
-    """`job` reads its pages with `read` inside the block (a reader defect, injected); its
-    own reader is back after it, as after an upgrade."""
-    original = job.read
-    object.__setattr__(job, "read", read)
-    try:
-        yield
-    finally:
-        object.__setattr__(job, "read", original)
-
-
-T = TypeVar("T")
-
-
-def read_as(kind: type[T], result: object) -> T:
-    """What a reader gave, known to be of `kind` (a page of the simulator reads)."""
-    assert isinstance(result, kind), result
-    return result
 
 
 def dump(db: Path, *, skip: tuple[str, ...] = ()) -> list[str]:

@@ -221,3 +221,18 @@ async def test_update_check_and_reparse_are_library_calls(tmp_path: Path) -> Non
     assert [r.kind for r in reread] == ["listing", "trades", "issuers", "committees"]
     assert [r.failures for r in reread] == [{}, {}, {}, {}]
     assert (reread[1].pages, reread[1].unchanged) == (40, 40)
+
+
+async def test_a_stop_event_given_to_a_call_stops_it(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=69, trades=24)
+    db = tmp_path / "ct.db"
+    stop = trio.Event()
+    stop.set()
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=69) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        assert (await trio_enrich.update(db, options, stop=stop)).stages == []
+        walked = await trio_enrich.sync(db, options, stop=stop)
+        assert walked.stats.finish_reason is FinishReason.INTERRUPTED
+        read = await trio_enrich.committees(db, options, stop=stop)
+        assert (read.complete, read.stats.finish_reason) == (False, FinishReason.INTERRUPTED)
+        assert not [path for path in sim.log.paths() if path != "/robots.txt"]

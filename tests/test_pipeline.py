@@ -876,3 +876,23 @@ async def test_no_request_leaves_while_an_outcome_waits_for_the_collector(
     assert [item for moment, item in calls if moment < 1.0] == [1, 2]
     assert stats.last_failure == "GET /trades/2: HTTP 500"  # the breaker's stop keeps it
     assert stats.stopped_by == ""  # (a failure kind that stopped the run: refusals only)
+
+
+async def test_a_run_stopped_before_it_began_asks_for_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    asked: list[int] = []
+
+    async def fetch(item: int) -> int:
+        asked.append(item)
+        return item
+
+    async def commit(outcomes: list[Outcome[int, int]]) -> None:
+        pass
+
+    stop = trio.Event()
+    stop.set()
+    for _ in range(30):  # (whichever task trio happens to schedule first)
+        config = PipelineConfig(concurrency=4, delay=0.0)
+        stats = await run_pipeline(range(50), fetch, commit, config, stop=stop)
+        assert (asked, stats.finish_reason, stats.handled) == ([], FinishReason.INTERRUPTED, 0)

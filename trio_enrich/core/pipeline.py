@@ -126,6 +126,11 @@ class _Run(Generic[K, R]):
 
     async def run(self, stop: trio.Event | None) -> RunStats:
         self.tally.begin(trio.current_time())
+        if stop is not None and stop.is_set():
+            # Stopped before it began: not one request (the watcher below may run after the
+            # first worker has taken an id).
+            self.tally.finish_as(FinishReason.INTERRUPTED)
+            self.draining = True
         # Unbuffered outcomes: a worker's outcome is "received" only when the collector has it,
         # so after a trip no further outcome slips in behind the breaker.
         outcome_send, outcome_receive = trio.open_memory_channel[Outcome[K, R]](0)

@@ -103,7 +103,9 @@ async def sync(
     """`trio-enrich sync`: read listing pages into the database (made if it does not exist,
     once robots.txt allows the listing); `walk` says how (incremental, full, since)."""
     walk = walk or SyncOptions()
-    given = StageInput(stop or trio.Event(), _one_stage_progress(progress), walk)
+    given = StageInput(
+        stop if stop is not None else trio.Event(), _one_stage_progress(progress), walk
+    )
     async with open_session(
         database, options or EnrichOptions(), needs=needs_of((SYNC,), each_stage=False),
         create=True, first=[listing_path(1, walk.page_size)], wait=wait,
@@ -126,7 +128,7 @@ async def committees(
 ) -> CommitteesResult:
     """`trio-enrich committees`: read every committee's members; the memberships are
     replaced only when all were read completely."""
-    given = StageInput(stop or trio.Event(), _one_stage_progress(progress))
+    given = StageInput(stop if stop is not None else trio.Event(), _one_stage_progress(progress))
     async with open_session(
         database, options or EnrichOptions(), needs=needs_of((COMMITTEES_STAGE,), each_stage=False),
         wait=wait, ignore_robots_disallow=ignore_robots_disallow,
@@ -163,7 +165,9 @@ async def update(
     """`trio-enrich update`: sync, trades, issuers and committees in one session; a stage
     robots.txt refuses is skipped (and named in the result), a stage that finds the site
     unusable stops the rest."""
-    given = StageInput(stop or trio.Event(), progress or no_progress, SyncOptions(full=full))
+    given = StageInput(
+        stop if stop is not None else trio.Event(), progress or no_progress, SyncOptions(full=full)
+    )
     async with open_session(
         database, options or EnrichOptions(), needs=needs_of(UPDATE, each_stage=True),
         create=True, first=[listing_path(1, PAGE_SIZE)], wait=wait,
@@ -209,7 +213,7 @@ async def reparse(
 ) -> list[ReparseResult]:
     """`trio-enrich reparse`: the archived pages of `kinds` read again with today's readers
     and written (`dry_run`: measured, nothing written); no request is sent."""
-    stop = stop or trio.Event()
+    stop = stop if stop is not None else trio.Event()
     results = []
     async with reparse_session(Path(database), dry_run=dry_run, wait=wait) as (store, archive):
         for kind in kinds:
