@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
@@ -13,18 +14,27 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import trio
 
-from trio_enrich import EnrichOptions, FailureKind, FetchError, PageFailure, Store
+from trio_enrich import (
+    EnrichOptions,
+    FailureKind,
+    FetchError,
+    PageFailure,
+    ProgressSink,
+    RunStats,
+    Store,
+)
 from trio_enrich._model import PageRef, PoliticianCard, PoliticianPage
 from trio_enrich.cli import main
 from trio_enrich.core.policy import PipelineConfig
 from trio_enrich.core.site_limit import StatedLimits
+from trio_enrich.core.stats import NoProgress
 from trio_enrich.runs.committees import read_committees
 from trio_enrich.runs.options import pipeline_config
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 from trio_enrich.site.page import open_page
 from trio_enrich.site.roster import COMMITTEES, Roll, chamber_of, committees_path
 
-from .helpers import cli, database_with_listing
+from .helpers import cli, database_with_listing, query
 from .pages import fixture_bytes
 
 R = TypeVar("R")
@@ -361,3 +371,131 @@ async def test_a_committee_page_not_found_is_asked_for_once_and_nothing_is_repla
     assert result.stats.skipped == 1
     assert (result.complete, result.written, pages.commits) == (False, None, 0)
     assert missing in result.problems
+
+
+class _Site:
+    """Committee pages in memory, 12 cards a page: `members[code]` ids each; a page of
+    `no_count` carries no member count; `churn[code]` reads of its page 2 say one member
+    more (a roster that changed while it was read)."""
+
+    def __init__(
+        self,
+        store: Store,
+        members: dict[str, int],
+        *,
+        no_count: frozenset[str] = frozenset(),
+        churn: dict[str, int] | None = None,
+    ) -> None:
+        self.store, self.members, self.no_count = store, members, no_count
+        self.churn = dict(churn or {})
+        self.asked: list[tuple[str, int]] = []
+
+    def pipeline(self) -> PipelineConfig:
+        return pipeline_config(EnrichOptions(concurrency=4, delay=0.0), StatedLimits())
+
+    async def read(
+        self, path: str, read: Callable[[bytes], R | PageFailure]
+    ) -> tuple[R, PageRef | None]:
+        query = parse_qs(urlsplit(path).query)
+        code, number = query["committee"][0], int(query.get("page", ["1"])[0])
+        self.asked.append((code, number))
+        count = self.members.get(code, 0)
+        ids = [f"{code.upper()}{n:04d}" for n in range(count)][(number - 1) * 12 : number * 12]
+        total: int | None = count
+        if number == 2 and self.churn.get(code, 0) > 0:
+            self.churn[code] -= 1
+            total = count + 1
+        if code in self.no_count:
+            total = None
+        return cast(R, PoliticianPage(cards(*ids), total_count=total)), None
+
+    async def commit(self, write: Callable[[], T]) -> T:
+        return await self.store.run(write)
+
+
+class _Shown:
+    """The progress displays a committees run opened: (total, the last count shown)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int | None, list[int]]] = []
+
+    def __call__(self, total: int | None) -> AbstractContextManager[ProgressSink]:
+        counts: list[int] = []
+        self.seen.append((total, counts))
+
+        class Sink(NoProgress):
+            def update(self, stats: RunStats) -> None:
+                counts.append(stats.handled)
+
+        return nullcontext(Sink())
+
+
+def _stored_memberships(store: Store) -> int:
+    return len(query(store, "SELECT 1 FROM politician_committees"))
+
+
+async def test_committees_are_read_in_rounds_shown_as_they_go_and_written_once(
+    tmp_path: Path,
+) -> None:
+    big = sorted(COMMITTEES)[:2]
+    with Store.open(tmp_path / "ct.db") as store:
+        site = _Site(store, {big[0]: 30, big[1]: 13})  # 3 pages and 2; every other has none
+        shown = _Shown()
+        result = await read_committees(site, progress=shown)
+        assert result.complete
+        assert [total for total, _ in shown.seen] == [48, 48 + 3]
+        assert shown.seen[1][1][-1] == 51  # carried: the first round is counted in the second
+        assert (result.stats.selected, result.stats.handled, result.stats.done) == (51, 51, 51)
+        assert sorted(site.asked[48:]) == [(big[0], 2), (big[0], 3), (big[1], 2)]
+        assert result.as_dict() == {
+            "complete": True, "committees": 48, "memberships": 43, "memberships_added": 43,
+            "memberships_removed": 0, "politicians_added": 43, "incomplete": {},
+        }  # fmt: skip
+        assert _stored_memberships(store) == 43
+        # A dry run measures the same write and rolls it back.
+        again = await read_committees(_Site(store, {big[0]: 29}), keep=False)
+        assert again.written is not None
+        assert (again.written.added, again.written.removed) == (0, 14)
+        assert _stored_memberships(store) == 43
+
+
+async def test_a_roster_that_changes_is_read_again_then_given_up_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    code = sorted(COMMITTEES)[0]
+    with Store.open(tmp_path / "ct.db") as store:
+        # Changed once while read: read again (page 1 in the third round, page 2 in the
+        # fourth), then complete.
+        once = _Site(store, {code: 20}, churn={code: 1})
+        assert (await read_committees(once)).complete
+        assert once.asked.count((code, 1)) == 2
+        # Changed at every read: given up after the fourth round, nothing written.
+        always = _Site(store, {code: 20}, churn={code: 9})
+        result = await read_committees(always)
+        assert (result.complete, result.written) == (False, None)
+        assert result.problems == {code: "its member count changed while it was read (20, 21)"}
+        assert always.asked.count((code, 2)) == 2  # in rounds 2 and 4
+        assert result.as_dict()["incomplete"] == result.problems
+        assert result.as_dict()["memberships"] is None
+
+
+async def test_a_page_without_a_member_count_is_a_changed_layout_and_stops_the_write(
+    tmp_path: Path,
+) -> None:
+    code = sorted(COMMITTEES)[3]
+    with Store.open(tmp_path / "ct.db") as store:
+        site = _Site(store, {code: 5}, no_count=frozenset({code}))
+        result = await read_committees(site)
+    assert result.stats.failed == {"layout_changed": 1}
+    assert (result.complete, result.written) == (False, None)
+    assert site.asked.count((code, 1)) == 1  # not asked again: a failure ends the rounds
+
+
+async def test_a_committees_read_stopped_before_it_began_asks_for_nothing(tmp_path: Path) -> None:
+    stop = trio.Event()
+    stop.set()
+    with Store.open(tmp_path / "ct.db") as store:
+        site = _Site(store, {})
+        result = await read_committees(site, stop=stop)
+    assert (site.asked, result.complete) == ([], False)
+    assert result.stats.finish_reason.value == "interrupted"

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from trio_enrich import DatabaseError, EnrichOptions, Store, SyncOptions, TrioEnrichError
+from trio_enrich import (
+    DatabaseError,
+    EnrichOptions,
+    Store,
+    SyncOptions,
+    TrioEnrichError,
+    UsageError,
+)
 from trio_enrich.runs.session import open_session
 from trio_enrich.runs.stages import SYNC, StageInput
 from trio_enrich.sim import Faults, make_dataset, open_simulator
@@ -74,3 +81,39 @@ async def test_a_program_s_store_stays_open_and_in_memory_has_no_archive() -> No
                 assert session.archive is None
                 await SYNC.run(session, StageInput(trio.Event(), walk=SyncOptions()))
             assert store.count("trades") == 12  # still open: the program's to close
+
+
+async def test_what_a_refused_session_says(tmp_path: Path) -> None:
+    """Word for word: another run's lock (with its holder, or with none recorded), and a
+    page robots.txt disallows."""
+    dataset = make_dataset(seed=94, trades=12)
+    db = tmp_path / "ct.db"
+    faults = Faults(latency_ms=1, robots_txt="User-agent: *\nDisallow: /politicians\n")
+    async with open_simulator(dataset, faults, seed=94) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        async with open_session(db, options, create=True):
+            pass
+        with RunLock(db) as other:
+            assert other.try_acquire()
+            with pytest.raises(UsageError) as refused:
+                async with open_session(db, options):
+                    pass
+            assert str(refused.value) == (
+                f"database {db} is in use by another trio-enrich run (no details recorded); "
+                "let it finish, or pass --wait to run after it"
+            )
+            with Store.open(db) as store:
+                store.record_run("trio-enrich update --db ct.db")
+                holder = store.current_run()
+            with pytest.raises(UsageError) as refused:
+                async with open_session(db, options):
+                    pass
+            assert f"run ({holder}); let it finish" in str(refused.value)
+        with pytest.raises(UsageError) as disallowed:
+            async with open_session(db, options, needs=lambda store, paced: ["/politicians"]):
+                pass
+        assert str(disallowed.value) == (
+            "robots.txt disallows /politicians for trio-enrich (line 2: Disallow: /politicians);"
+            " nothing was fetched. Pass --ignore-robots-disallow only if you have decided to "
+            "fetch it anyway"
+        )

@@ -3,6 +3,9 @@ while it goes (its progress displays), run in process through the library's `syn
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -131,3 +134,46 @@ async def test_a_walk_since_a_date_and_one_that_reaches_the_listing_s_end(tmp_pa
             cutoff="1990-01-01T00:00:00Z", end_of_listing=True,
         )  # fmt: skip
         assert displays.seen() == [(None, 3)]
+
+
+def _meta(db: Path, table: str, key: str) -> str | None:
+    connection = sqlite3.connect(db)
+    try:
+        row = connection.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+    finally:
+        connection.close()
+
+
+async def test_what_a_sync_says_on_its_way_and_when_a_walk_moves_the_cutoff(
+    tmp_path: Path,
+) -> None:
+    dataset = make_dataset(seed=98, trades=60)  # 5 pages
+    db = tmp_path / "ct.db"
+    said: list[str] = []
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=98) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        await trio_enrich.sync(db, options, SyncOptions(full=True, max_pages=2))
+        started = json.loads(str(_meta(db, "trio_enrich_meta", "sync_walk")))["started_at"]
+        # A walk since a date while a full walk is unfinished: said, and the cutoff stays.
+        since = await trio_enrich.sync(db, options, SyncOptions(since="1990-01-01"),
+                                       notify=said.append)  # fmt: skip
+        assert said == ["an earlier full walk is unfinished; run `trio-enrich sync` to finish it"]
+        assert since.complete
+        assert _meta(db, "ingest_meta", "last_trade_pub_date") is None
+        said.clear()
+        await trio_enrich.sync(db, options, notify=said.append)
+        assert said == [f"resuming the full walk started {started}: 24 of 60 trades read, 36 to go"]
+        newest = dataset.trades[0].listing.pub_date
+        assert _meta(db, "ingest_meta", "last_trade_pub_date") == newest
+        # A walk since a day before the cutoff proves everything newer is stored: it moves.
+        dataset.publish(3)
+        day_before = (dt.date.fromisoformat(newest[:10]) - dt.timedelta(days=1)).isoformat()
+        await trio_enrich.sync(db, options, SyncOptions(since=day_before))
+        assert _meta(db, "ingest_meta", "last_trade_pub_date") == dataset.trades[0].listing.pub_date
+        # One since a day after it proves nothing older: the cutoff stays where it is.
+        dataset.publish(3)
+        moved = _meta(db, "ingest_meta", "last_trade_pub_date")
+        after = dataset.trades[0].listing.pub_date[:10]
+        await trio_enrich.sync(db, options, SyncOptions(since=after))
+        assert _meta(db, "ingest_meta", "last_trade_pub_date") == moved

@@ -30,6 +30,10 @@ from .progress import open_progress
 __all__ = ["run_page", "run_prune", "run_reparse", "stored_path"]
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 async def run_reparse(
     db: Path,
     kinds: Sequence[ReparseKind],
@@ -41,7 +45,7 @@ async def run_reparse(
 ) -> int:
     """`reparse`: the archived pages of `kinds` read again and written; exit 1 when pages of
     a layout the readers do not know remain."""
-    async with reparse_session(db, dry_run=dry_run, wait=wait) as (store, archive):
+    async with reparse_session(db, dry_run=dry_run, wait=wait, say=_to_stderr) as (store, archive):
 
         async def work(stop: trio.Event) -> list[ReparseResult]:
             results = []
@@ -131,7 +135,7 @@ async def run_prune(db: Path, keep: int, json: bool = False, wait: bool = False)
     try:
         store = await trio.to_thread.run_sync(lambda: Store.open(db, create=False))
         try:
-            async with locked_run(store, wait=wait):
+            async with locked_run(store, wait=wait, say=_to_stderr):
                 protected = await store.run(store.source_hashes)
                 before = await archive.run(archive.summary)
                 removed = await archive.run(archive.prune, keep, protected)

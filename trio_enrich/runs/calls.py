@@ -15,7 +15,7 @@ run's lock raises a UsageError too, or is waited for with `wait`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -99,13 +99,14 @@ async def sync(
     stop: trio.Event | None = None,
     wait: bool = False,
     ignore_robots_disallow: bool = False,
+    notify: Callable[[str], None] = say_nothing,
 ) -> SyncResult:
     """`trio-enrich sync`: read listing pages into the database (made if it does not exist,
-    once robots.txt allows the listing); `walk` says how (incremental, full, since)."""
+    once robots.txt allows the listing); `walk` says how (incremental, full, since);
+    `notify` hears what the command says on its way (a full walk resumed, say)."""
     walk = walk or SyncOptions()
-    given = StageInput(
-        stop if stop is not None else trio.Event(), _one_stage_progress(progress), walk
-    )
+    stop = stop if stop is not None else trio.Event()
+    given = StageInput(stop, _one_stage_progress(progress), walk, notify)
     async with open_session(
         database, options or EnrichOptions(), needs=needs_of((SYNC,), each_stage=False),
         create=True, first=[listing_path(1, walk.page_size)], wait=wait,
@@ -161,13 +162,13 @@ async def update(
     stop: trio.Event | None = None,
     wait: bool = False,
     ignore_robots_disallow: bool = False,
+    notify: Callable[[str], None] = say_nothing,
 ) -> UpdateResult:
     """`trio-enrich update`: sync, trades, issuers and committees in one session; a stage
     robots.txt refuses is skipped (and named in the result), a stage that finds the site
     unusable stops the rest."""
-    given = StageInput(
-        stop if stop is not None else trio.Event(), progress or no_progress, SyncOptions(full=full)
-    )
+    stop = stop if stop is not None else trio.Event()
+    given = StageInput(stop, progress or no_progress, SyncOptions(full=full), notify)
     async with open_session(
         database, options or EnrichOptions(), needs=needs_of(UPDATE, each_stage=True),
         create=True, first=[listing_path(1, PAGE_SIZE)], wait=wait,
@@ -186,7 +187,12 @@ async def check(options: EnrichOptions | None = None, database: Path | None = No
 
 @contextlib.asynccontextmanager
 async def reparse_session(
-    db: Path, *, dry_run: bool, wait: bool = False
+    db: Path,
+    *,
+    dry_run: bool,
+    wait: bool = False,
+    command: str = "",
+    say: Callable[[str], None] = say_nothing,
 ) -> AsyncIterator[tuple[Store, PageArchive]]:
     """The store and archive a reparse reads: inside the run lock; or, `dry_run`, a snapshot
     of the database (a copy in memory, where writes are measured and rolled back) and the
@@ -199,7 +205,8 @@ async def reparse_session(
         open_store = Store.snapshot if dry_run else partial(Store.open, create=False)
         store = await trio.to_thread.run_sync(open_store, db)
         with store:
-            async with contextlib.nullcontext() if dry_run else locked_run(store, wait=wait):
+            locked = locked_run(store, wait=wait, command=command, say=say)
+            async with contextlib.nullcontext() if dry_run else locked:
                 yield store, archive
 
 
@@ -215,7 +222,9 @@ async def reparse(
     and written (`dry_run`: measured, nothing written); no request is sent."""
     stop = stop if stop is not None else trio.Event()
     results = []
-    async with reparse_session(Path(database), dry_run=dry_run, wait=wait) as (store, archive):
+    async with reparse_session(
+        Path(database), dry_run=dry_run, wait=wait, command="trio_enrich.reparse()"
+    ) as (store, archive):
         for kind in kinds:
             if stop.is_set():
                 break

@@ -4,10 +4,10 @@ replace ``politician_committees`` only when all of them were read completely.
 Items are (committee code, page number). A first round reads page 1 of each of the 48
 committees (the count of members, and the cards per page the site serves); the next round reads
 the rest of their pages concurrently. A committee whose pages disagree (its roster changed while
-it was read) is read again once. Nothing is written until every committee is complete: then one
-transaction replaces the memberships and adds the members not yet in ``politicians`` from their
-cards. A run cut short in any way (breaker, outage, interrupt, a page that fails) leaves the
-stored memberships exactly as they were.
+it was read) is read again once, every page of it (two more rounds). Nothing is written until
+every committee is complete: then one transaction replaces the memberships and adds the members
+not yet in ``politicians`` from their cards. A run cut short in any way (breaker, outage,
+interrupt, a page that fails) leaves the stored memberships exactly as they were.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ __all__ = ["CommitteesResult", "PageReader", "read_committees"]
 R = TypeVar("R")
 T = TypeVar("T")
 
-#: Rounds in one run: page 1 of each; the other pages; one more for rosters that changed.
-MAX_ROUNDS = 3
+#: Rounds in one run: page 1 of each; the other pages; for rosters that changed while they
+#: were read, page 1 again and then their other pages again.
+MAX_ROUNDS = 4
 
 
 @dataclass(slots=True)

@@ -55,10 +55,6 @@ Needs = Callable[[Store, EnrichOptions], list[str]]
 REMEMBER_DAYS = 30
 
 
-def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def say_nothing(message: str) -> None:
     """A `say` for a program that reads results, not lines."""
 
@@ -166,7 +162,7 @@ async def open_session(
     wait: bool = False,
     ignore_robots_disallow: bool = False,
     command: str = "",
-    say: Callable[[str], None] = _to_stderr,
+    say: Callable[[str], None] = say_nothing,
 ) -> AsyncIterator[RunSession]:
     """A run session on `database` (see the module).
 
@@ -174,7 +170,7 @@ async def open_session(
     `create`, a database that does not exist is made, but only once robots.txt was read and
     allows `first` (the pages a first run reads): a refused first run, or one that cannot
     reach the site, leaves no file behind. `command` is recorded as the lock's holder; `say`
-    gets the lines a person should read (robots.txt's rules, a wait).
+    gets the lines a person should read (robots.txt's rules, a wait; by default none).
     """
     robots: Robots | None = None
     async with contextlib.AsyncExitStack() as stack:
@@ -259,7 +255,7 @@ async def _open_archive(store: Store, options: EnrichOptions) -> PageArchive | N
 
 @contextlib.asynccontextmanager
 async def locked_run(
-    store: Store, *, wait: bool = False, command: str = "", say: Callable[[str], None] = _to_stderr
+    store: Store, *, wait: bool = False, command: str = "", say: Callable[[str], None] = say_nothing
 ) -> AsyncIterator[None]:
     """Inside the run lock of `store` (one writer per database), its holder recorded: what
     every run that writes does, a session and `reparse` alike."""
@@ -336,7 +332,7 @@ def paced(
 
 def _fresh(stamp: str) -> bool:
     try:
-        moment = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        moment = datetime.datetime.fromisoformat(stamp)  # (with its Z, from Python 3.11 on)
     except ValueError:
         return False
     age = datetime.datetime.now(datetime.UTC) - moment

@@ -156,7 +156,8 @@ class _SyncRun:
                     "an earlier full walk is unfinished; run `trio-enrich sync` to finish it"
                 )
             if result.complete:
-                await self._finish(self.newest, advance=advance)
+                # (an unfinished full walk stays recorded: the advice above is to finish it)
+                await self._finish(self.newest, advance=advance, keep_walk=unfinished is not None)
         elif options.full or stored_cutoff is None or unfinished is not None:
             result.mode = "full"
             if unfinished is not None:
@@ -177,8 +178,11 @@ class _SyncRun:
             if result.complete:
                 await self._finish(self.newest, advance=True)
 
-    async def _finish(self, newest: str | None, *, advance: bool) -> None:
-        await self.store.run(lambda: self.store.finish_sync(newest, advance_cutoff=advance))
+    async def _finish(self, newest: str | None, *, advance: bool, keep_walk: bool = False) -> None:
+        store = self.store
+        await store.run(
+            lambda: store.finish_sync(newest, advance_cutoff=advance, keep_walk=keep_walk)
+        )
 
     # --- fetching and committing pages ---------------------------------------------------------
 

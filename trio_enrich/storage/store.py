@@ -370,12 +370,17 @@ class Store:
         except ValueError as error:
             raise DatabaseError(f"database {self.path}: unreadable sync walk: {error}") from error
 
-    def finish_sync(self, newest: str | None, *, advance_cutoff: bool) -> None:
-        """A walk is complete: recompute the stats, forget the walk, note the time, and (when
-        the walk proved that every trade up to `newest` is stored) move the cutoff to it."""
+    def finish_sync(
+        self, newest: str | None, *, advance_cutoff: bool, keep_walk: bool = False
+    ) -> None:
+        """A walk is complete: recompute the stats, forget the full walk (unless `keep_walk`:
+        a walk since a date leaves an unfinished full walk to finish), note the time, and
+        (when the walk proved that every trade up to `newest` is stored) move the cutoff."""
         with self.transaction() as db:
             recompute_stats(db)
-            db.execute("DELETE FROM trio_enrich_meta WHERE key IN (?, ?)", (WALK_KEY, READ_KEY))
+            forget = (READ_KEY,) if keep_walk else (READ_KEY, WALK_KEY)
+            for key in forget:
+                db.execute("DELETE FROM trio_enrich_meta WHERE key = ?", (key,))
             if advance_cutoff and newest is not None:
                 current = db.execute(
                     "SELECT value FROM ingest_meta WHERE key = 'last_trade_pub_date'"
