@@ -38,7 +38,14 @@ from ..clients.robots import Robots, read_robots
 from ..core.stats import FinishReason, ProgressSink
 from ..runs.jobs import ISSUERS, TRADES
 from ..runs.options import EnrichOptions
-from ..runs.session import disallowed, open_session, paced, require_database, run_stopped
+from ..runs.session import (
+    disallowed,
+    open_session,
+    paced,
+    require_database,
+    run_stopped,
+    say_nothing,
+)
 from ..runs.stages import (
     COMMITTEES_STAGE,
     ISSUERS_STAGE,
@@ -159,10 +166,6 @@ _json = json  # `run_status(json=...)` shadows the module name
 
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-def _say_nothing(line: str) -> None:
-    pass
 
 
 # --- a run of stages ---------------------------------------------------------------------------
@@ -334,7 +337,7 @@ async def _dry_run(settings: RunSettings, stages: Sequence[Stage]) -> int:
     if isinstance(robots, Robots):
         for stage, paths, *_ in plans:
             rule = disallowed(robots, paths, ignore=settings.ignore_robots_disallow,
-                              say=_say_nothing)  # fmt: skip
+                              say=say_nothing)  # fmt: skip
             if rule is not None:
                 refused[stage.name] = rule
         if not refused:

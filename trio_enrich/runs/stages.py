@@ -25,7 +25,7 @@ from .committees import CommitteesResult, read_committees
 from .enrich import fetch_and_store
 from .jobs import ISSUERS, PAGES, TRADES, Job, Words
 from .options import EnrichOptions, pending_ids
-from .session import RunSession
+from .session import Needs, RunSession, say_nothing
 from .sync import SyncOptions, SyncResult, listing_path, sync_listing
 
 __all__ = [
@@ -41,10 +41,6 @@ def no_progress(label: str, total: int | None, noun: str) -> AbstractContextMana
     return nullcontext(NoProgress())
 
 
-def _quiet(message: str) -> None:
-    pass
-
-
 @dataclass(frozen=True, slots=True)
 class StageInput:
     """What the stages of a run share besides the session."""
@@ -52,7 +48,7 @@ class StageInput:
     stop: trio.Event = field(default_factory=trio.Event)  # set: commit what came, then stop
     progress: ShowProgress = no_progress
     walk: SyncOptions = field(default_factory=SyncOptions)  # how `sync` walks the listing
-    notify: Callable[[str], None] = _quiet  # sync's notes (a resumed walk, ...)
+    notify: Callable[[str], None] = say_nothing  # sync's notes (a resumed walk, ...)
 
 
 @dataclass(slots=True)
@@ -214,9 +210,7 @@ UPDATE = (SYNC, TRADES_STAGE, ISSUERS_STAGE, COMMITTEES_STAGE)
 # --- running stages ----------------------------------------------------------------------------
 
 
-def needs_of(
-    stages: Sequence[Stage], *, each_stage: bool
-) -> Callable[[Store, EnrichOptions], list[str]]:
+def needs_of(stages: Sequence[Stage], *, each_stage: bool) -> Needs:
     """The pages robots.txt must allow before a run of `stages` starts: every stage's, or
     (`each_stage`, `update`: each stage is asked as it is about to start) none, unless the
     database holds no trades: then later stages have nothing to do without the listing."""
