@@ -9,6 +9,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+import pytest
 import trio
 
 import trio_enrich
@@ -18,9 +19,11 @@ from trio_enrich import (
     FailureKind,
     PageFailure,
     ReparseResult,
+    RetryPolicy,
     Store,
     SyncOptions,
     TradeDetail,
+    UsageError,
 )
 from trio_enrich.commands.report import wrap
 from trio_enrich.runs.reparse import reparse_kind, reparse_lines
@@ -243,3 +246,104 @@ async def test_a_reparse_stopped_before_it_began_says_so_and_writes_nothing(
         result = await reparse_kind(store, archive, "trades", stop=stop)
     assert result.stats.finish_reason.value == "interrupted"
     assert reparse_lines(result)[-1] == "  stopped: interrupted"
+
+
+async def test_listing_pages_that_missed_rows_stay_failures_and_a_reparse_notes_no_read(
+    tmp_path: Path,
+) -> None:
+    """Read again with the page number and size they were asked for: a page of 12 rows where
+    20 were asked for is still missing rows (not a success); and a reparse is not a sync (it
+    leaves `listing_read_at` alone) nor, dry, a write (the stats are not recomputed)."""
+    dataset = make_dataset(seed=86, trades=60)
+    db = tmp_path / "ct.db"
+    await _copy(db, dataset)
+    async with open_simulator(dataset, Faults(listing_page_size=12), seed=86) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0, retry=RetryPolicy(max_retries=0))
+        cut = await trio_enrich.sync(db, options, SyncOptions(full=True, page_size=20))
+        assert not cut.complete
+    kept = _one(archive_path(db), "SELECT COUNT(*) FROM pages WHERE url LIKE '%pageSize=20%'")
+    assert isinstance(kept, int)
+    assert kept >= 1
+    read_at = _one(db, "SELECT value FROM trio_enrich_meta WHERE key = 'listing_read_at'")
+    stats_before = _one(db, "SELECT COUNT(*) FROM politician_stats")
+    connection = sqlite3.connect(db)
+    with connection:
+        connection.execute("DELETE FROM politician_stats")
+    connection.close()
+    (dry,) = await trio_enrich.reparse(db, ["listing"], dry_run=True)
+    assert dry.failures == {"layout_changed": kept}  # each page the refused walk kept
+    assert _one(db, "SELECT COUNT(*) FROM politician_stats") == 0  # a dry run recomputes nothing
+    (written,) = await trio_enrich.reparse(db, ["listing"])
+    assert written.failures == dry.failures
+    assert written.stats.done == written.pages - kept
+    assert _one(db, "SELECT COUNT(*) FROM politician_stats") == stats_before
+    assert _one(db, "SELECT value FROM trio_enrich_meta WHERE key = 'listing_read_at'") == read_at
+
+
+def _one(db: Path, sql: str) -> object:
+    connection = sqlite3.connect(db)
+    try:
+        row = connection.execute(sql).fetchone()
+        return None if row is None else row[0]
+    finally:
+        connection.close()
+
+
+async def test_changes_are_counted_across_batches_and_five_are_shown(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=87, trades=130)  # three batches of the core's writes
+    db = tmp_path / "ct.db"
+    await _copy(db, dataset)
+    ids = sorted(dataset.trade_index)
+    changed = {ids[0], ids[1], ids[60], ids[61], ids[120], ids[121], ids[129]}
+    connection = sqlite3.connect(db)
+    with connection:
+        gone = connection.execute("DELETE FROM trades WHERE tx_id IN (?, ?)", (ids[2], ids[128]))
+        assert gone.rowcount == 2
+    connection.close()
+    original = TRADES.read
+
+    def today(body: bytes, tx_id: int) -> object:
+        detail = read_as(TradeDetail, original(body, tx_id))
+        return dataclasses.replace(detail, filing_id=999) if tx_id in changed else detail
+
+    with reader(TRADES, today):
+        (trades,) = await trio_enrich.reparse(db, ["trades"], dry_run=True)
+    assert (trades.changed, trades.missing_rows, trades.unchanged) == (7, 2, 121)
+    assert len(trades.examples) == 5
+    assert {change.item_id for change in trades.examples} <= changed
+
+
+async def test_committee_pages_not_in_the_archive_are_counted_apart_from_those_read(
+    tmp_path: Path,
+) -> None:
+    dataset = make_dataset(seed=88, trades=36)
+    db = tmp_path / "ct.db"
+    await _copy(db, dataset)
+    code = sorted(COMMITTEES)[0]
+    connection = sqlite3.connect(archive_path(db))
+    with connection:
+        connection.execute("DELETE FROM pages WHERE url LIKE ?", (f"%committee={code}%",))
+    connection.close()
+    (committees,) = await trio_enrich.reparse(db, ["committees"])
+    report = committees.as_dict()
+    assert (report["not_archived"], report["pages"]) == (1, _committee_pages(dataset) - 1)
+    assert (report["complete"], report["memberships"]) == (False, None)
+    assert reparse_lines(committees) == [
+        f"reparse committees: {_committee_pages(dataset) - 1} stored pages read, no request "
+        "sent (written); 1 not in the archive",
+        "  not every committee was read completely from the archive: memberships left as they are",
+    ]
+    assert _memberships(db) > 0  # left as they were
+
+
+async def test_without_an_archive_reparse_says_how_one_is_made(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=89, trades=12)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=89) as sim:
+        await trio_enrich.sync(db, EnrichOptions(base_url=sim.base_url, delay=0, archive=False))
+    with pytest.raises(UsageError) as missing:
+        await trio_enrich.reparse(db)
+    assert str(missing.value) == (
+        f"no page archive at {archive_path(db)}: runs keep the pages they receive there "
+        "(unless --no-archive); run one first"
+    )
