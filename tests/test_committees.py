@@ -489,6 +489,8 @@ async def test_a_page_without_a_member_count_is_a_changed_layout_and_stops_the_w
     assert result.stats.failed == {"layout_changed": 1}
     assert (result.complete, result.written) == (False, None)
     assert site.asked.count((code, 1)) == 1  # not asked again: a failure ends the rounds
+    path = committees_path(code, 1)
+    assert result.stats.last_failure == f"GET {path}: no totalCount on the page"
 
 
 async def test_a_committees_read_stopped_before_it_began_asks_for_nothing(tmp_path: Path) -> None:
@@ -499,3 +501,4 @@ async def test_a_committees_read_stopped_before_it_began_asks_for_nothing(tmp_pa
         result = await read_committees(site, stop=stop)
     assert (site.asked, result.complete) == ([], False)
     assert result.stats.finish_reason.value == "interrupted"
+    assert (result.stats.selected, result.stats.handled) == (0, 0)

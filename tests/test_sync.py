@@ -5,14 +5,34 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar, cast
+from urllib.parse import parse_qs, urlsplit
 
 import trio_enrich
-from trio_enrich import EnrichOptions, ProgressSink, RunStats, SyncOptions, SyncResult
+from trio_enrich import (
+    EnrichOptions,
+    ListingPage,
+    ListingTrade,
+    PageFailure,
+    PageRef,
+    ProgressSink,
+    RunStats,
+    Store,
+    SyncOptions,
+    SyncResult,
+)
+from trio_enrich.core.policy import PipelineConfig
+from trio_enrich.runs.options import pipeline_config
+from trio_enrich.runs.sync import sync_listing
 from trio_enrich.sim import Faults, Simulator, make_dataset, open_simulator
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class _Bar:
@@ -177,3 +197,62 @@ async def test_what_a_sync_says_on_its_way_and_when_a_walk_moves_the_cutoff(
         after = dataset.trades[0].listing.pub_date[:10]
         await trio_enrich.sync(db, options, SyncOptions(since=after))
         assert _meta(db, "ingest_meta", "last_trade_pub_date") == moved
+
+
+class _Listing:
+    """The trades listing in memory (a `PageReader`, as a run session is one): `trades`
+    newest first, 12 a page; pages in `no_count` carry no totalCount."""
+
+    def __init__(self, store: Store, trades: list[ListingTrade], no_count: frozenset[int]) -> None:
+        self.store, self.trades, self.no_count = store, trades, no_count
+        self.asked: list[int] = []
+
+    def pipeline(self) -> PipelineConfig:
+        return pipeline_config(EnrichOptions(concurrency=3, delay=0.0, max_failures=50))
+
+    async def read(
+        self, path: str, read: Callable[[bytes], R | PageFailure]
+    ) -> tuple[R, PageRef | None]:
+        number = int(parse_qs(urlsplit(path).query)["page"][0])
+        self.asked.append(number)
+        rows = tuple(self.trades[(number - 1) * 12 : number * 12])
+        count = None if number in self.no_count else len(self.trades)
+        pages = math.ceil(len(self.trades) / 12) if self.trades else 1
+        return cast(R, ListingPage(rows, count, pages)), None
+
+    async def commit(self, write: Callable[[], T]) -> T:
+        return await self.store.run(write)
+
+
+async def test_a_full_walk_refuses_a_page_without_a_total_and_an_incremental_one_does_not(
+    tmp_path: Path,
+) -> None:
+    """A full walk places each page by its count: without it, rows could be skipped unseen.
+    An incremental walk only needs the rows."""
+    trades = [trade.listing for trade in make_dataset(seed=99, trades=36).trades]
+    with Store.open(tmp_path / "ct.db", create=True) as store:
+        listing = _Listing(store, trades, no_count=frozenset({2}))
+        full = await sync_listing(listing, SyncOptions(full=True))
+        assert (full.complete, full.stats.failed) == (False, {"layout_changed": 1})
+        assert full.stats.last_failure == "GET /trades?page=2: no totalCount on the page"
+        store.finish_sync(trades[5].pub_date, advance_cutoff=True)  # as a complete walk would
+        listing = _Listing(store, trades, no_count=frozenset({1, 2, 3}))
+        incremental = await sync_listing(listing, SyncOptions())
+        assert (incremental.complete, incremental.stats.failed, incremental.pages) == (True, {}, 1)
+
+
+async def test_an_empty_listing_is_a_complete_walk_of_one_page(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "ct.db", create=True) as store:
+        walked = await sync_listing(_Listing(store, [], no_count=frozenset()), SyncOptions())
+    assert (walked.complete, walked.pages, walked.trades_seen, walked.mode) == (True, 1, 0, "full")
+
+
+async def test_an_incremental_walk_stops_at_its_page_limit_exactly(tmp_path: Path) -> None:
+    trades = [trade.listing for trade in make_dataset(seed=100, trades=60).trades]
+    with Store.open(tmp_path / "ct.db", create=True) as store:
+        store.finish_sync(trades[-1].pub_date, advance_cutoff=True)  # the cutoff: the oldest
+        listing = _Listing(store, trades, no_count=frozenset())
+        walked = await sync_listing(listing, SyncOptions(max_pages=2))
+    assert listing.asked == [1, 2]
+    assert (walked.pages, walked.page_limit, walked.complete) == (2, True, False)
+    assert walked.stats.selected == 2

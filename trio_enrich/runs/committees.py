@@ -12,27 +12,21 @@ interrupt, a page that fails) leaves the stored memberships exactly as they were
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol, TypeVar
 
 import trio
 
 from .._errors import FetchError
-from .._model import FailureKind, PageFailure, PageRef, PoliticianPage
+from .._model import FailureKind, PoliticianPage
 from ..core.pipeline import Outcome, run_pipeline
-from ..core.policy import PipelineConfig
 from ..core.stats import FinishReason, RunStats
 from ..site.parse import parse_politicians_page
 from ..site.roster import COMMITTEES, Roll, chamber_of, committees_path
-from ..storage.store import Store
 from ..storage.writes import MembershipWrite
+from .jobs import PageReader
 from .sync import CarriedProgress, ProgressFactory, no_progress
 
-__all__ = ["CommitteesResult", "PageReader", "read_committees"]
-
-R = TypeVar("R")
-T = TypeVar("T")
+__all__ = ["CommitteesResult", "read_committees"]
 
 #: Rounds in one run: page 1 of each; the other pages; for rosters that changed while they
 #: were read, page 1 again and then their other pages again.
@@ -57,22 +51,6 @@ class CommitteesResult:
             "politicians_added": written.politicians_added if written else None,
             "incomplete": self.problems,
         }
-
-
-class PageReader(Protocol):
-    """Where a stage's pages come from and how its rows are written: a run session (the
-    site, pages kept before rows), or `reparse`'s reader of the page archive."""
-
-    @property
-    def store(self) -> Store: ...
-
-    def pipeline(self) -> PipelineConfig: ...
-
-    async def read(
-        self, path: str, read: Callable[[bytes], R | PageFailure]
-    ) -> tuple[R, PageRef | None]: ...
-
-    async def commit(self, write: Callable[[], T]) -> T: ...
 
 
 async def read_committees(

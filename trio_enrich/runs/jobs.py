@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from .._errors import FetchError
 from .._model import IssuerDetail, ItemFailure, PageFailure, PageRef, TradeDetail
 from ..clients.answers import ClientName, PageSource
 from ..clients.factory import open_client
+from ..core.policy import PipelineConfig
 from ..core.stats import RunStats
 from ..site.parse import parse_issuer_detail, parse_trade_detail
 from ..site.rules import status_kind
@@ -27,12 +28,13 @@ from ..storage.archive import PageArchive
 from ..storage.store import Store, Table
 
 __all__ = [
-    "ISSUERS", "PAGES", "TRADES", "Job", "Words", "open_page_client", "read_kept_page",
-    "read_page",
+    "ISSUERS", "PAGES", "TRADES", "Job", "PageReader", "Words", "open_page_client",
+    "read_kept_page", "read_page",
 ]  # fmt: skip
 
 K = TypeVar("K")  # an item's id: a trade's or issuer's number, a committee's code
 R = TypeVar("R")  # what a page gives
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +142,19 @@ async def read_kept_page(
     if isinstance(result, PageFailure):
         raise FetchError(result.kind, result.reason, path=path, body=body)
     return result, ref
+
+
+class PageReader(Protocol):
+    """Where a stage's pages come from and how its rows are written: a run session (the
+    site, pages kept before rows), or `reparse`'s reader of the page archive."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def pipeline(self) -> PipelineConfig: ...
+
+    async def read(
+        self, path: str, read: Callable[[bytes], R | PageFailure]
+    ) -> tuple[R, PageRef | None]: ...
+
+    async def commit(self, write: Callable[[], T]) -> T: ...

@@ -20,7 +20,6 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import trio
 
@@ -32,9 +31,7 @@ from ..core.stats import FinishReason, NoProgress, ProgressSink, RunStats
 from ..site.parse import parse_trades_page
 from ..site.walk import Walk
 from ..storage.store import ListingWrite, utc_now
-
-if TYPE_CHECKING:
-    from .session import RunSession
+from .jobs import PageReader
 
 __all__ = [
     "CarriedProgress",
@@ -105,7 +102,7 @@ def no_progress(total: int | None) -> AbstractContextManager[ProgressSink]:
 
 
 async def sync_listing(
-    session: RunSession,
+    session: PageReader,
     options: SyncOptions,
     *,
     progress: ProgressFactory | None = None,
@@ -122,7 +119,7 @@ async def sync_listing(
 class _SyncRun:
     def __init__(
         self,
-        session: RunSession,
+        session: PageReader,
         options: SyncOptions,
         progress: ProgressFactory,
         stop: trio.Event | None,
