@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -63,11 +64,14 @@ def one_run(profile: str, items: int, flags: list[str]) -> dict[str, object]:
             log = [json.loads(line) for line in
                    httpx.get(base_url + "/_sim/log", timeout=60).text.splitlines()]  # fmt: skip
             log = log[served_before:]
-            with Store.open(db, read_only=True) as store:
-                enriched = store.query("SELECT COUNT(enriched_at) FROM trades")[0][0]
-                learned = store.query(
+            connection = sqlite3.connect(db)  # (the bookkeeping as stored)
+            try:
+                enriched = connection.execute("SELECT COUNT(enriched_at) FROM trades").fetchone()[0]
+                learned = connection.execute(
                     "SELECT value FROM trio_enrich_meta WHERE key = 'learned_rate'"
-                )
+                ).fetchall()
+            finally:
+                connection.close()
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -100,7 +100,7 @@ def server_stats(base_url: str) -> dict[str, Any]:
 
 def count_enriched(db: Path) -> int:
     with Store.open(db, read_only=True) as store:
-        return int(store.query("SELECT COUNT(*) FROM trades WHERE enriched_at IS NOT NULL")[0][0])
+        return store.status()["trades"]["enriched"]
 
 
 def contender_command(letter: str, scenario: Scenario, db: Path, base_url: str) -> list[str]:
