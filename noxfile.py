@@ -23,9 +23,9 @@ PACKAGE = "trio_enrich"
 def tests(session: nox.Session) -> None:
     """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
     session.install("-e", ".[test]")
-    # Two processes: most tests wait on sockets, subprocesses or the simulator, not the CPU
-    # (the suite passes beside two busy loops, a harder load than its own second process).
-    session.run("pytest", "-n", "2", "-m", "not slow and not nextsite", *session.posargs)
+    # Three processes on two cores: most tests wait on sockets, subprocesses or the simulator,
+    # not the CPU (the suite passes so beside two busy loops: 124 s, against 88 s alone).
+    session.run("pytest", "-n", "3", "-m", "not slow and not nextsite", *session.posargs)
 
 
 #: The end-to-end tests `browser` runs again with every command fetching through curl_cffi:
@@ -59,8 +59,9 @@ def browser(session: nox.Session) -> None:
 def reliability(session: nox.Session) -> None:
     """The slow reliability suite: SIGKILL and resume, the hostile site, a 30 s outage, ..."""
     session.install("-e", ".[test]")
-    # Three processes: five long tests that mostly wait (the hostile site alone is a minute).
-    session.run("pytest", "-n", "3", "-m", "slow", *session.posargs)
+    # A process each: six long tests that mostly wait (the hostile site and the SIGKILLs of
+    # `update` are a minute each); 78 s so, 91 s beside two busy loops, 106 s in three.
+    session.run("pytest", "-n", "6", "-m", "slow", *session.posargs)
 
 
 NEXTSITE = Path("tests/nextsite")
@@ -188,9 +189,9 @@ MUTATED = {
 @nox.session(default=False)
 def mutation(session: nox.Session) -> None:
     """Mutation testing (mutmut; configured in pyproject.toml): each mutant of the core, the
-    pacing law, the walk, the roster, the page foundations and the run layer must fail a test. Prints the kill
-    rate per module and the surviving mutants (`mutmut show NAME` shows one). Not in the
-    default sessions: about 45 minutes on 2 cores."""
+    pacing law, the walk, the roster, the page foundations and the run layer must fail a
+    test. Prints the kill rate per module and the surviving mutants (`mutmut show NAME` shows
+    one). Not in the default sessions: about 80 minutes on 2 cores."""
     session.install("-e", ".[test]", "mutmut==3.8.1")
     session.run("mutmut", "run", "--max-children", "2", silent=True)
     results = session.run("mutmut", "results", "--all", "true", silent=True) or ""
