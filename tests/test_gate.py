@@ -158,17 +158,17 @@ async def test_the_law_taken_keeps_under_max_rps_and_the_trial_counts_only_answe
     assert tally.snapshot().rate == law.sending
     fixed = gate.watch
     assert fixed is not None
-    accepted = len(fixed._accepted)
+    accepted = fixed.answers_kept
     while gate.adaptive is law:  # every answer of the trial is a refusal
         ticket = await gate.admit()
         await trio.sleep(0.1)
         gate.answered(ticket, Signal.LIMITED)
     assert gate.adaptive is None  # given back at the trial's end
-    assert fixed._trial_answers == 0  # a refusal is not an answer
+    assert fixed.trial_answers == 0  # a refusal is not an answer
     assert fixed.quiet_until > trio.current_time()
     assert tally.snapshot().rate is None
     gate.answered(ticket, Signal.OK)  # an answer to the law's request: not fixed pacing's news
-    assert len(fixed._accepted) == accepted
+    assert fixed.answers_kept == accepted
 
 
 async def test_a_settled_law_is_shown_as_settled_after_each_answer(

@@ -458,6 +458,16 @@ class PauseWatch:
     _trial_answers: int = 0
 
     @property
+    def answers_kept(self) -> int:
+        """Fixed pacing's answers kept for the rate a law taken starts from."""
+        return len(self._accepted)
+
+    @property
+    def trial_answers(self) -> int:
+        """The answers the law on trial has had (refusals are not answers)."""
+        return self._trial_answers
+
+    @property
     def latest_pause(self) -> AfterPause | None:
         """What the watch knows of the latest pause (a copy), None before any."""
         return replace(self._after_pauses[-1]) if self._after_pauses else None
