@@ -347,6 +347,8 @@ def test_one_thousand_outcomes_are_written_in_one_transaction(tmp_path: Path) ->
         many = [dataclasses.replace(template, tx_id=20_000_000_000 + i) for i in range(1_000)]
         store.upsert_listing(many)
         statements: list[str] = []
+        # (the one private field a test reads: the statements SQLite ran, which no public
+        # snapshot can give; how many transactions a batch takes is the point)
         store._db.set_trace_callback(statements.append)
         details = [
             TradeDetail(tx_id=t.tx_id, asset_type="stock", filing_id=i + 1)
