@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sqlite3
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,17 @@ from trio_enrich import (
     EnrichOptions,
     FailureKind,
     PageFailure,
+    ProgressSink,
     ReparseResult,
     RetryPolicy,
+    RunStats,
     Store,
     SyncOptions,
     TradeDetail,
     UsageError,
 )
 from trio_enrich.commands.report import wrap
+from trio_enrich.core.stats import NoProgress
 from trio_enrich.runs.reparse import reparse_kind, reparse_lines
 from trio_enrich.sim import Dataset, Faults, make_dataset, open_simulator
 from trio_enrich.site.roster import COMMITTEES
@@ -294,7 +298,8 @@ async def test_changes_are_counted_across_batches_and_five_are_shown(tmp_path: P
     db = tmp_path / "ct.db"
     await _copy(db, dataset)
     ids = sorted(dataset.trade_index)
-    changed = {ids[0], ids[1], ids[60], ids[61], ids[120], ids[121], ids[129]}
+    # six in the first batch of writes (five shown already), one in each later batch
+    changed = {*ids[4:10], ids[60], ids[121]}
     connection = sqlite3.connect(db)
     with connection:
         gone = connection.execute("DELETE FROM trades WHERE tx_id IN (?, ?)", (ids[2], ids[128]))
@@ -308,7 +313,7 @@ async def test_changes_are_counted_across_batches_and_five_are_shown(tmp_path: P
 
     with reader(TRADES, today):
         (trades,) = await trio_enrich.reparse(db, ["trades"], dry_run=True)
-    assert (trades.changed, trades.missing_rows, trades.unchanged) == (7, 2, 121)
+    assert (trades.changed, trades.missing_rows, trades.unchanged) == (8, 2, 120)
     assert len(trades.examples) == 5
     assert {change.item_id for change in trades.examples} <= changed
 
@@ -347,3 +352,79 @@ async def test_without_an_archive_reparse_says_how_one_is_made(tmp_path: Path) -
         f"no page archive at {archive_path(db)}: runs keep the pages they receive there "
         "(unless --no-archive); run one first"
     )
+
+
+class _Bars:
+    """Progress displays opened by a reparse: their totals, and the last count each showed."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[int | None]] = []
+
+    def __call__(self, total: int | None) -> AbstractContextManager[ProgressSink]:
+        shown: list[int | None] = [total]
+        self.seen.append(shown)
+
+        class Sink(NoProgress):
+            def update(self, stats: RunStats) -> None:
+                shown.append(stats.handled)
+
+        return nullcontext(Sink())
+
+
+async def test_a_reparse_shows_its_progress_writes_by_default_and_leaves_the_read_time(
+    tmp_path: Path,
+) -> None:
+    """The run layer's own call: each kind's display (its total, its count); written unless
+    dry; committees read again from the archive keep the time of the read that stored them."""
+    dataset = make_dataset(seed=90, trades=36)
+    db = tmp_path / "ct.db"
+    await _copy(db, dataset)
+    members = _memberships(db)
+    read_at = "2026-01-01T00:00:00Z"  # (a time no run of this test could write)
+    connection = sqlite3.connect(db)
+    with connection:
+        connection.execute(
+            "UPDATE trio_enrich_meta SET value = ? WHERE key = 'committees_read_at'", (read_at,)
+        )
+        connection.execute("UPDATE trades SET filing_id = 0")
+    connection.close()
+    with PageArchive.open(archive_path(db), read_only=True) as archive, Store.open(db) as store:
+        same = await reparse_kind(store, archive, "committees")  # the same rosters again
+    assert (same.complete, _memberships(db)) == (True, members)
+    assert _one(db, "SELECT value FROM trio_enrich_meta WHERE key = 'committees_read_at'") == (
+        read_at
+    )
+    connection = sqlite3.connect(db)
+    with connection:
+        connection.execute("DELETE FROM politician_committees")
+    connection.close()
+    pages = _committee_pages(dataset)
+    with PageArchive.open(archive_path(db), read_only=True) as archive, Store.open(db) as store:
+        bars = _Bars()
+        dry = await reparse_kind(store, archive, "committees", dry_run=True, progress=bars)
+        assert (dry.complete, _memberships(db)) == (True, 0)  # measured, not written
+        assert bars.seen[0][0] == 48
+        assert bars.seen[-1][-1] == pages
+        bars = _Bars()
+        trades = await reparse_kind(store, archive, "trades", progress=bars)
+        assert bars.seen == [[36, *bars.seen[0][1:]]]
+        assert bars.seen[0][-1] == 36
+        filed = sum(bool(t.detail("live").filing_id) for t in dataset.trade_index.values())
+        assert trades.changed == filed  # written: every filing the pages show, back
+        committees = await reparse_kind(store, archive, "committees")
+        assert (committees.complete, _memberships(db)) == (True, members)
+    assert _one(db, "SELECT COUNT(*) FROM trades WHERE filing_id = 0") == 36 - filed
+
+
+async def test_a_committees_reparse_stopped_before_it_began_reads_nothing(
+    tmp_path: Path,
+) -> None:
+    dataset = make_dataset(seed=91, trades=24)
+    db = tmp_path / "ct.db"
+    await _copy(db, dataset)
+    stop = trio.Event()
+    stop.set()
+    with PageArchive.open(archive_path(db), read_only=True) as archive, Store.open(db) as store:
+        result = await reparse_kind(store, archive, "committees", stop=stop)
+    assert (result.pages, result.complete) == (0, False)
+    assert result.stats.finish_reason.value == "interrupted"
