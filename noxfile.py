@@ -191,7 +191,7 @@ def mutation(session: nox.Session) -> None:
     """Mutation testing (mutmut; configured in pyproject.toml): each mutant of the core, the
     pacing law, the walk, the roster, the page foundations and the run layer must fail a
     test. Prints the kill rate per module and the surviving mutants (`mutmut show NAME` shows
-    one). Not in the default sessions: about 80 minutes on 2 cores."""
+    one). Not in the default sessions: over an hour on 2 cores (docs/MUTATION.md)."""
     session.install("-e", ".[test]", "mutmut==3.8.1")
     session.run("mutmut", "run", "--max-children", "2", silent=True)
     results = session.run("mutmut", "results", "--all", "true", silent=True) or ""
