@@ -49,12 +49,28 @@ async def _copy(db: Path, dataset: Dataset, *, page_size: int = PAGE_SIZE) -> No
         assert [stage.stats.failed_total for stage in result.stages] == [0, 0, 0, 0]
 
 
-def _memberships(db: Path) -> int:
+def _one(db: Path, sql: str, parameters: tuple[object, ...] = ()) -> object:
+    """The first value of a query on the file `db` (None: no row)."""
     connection = sqlite3.connect(db)
     try:
-        return int(connection.execute("SELECT COUNT(*) FROM politician_committees").fetchone()[0])
+        row = connection.execute(sql, parameters).fetchone()
+        return None if row is None else row[0]
     finally:
         connection.close()
+
+
+def _write(db: Path, *statements: tuple[str, tuple[object, ...]]) -> list[int]:
+    """`statements` run on the file `db` in one transaction (a test's own edit); their rows."""
+    connection = sqlite3.connect(db)
+    try:
+        with connection:
+            return [connection.execute(sql, parameters).rowcount for sql, parameters in statements]
+    finally:
+        connection.close()
+
+
+def _memberships(db: Path) -> int:
+    return int(str(_one(db, "SELECT COUNT(*) FROM politician_committees")))
 
 
 def _committee_pages(dataset: Dataset) -> int:
@@ -148,11 +164,7 @@ async def test_stored_answers_other_than_200_read_as_their_fetch_read_them(
 
 
 def _failures_recorded(db: Path) -> int:
-    connection = sqlite3.connect(db)
-    try:
-        return int(connection.execute("SELECT COUNT(*) FROM trio_enrich_failures").fetchone()[0])
-    finally:
-        connection.close()
+    return int(str(_one(db, "SELECT COUNT(*) FROM trio_enrich_failures")))
 
 
 async def test_listing_pages_of_another_size_are_read_as_they_were_asked_for(
@@ -162,18 +174,11 @@ async def test_listing_pages_of_another_size_are_read_as_they_were_asked_for(
     db = tmp_path / "ct.db"
     # /trades?page=N&pageSize=10 (5 pages), then update's incremental sync: page 1 of 12
     await _copy(db, dataset, page_size=10)
-    connection = sqlite3.connect(db)
-    with connection:
-        connection.execute("DELETE FROM trades")  # lost: the pages alone bring them back
-    connection.close()
+    _write(db, ("DELETE FROM trades", ()))  # lost: the pages alone bring them back
     (listing,) = await trio_enrich.reparse(db, ["listing"])
     assert listing.failures == {}
     assert (listing.pages, listing.listing_rows, listing.new_rows) == (5 + 1, 45 + 12, 45)
-    connection = sqlite3.connect(db)
-    try:
-        assert connection.execute("SELECT COUNT(*) FROM trades").fetchone() == (45,)
-    finally:
-        connection.close()
+    assert _one(db, "SELECT COUNT(*) FROM trades") == 45
 
 
 def test_a_summary_wraps_to_eighty_columns() -> None:
@@ -189,14 +194,11 @@ async def test_a_summary_shows_what_changed_what_is_missing_and_what_still_does_
     await _copy(db, dataset)
     ids = sorted(dataset.trade_index)
     one, many, unread, gone = ids[0], ids[1], ids[2], ids[3]
-    connection = sqlite3.connect(db)
-    with connection:
-        connection.execute("DELETE FROM trades WHERE tx_id = ?", (gone,))
-        before = connection.execute(
-            "SELECT a.asset_ticker FROM trades t JOIN assets a USING (asset_id) "
-            "WHERE t.tx_id = ?", (one,),
-        ).fetchone()[0]  # fmt: skip
-    connection.close()
+    _write(db, ("DELETE FROM trades WHERE tx_id = ?", (gone,)))
+    before = _one(
+        db, "SELECT a.asset_ticker FROM trades t JOIN assets a USING (asset_id) WHERE t.tx_id = ?",
+        (one,),
+    )  # fmt: skip
     original = TRADES.read
 
     def today(body: bytes, tx_id: int) -> object:
@@ -270,10 +272,7 @@ async def test_listing_pages_that_missed_rows_stay_failures_and_a_reparse_notes_
     assert kept >= 1
     read_at = _one(db, "SELECT value FROM trio_enrich_meta WHERE key = 'listing_read_at'")
     stats_before = _one(db, "SELECT COUNT(*) FROM politician_stats")
-    connection = sqlite3.connect(db)
-    with connection:
-        connection.execute("DELETE FROM politician_stats")
-    connection.close()
+    _write(db, ("DELETE FROM politician_stats", ()))
     (dry,) = await trio_enrich.reparse(db, ["listing"], dry_run=True)
     assert dry.failures == {"layout_changed": kept}  # each page the refused walk kept
     assert _one(db, "SELECT COUNT(*) FROM politician_stats") == 0  # a dry run recomputes nothing
@@ -284,15 +283,6 @@ async def test_listing_pages_that_missed_rows_stay_failures_and_a_reparse_notes_
     assert _one(db, "SELECT value FROM trio_enrich_meta WHERE key = 'listing_read_at'") == read_at
 
 
-def _one(db: Path, sql: str) -> object:
-    connection = sqlite3.connect(db)
-    try:
-        row = connection.execute(sql).fetchone()
-        return None if row is None else row[0]
-    finally:
-        connection.close()
-
-
 async def test_changes_are_counted_across_batches_and_five_are_shown(tmp_path: Path) -> None:
     dataset = make_dataset(seed=87, trades=130)  # three batches of the core's writes
     db = tmp_path / "ct.db"
@@ -300,11 +290,7 @@ async def test_changes_are_counted_across_batches_and_five_are_shown(tmp_path: P
     ids = sorted(dataset.trade_index)
     # six in the first batch of writes (five shown already), one in each later batch
     changed = {*ids[4:10], ids[60], ids[121]}
-    connection = sqlite3.connect(db)
-    with connection:
-        gone = connection.execute("DELETE FROM trades WHERE tx_id IN (?, ?)", (ids[2], ids[128]))
-        assert gone.rowcount == 2
-    connection.close()
+    assert _write(db, ("DELETE FROM trades WHERE tx_id IN (?, ?)", (ids[2], ids[128]))) == [2]
     original = TRADES.read
 
     def today(body: bytes, tx_id: int) -> object:
@@ -325,10 +311,7 @@ async def test_committee_pages_not_in_the_archive_are_counted_apart_from_those_r
     db = tmp_path / "ct.db"
     await _copy(db, dataset)
     code = sorted(COMMITTEES)[0]
-    connection = sqlite3.connect(archive_path(db))
-    with connection:
-        connection.execute("DELETE FROM pages WHERE url LIKE ?", (f"%committee={code}%",))
-    connection.close()
+    _write(archive_path(db), ("DELETE FROM pages WHERE url LIKE ?", (f"%committee={code}%",)))
     (committees,) = await trio_enrich.reparse(db, ["committees"])
     report = committees.as_dict()
     assert (report["not_archived"], report["pages"]) == (1, _committee_pages(dataset) - 1)
@@ -381,23 +364,18 @@ async def test_a_reparse_shows_its_progress_writes_by_default_and_leaves_the_rea
     await _copy(db, dataset)
     members = _memberships(db)
     read_at = "2026-01-01T00:00:00Z"  # (a time no run of this test could write)
-    connection = sqlite3.connect(db)
-    with connection:
-        connection.execute(
-            "UPDATE trio_enrich_meta SET value = ? WHERE key = 'committees_read_at'", (read_at,)
-        )
-        connection.execute("UPDATE trades SET filing_id = 0")
-    connection.close()
+    _write(
+        db,
+        ("UPDATE trio_enrich_meta SET value = ? WHERE key = 'committees_read_at'", (read_at,)),
+        ("UPDATE trades SET filing_id = 0", ()),
+    )
     with PageArchive.open(archive_path(db), read_only=True) as archive, Store.open(db) as store:
         same = await reparse_kind(store, archive, "committees")  # the same rosters again
     assert (same.complete, _memberships(db)) == (True, members)
     assert _one(db, "SELECT value FROM trio_enrich_meta WHERE key = 'committees_read_at'") == (
         read_at
     )
-    connection = sqlite3.connect(db)
-    with connection:
-        connection.execute("DELETE FROM politician_committees")
-    connection.close()
+    _write(db, ("DELETE FROM politician_committees", ()))
     pages = _committee_pages(dataset)
     with PageArchive.open(archive_path(db), read_only=True) as archive, Store.open(db) as store:
         bars = _Bars()
