@@ -192,7 +192,7 @@ def mutation(session: nox.Session) -> None:
     pacing law, the walk, the roster, the page foundations and the run layer must fail a
     test. Prints the kill rate per module and the surviving mutants (`mutmut show NAME` shows
     one). Not in the default sessions: over an hour on 2 cores (docs/MUTATION.md)."""
-    session.install("-e", ".[test]", "mutmut==3.8.1")
+    session.install("-e", ".[test]", "mutmut==3.8.1", "pytest-timeout==2.4.0")
     session.run("mutmut", "run", "--max-children", "2", silent=True)
     results = session.run("mutmut", "results", "--all", "true", silent=True) or ""
     counts: dict[str, dict[str, int]] = {}

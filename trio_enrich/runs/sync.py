@@ -101,6 +101,10 @@ def no_progress(total: int | None) -> AbstractContextManager[ProgressSink]:
     return nullcontext(NoProgress())
 
 
+def _say_nothing(message: str) -> None:
+    """The default `notify`: a library caller that passes none hears nothing."""
+
+
 async def sync_listing(
     session: PageReader,
     options: SyncOptions,
@@ -111,7 +115,7 @@ async def sync_listing(
 ) -> SyncResult:
     """Fetch listing pages into the session's store; see the module's docstring for the two
     walks."""
-    run = _SyncRun(session, options, progress or no_progress, stop, notify or (lambda _: None))
+    run = _SyncRun(session, options, progress or no_progress, stop, notify or _say_nothing)
     await run.run()
     return run.result
 
@@ -143,12 +147,13 @@ class _SyncRun:
         if options.since is not None:
             result.mode = "since"
             result.cutoff = f"{options.since}T00:00:00Z"
-            await self._incremental(result.cutoff)
+            await self._incremental()
             # Reading back to `since` proves nothing older is missing only when `since` is no
-            # later than a cutoff a complete walk already proved.
-            advance = stored_cutoff is not None and result.cutoff <= stored_cutoff
+            # later than a cutoff a complete walk already proved (and no full walk is unfinished).
+            advance = (
+                unfinished is None and stored_cutoff is not None and result.cutoff <= stored_cutoff
+            )
             if unfinished is not None:
-                advance = False
                 self.notify(
                     "an earlier full walk is unfinished; run `trio-enrich sync` to finish it"
                 )
@@ -171,7 +176,7 @@ class _SyncRun:
             await self._full(self.walk)
         else:
             result.cutoff = stored_cutoff
-            await self._incremental(stored_cutoff)
+            await self._incremental()
             if result.complete:
                 await self._finish(self.newest, advance=True)
 
@@ -228,7 +233,8 @@ class _SyncRun:
 
     # --- the two walks ---------------------------------------------------------------------------
 
-    async def _incremental(self, cutoff: str) -> None:
+    async def _incremental(self) -> None:
+        """Pages one at a time from page 1 until one reaches back past `result.cutoff`."""
         options = self.options
         config = self.session.pipeline()
         limit = options.max_pages if options.max_pages is not None else math.inf
@@ -262,13 +268,10 @@ class _SyncRun:
                 break
             unread = walk.unread_count() if walk.total is not None else math.inf
             if walk.total is None:
-                # Page 1 tells how many pages there are; the rest can then go concurrently.
-                # No display of its own: a bar of "1/1" would stay above the real one.
-                with no_progress(len(pages)) as sink:
-                    stats = await run_pipeline(
-                        pages, self._fetch, self._commit, replace(config, concurrency=1),
-                        progress=sink, stop=self.stop,
-                    )  # fmt: skip
+                # Page 1 alone tells how many pages there are; the rest can then go
+                # concurrently. No display of its own: a bar of "1/1" would stay above the
+                # real one.
+                stats = await run_pipeline(pages, self._fetch, self._commit, config, stop=self.stop)
             else:
                 earlier = result.stats
                 with self.progress(result.pages + len(pages)) as sink:
@@ -284,9 +287,9 @@ class _SyncRun:
         result.complete = walk.complete
         result.page_limit = not walk.complete and result.pages >= budget
         result.unread_trades = walk.unread_count() if walk.total is not None else None
-        if walk.total is not None and walk.total > 0:
-            pages_total = math.ceil(walk.total / options.page_size)
-            result.total_pages = result.total_pages or pages_total
+        if walk.total is not None and not result.total_pages:
+            # Pages that state no page count: the trades' count tells it (page 1 even empty).
+            result.total_pages = max(1, math.ceil(walk.total / options.page_size))
         # An unfinished walk is already saved: each batch of rows was written with it.
         if walk.complete and result.stats.finish_reason is FinishReason.COMPLETED:
             await self._finish(walk.newest, advance=True)
