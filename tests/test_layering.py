@@ -24,6 +24,11 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "cli.archive": {"cyclopts"},
     "cli.offline": {"cyclopts", "trio"},
     "cli.program": {"cyclopts"},
+    "cli.reading": {"cyclopts"},
+    "read.queries": set(),
+    "read.formats": set(),
+    "read.listing": set(),
+    "storage.views": set(),
     "commands.console": {"rich"},  # (rich: its console for help, which cyclopts uses)
     "core.pipeline": {"trio"},
     "core.gate": {"trio"},
@@ -84,7 +89,8 @@ PACKAGE_RANKS: list[tuple[str, ...]] = [
     ("core",),  # the generic pipeline: no site, no HTTP, no SQL
     ("clients",),  # answers from the site: httpx, the browser client, robots.txt
     ("site",),  # what the site's pages say: decoder, readers, rules, roster, walk
-    ("storage",),  # SQLite: the copy, its bookkeeping, the archive, the lock
+    ("storage",),  # SQLite: the copy, its views, its bookkeeping, the archive, the lock
+    ("read",),  # the copy answered offline: filters as SQL, output formats, the dictionary
     ("sim",),  # the simulated site
     ("runs",),  # a run session and what runs in it: jobs, enrich, sync, committees, ...
     ("commands",),  # the command line's stages, settings, words and displays
@@ -104,7 +110,9 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
     "clients": [("answers",), ("httpx_client", "browser"), ("factory",), ("robots",)],
     "site": [("flight", "walk"), ("page", "roster"),
              ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
-    "storage": [("lock", "counts", "writes", "schema"), ("bookkeeping",), ("store", "archive")],
+    "storage": [("lock", "counts", "writes", "views"), ("schema",), ("bookkeeping",),
+                ("store", "archive")],
+    "read": [("formats", "queries"), ("listing",)],
     "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
             ("_command",), ("__init__",)],
     "runs": [("jobs",), ("options",), ("session",), ("enrich", "sync"), ("committees", "check"),
@@ -112,7 +120,7 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
     "commands": [("progress",), ("report", "settings", "console"), ("summaries",), ("execute",),
                  ("demo", "archive")],
     "__init__": [("__init__",)],
-    "cli": [("flags",), ("fetching", "archive", "offline"), ("program",), ("__init__",)],
+    "cli": [("flags", "reading"), ("fetching", "archive", "offline"), ("program",), ("__init__",)],
     "_entry": [("_entry",)],
     "__main__": [("__main__",)],
 }  # fmt: skip
@@ -250,8 +258,10 @@ def test_each_import_goes_to_a_lower_rank(path: Path) -> None:
     assert not upward, f"{name} (rank {here}) imports {upward}"
 
 
+# The modules that speak SQL: the store's, and the read side's query builder (its SQL over
+# the views, which the store's `views` defines).
 _STORAGE = ("storage.store", "storage.schema", "storage.writes", "storage.counts",
-            "storage.archive", "storage.bookkeeping")  # fmt: skip
+            "storage.archive", "storage.bookkeeping", "storage.views", "read.queries")  # fmt: skip
 _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DROP", "REPLACE")
 
 
@@ -325,7 +335,8 @@ def test_each_foreign_library_has_one_adapter(library: str) -> None:
     expected = {
         "httpx": {"clients.httpx_client"},
         "alive_progress": {"commands.progress"},
-        "cyclopts": {"cli.flags", "cli.fetching", "cli.archive", "cli.offline", "cli.program"},
+        "cyclopts": {"cli.flags", "cli.fetching", "cli.archive", "cli.offline", "cli.program",
+                     "cli.reading"},
         "protego": {"clients.robots"},
     }
     assert users == expected[library]

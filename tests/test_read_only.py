@@ -72,6 +72,9 @@ READ_ONLY_COMMANDS = [
     ("committees", "--dry-run", "--base-url", "{site}"),
     ("update", "--dry-run", "--base-url", "{site}"),
     ("check", "--base-url", "{site}"),
+    ("list", "trades", "--output", "json"),
+    ("list", "politicians", "--committee", "ssfi"),
+    ("list", "issuers", "--output", "csv"),
 ]
 
 

@@ -10,6 +10,18 @@ terminated (SIGTERM).
 
 from __future__ import annotations
 
-from .program import app, main, run_and_exit_code
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .program import app, main, run_and_exit_code
 
 __all__ = ["app", "main", "run_and_exit_code"]
+
+
+def __getattr__(name: str) -> object:
+    # Lazily: the read commands (``reading``) must not import the fetching side with it.
+    if name in __all__:
+        from . import program
+
+        return getattr(program, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,7 @@ from .._errors import (
 )
 from .._help import unused_tokens_message
 from ..commands import console
-from . import archive, fetching, offline
+from . import archive, fetching, offline, reading
 
 __all__ = ["app", "main", "run_and_exit_code"]
 
@@ -65,6 +65,7 @@ archive_app.command(archive.prune)
 app.command(archive_app)
 app.command(offline.demo)
 app.command(offline.sim)
+app.command(reading.list_app)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

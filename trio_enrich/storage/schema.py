@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .._errors import DatabaseError
+from .views import create_views
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -335,6 +336,7 @@ def prepare(db: sqlite3.Connection, path: str, *, create: bool) -> None:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (str(SCHEMA_VERSION),),
         )
+        create_views(db)  # what this version means by each view
 
 
 def table_exists(db: sqlite3.Connection, name: str) -> bool:

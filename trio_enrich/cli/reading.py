@@ -1,0 +1,260 @@
+"""`list`: the copy answered offline, with the earlier tool's filter names where it has them.
+
+Light on purpose: the console script sends `list` here without importing the fetching side
+(trio, httpx), so an answer takes milliseconds (``_entry``). Each command parses its flags
+into a filters value and prints what ``read.listing`` renders.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import cyclopts
+from cyclopts import Parameter
+
+from .._defaults import VERSION
+from .._errors import EXIT_OK, EXIT_USAGE, TrioEnrichError
+from ..commands import console
+from ..read.listing import committee_rows, list_rows
+from ..read.queries import IssuerFilters, PoliticianFilters, TradeFilters
+
+__all__ = ["list_app", "run_light"]
+
+Output = Literal["table", "json", "ndjson", "csv", "md", "xml"]
+TradeSort = Literal["published", "traded", "reporting-gap", "value"]
+PoliticianSort = Literal["volume", "name", "issuers", "trades", "last-traded"]
+IssuerSort = Literal["volume", "politicians", "trades", "last-traded", "market-cap"]
+
+_DB = "The copy to read (opened read-only: never waits for or blocks a run)."
+_OUTPUT = (
+    "table (fits the terminal; the key columns), json (one array), ndjson (one object a line), "
+    "csv, md (a Markdown table) or xml: every format holds the same rows and keys (docs/DATA.md)."
+)
+_LIMIT = "The most rows to print; 0: every row."
+_ASC = "Oldest, smallest or first in the alphabet first."
+_REPEAT = " Repeat it for any of several."
+
+list_app = cyclopts.App(
+    name="list",
+    help=(
+        "Answer questions from the copy offline: trades, politicians or issuers chosen by "
+        "filters, in a table or a file format. Reads only; works beside a running update and "
+        "on read-only media."
+    ),
+    default_parameter=Parameter(negative=()),
+)
+
+
+def _limit(limit: int) -> int | None:
+    return None if limit == 0 else limit
+
+
+def _print(text: str) -> int:
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _width() -> int:
+    return shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80
+
+
+@list_app.command
+def trades(
+    *,
+    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+    politician: Annotated[
+        str | None,
+        Parameter(
+            help=(
+                "A politician's id (P000197) or part of a name, without regard to case or accents."
+            )
+        ),
+    ] = None,
+    party: Annotated[
+        tuple[str, ...], Parameter(help="democrat, republican or other." + _REPEAT)
+    ] = (),
+    state: Annotated[
+        tuple[str, ...], Parameter(help="The politician's state (ca, ny)." + _REPEAT)
+    ] = (),
+    chamber: Annotated[str | None, Parameter(help="house or senate.")] = None,
+    gender: Annotated[str | None, Parameter(help="female or male.")] = None,
+    committee: Annotated[
+        tuple[str, ...],
+        Parameter(
+            help=(
+                "Trades of the members of a committee, by its code (ssbk), per the stored rosters "
+                "(`trio-enrich committees` reads them; `list committees` names the codes)."
+                + _REPEAT
+            )
+        ),
+    ] = (),
+    issuer: Annotated[str | None, Parameter(help="An issuer's id or part of its name.")] = None,
+    ticker: Annotated[tuple[str, ...], Parameter(help="NVDA (or NVDA:US)." + _REPEAT)] = (),
+    sector: Annotated[
+        tuple[str, ...],
+        Parameter(
+            help=("The issuer's sector as the site writes it (information-technology)." + _REPEAT)
+        ),
+    ] = (),
+    market_cap: Annotated[
+        tuple[str, ...],
+        Parameter(help=("mega, large, mid, small, micro or nano (the site's classes)." + _REPEAT)),
+    ] = (),
+    issuer_state: Annotated[tuple[str, ...], Parameter(help="The issuer's state." + _REPEAT)] = (),
+    country: Annotated[
+        tuple[str, ...], Parameter(help="The issuer's country (us)." + _REPEAT)
+    ] = (),
+    tx_type: Annotated[
+        tuple[str, ...], Parameter(help="buy, sell, exchange or receive." + _REPEAT)
+    ] = (),
+    owner: Annotated[
+        tuple[str, ...], Parameter(help=("self, spouse, joint, child or not-disclosed." + _REPEAT))
+    ] = (),
+    asset_type: Annotated[
+        tuple[str, ...],
+        Parameter(
+            help=(
+                "stock, stock-option, etf, mutual-fund, corporate-bond, ... (unknown: not yet "
+                "enriched)." + _REPEAT
+            )
+        ),
+    ] = (),
+    label: Annotated[
+        tuple[str, ...], Parameter(help="A label the site gives trades." + _REPEAT)
+    ] = (),
+    trade_size: Annotated[
+        tuple[str, ...],
+        Parameter(
+            help=(
+                "A disclosed range: under-1k, 1k-15k, 15k-50k, 50k-100k, 100k-250k, 250k-500k, "
+                "500k-1m, 1m-5m, 5m-25m, 25m-50m, over-50m." + _REPEAT
+            )
+        ),
+    ] = (),
+    min_value: Annotated[
+        int | None,
+        Parameter(help=("The least value in USD (a trade's value is its range's midpoint).")),
+    ] = None,
+    max_value: Annotated[int | None, Parameter(help="The most value in USD.")] = None,
+    since: Annotated[str | None, Parameter(help="Published on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, Parameter(help="Published on or before YYYY-MM-DD.")] = None,
+    tx_since: Annotated[str | None, Parameter(help="Traded on or after YYYY-MM-DD.")] = None,
+    tx_until: Annotated[str | None, Parameter(help="Traded on or before YYYY-MM-DD.")] = None,
+    days: Annotated[int | None, Parameter(help="Published in the last N days (UTC).")] = None,
+    min_gap: Annotated[
+        int | None,
+        Parameter(help=("The least reporting gap: days from the trade to its publication.")),
+    ] = None,
+    max_gap: Annotated[int | None, Parameter(help="The most reporting gap, in days.")] = None,
+    late: Annotated[
+        bool, Parameter(help="Only trades published over 45 days after they were made.")
+    ] = False,
+    sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published",
+    asc: Annotated[bool, Parameter(help=_ASC)] = False,
+    limit: Annotated[int, Parameter(help=_LIMIT)] = 100,
+    output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
+) -> int:
+    """Trades chosen by filters (each narrows; a repeated one means any of its values),
+    newest published first."""
+    filters = TradeFilters(
+        politician=politician, party=party, state=state, chamber=chamber, gender=gender,
+        committee=committee, issuer=issuer, ticker=ticker, sector=sector, market_cap=market_cap,
+        issuer_state=issuer_state, country=country, tx_type=tx_type, owner=owner,
+        asset_type=asset_type, label=label, trade_size=trade_size, min_value=min_value,
+        max_value=max_value, since=since, until=until, tx_since=tx_since, tx_until=tx_until,
+        days=days, min_gap=min_gap, max_gap=max_gap, late=late, sort_by=sort_by,
+        ascending=asc, limit=_limit(limit),
+    )  # fmt: skip
+    text, _ = list_rows(db, filters, output, width=_width())
+    return _print(text)
+
+
+@list_app.command
+def politicians(
+    *,
+    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+    name: Annotated[
+        str | None, Parameter(help="An id or part of a name (any case, accents).")
+    ] = None,
+    party: Annotated[
+        tuple[str, ...], Parameter(help="democrat, republican or other." + _REPEAT)
+    ] = (),
+    state: Annotated[tuple[str, ...], Parameter(help="A state (ca, ny)." + _REPEAT)] = (),
+    chamber: Annotated[str | None, Parameter(help="house or senate.")] = None,
+    committee: Annotated[
+        tuple[str, ...],
+        Parameter(help=("Members of a committee, by its code, per the stored rosters." + _REPEAT)),
+    ] = (),
+    issuer: Annotated[
+        str | None, Parameter(help=("Those who traded an issuer: its id or part of its name."))
+    ] = None,
+    sort_by: Annotated[
+        PoliticianSort, Parameter(help="What to order by (largest first).")
+    ] = "volume",
+    asc: Annotated[bool, Parameter(help=_ASC)] = False,
+    limit: Annotated[int, Parameter(help=_LIMIT)] = 100,
+    output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
+) -> int:
+    """Politicians chosen by filters, with their trades' count, issuers, volume and the day
+    they last traded (as of the last complete sync)."""
+    filters = PoliticianFilters(
+        name=name, party=party, state=state, chamber=chamber, committee=committee,
+        issuer=issuer, sort_by=sort_by, ascending=asc, limit=_limit(limit),
+    )  # fmt: skip
+    text, _ = list_rows(db, filters, output, width=_width())
+    return _print(text)
+
+
+@list_app.command
+def issuers(
+    *,
+    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+    search: Annotated[str | None, Parameter(help="Part of a name, or a ticker.")] = None,
+    sector: Annotated[tuple[str, ...], Parameter(help="A sector (energy)." + _REPEAT)] = (),
+    market_cap: Annotated[
+        tuple[str, ...], Parameter(help=("mega, large, mid, small, micro or nano." + _REPEAT))
+    ] = (),
+    state: Annotated[tuple[str, ...], Parameter(help="The issuer's state." + _REPEAT)] = (),
+    country: Annotated[tuple[str, ...], Parameter(help="The issuer's country." + _REPEAT)] = (),
+    politician: Annotated[
+        str | None, Parameter(help=("Those a politician traded: an id or part of a name."))
+    ] = None,
+    sort_by: Annotated[IssuerSort, Parameter(help="What to order by (largest first).")] = "volume",
+    asc: Annotated[bool, Parameter(help=_ASC)] = False,
+    limit: Annotated[int, Parameter(help=_LIMIT)] = 100,
+    output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
+) -> int:
+    """Issuers chosen by filters, with their trades' count, politicians and volume."""
+    filters = IssuerFilters(
+        search=search, sector=sector, market_cap=market_cap, state=state, country=country,
+        politician=politician, sort_by=sort_by, ascending=asc, limit=_limit(limit),
+    )  # fmt: skip
+    text, _ = list_rows(db, filters, output, width=_width())
+    return _print(text)
+
+
+@list_app.command
+def committees(*, output: Annotated[Output, Parameter(help=_OUTPUT)] = "table") -> int:
+    """The committee codes `--committee` takes, with each committee's name and chamber."""
+    return _print(committee_rows(output, width=_width()))
+
+
+#: The read commands' own app, for the console script's light path (``_entry``).
+_light = cyclopts.App(name="trio-enrich", version=VERSION, default_parameter=Parameter(negative=()))
+_light.command(list_app)
+
+
+def run_light(argv: list[str]) -> int:
+    """Run a read command without the fetching side; the exit code to leave with."""
+    try:
+        result = _light(argv, result_action="return_value", exit_on_error=False, print_error=False)
+        sys.stdout.flush()  # here, where a closed pipe can still be told (not at exit)
+    except (cyclopts.CycloptsError, TrioEnrichError) as error:
+        console.error(str(error))
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return console.reader_gone()
+    return result if isinstance(result, int) else EXIT_OK

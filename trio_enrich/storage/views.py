@@ -1,0 +1,187 @@
+"""The views of the copy: what its users would otherwise work out by hand, in SQL.
+
+Each view is a name and one SELECT. A writer (re)creates them all whenever it opens the
+database (`create_views`), so the views always say what this version of trio-enrich means;
+a reader that must not write (a read-only file, a database an older version last wrote) puts
+the same SELECTs in front of its query as a WITH clause (`with_clause`), so it never depends
+on the views being there. Their names begin with ``trio_enrich_``, which the earlier tool's
+tables never do. Every column is described in the data dictionary (``read.dictionary``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from ..site.roster import COMMITTEES, chamber_of
+
+__all__ = ["BRACKETS", "LATE_AFTER_DAYS", "VIEWS", "Bracket", "View", "create_views", "with_clause"]
+
+#: A filing is late when it is published more than this many days after the trade (the STOCK
+#: Act's 45 days, counted as the site counts its reporting gap: published minus traded).
+LATE_AFTER_DAYS = 45
+
+#: The site's page of a trade, by id.
+TRADE_URL = "https://www.capitoltrades.com/trades/"
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """A disclosed dollar range (the forms give a range, not an amount)."""
+
+    name: str  # as `--trade-size` takes it
+    low: int
+    high: int | None  # None: no upper end
+
+
+#: The ranges members disclose, as the site's trade-size filter lists them. The listing's
+#: `value` is a range's midpoint (8000 for 1K-15K), so it falls inside its range.
+BRACKETS: tuple[Bracket, ...] = (
+    Bracket("under-1k", 0, 1_000),
+    Bracket("1k-15k", 1_001, 15_000),
+    Bracket("15k-50k", 15_001, 50_000),
+    Bracket("50k-100k", 50_001, 100_000),
+    Bracket("100k-250k", 100_001, 250_000),
+    Bracket("250k-500k", 250_001, 500_000),
+    Bracket("500k-1m", 500_001, 1_000_000),
+    Bracket("1m-5m", 1_000_001, 5_000_000),
+    Bracket("5m-25m", 5_000_001, 25_000_000),
+    Bracket("25m-50m", 25_000_001, 50_000_000),
+    Bracket("over-50m", 50_000_001, None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    name: str
+    columns: tuple[str, ...]  # the names it gives its columns, in order
+    select: str
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _values(rows: list[tuple[object, ...]]) -> str:
+    def literal(value: object) -> str:
+        if value is None:
+            return "NULL"
+        return str(value) if isinstance(value, int) else _quote(str(value))
+
+    return "VALUES " + ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
+
+
+_COMMITTEES = View(
+    "trio_enrich_committees",
+    ("code", "name", "chamber"),
+    _values([(code, label, chamber_of(code)) for code, label in sorted(COMMITTEES.items())]),
+)
+
+_BRACKETS = View(
+    "trio_enrich_brackets",
+    ("bracket", "low", "high"),
+    _values([(b.name, b.low, b.high) for b in BRACKETS]),
+)
+
+# The name the site shows: the nickname, where there is one, for the first name. A politician
+# met only on listing pages has no full_name in the earlier tool's table.
+_NAME = (
+    "COALESCE(NULLIF(p.full_name, ''), "
+    "COALESCE(NULLIF(p.nickname, ''), p.first_name) || ' ' || p.last_name)"
+)
+
+_POLITICIANS = View(
+    "trio_enrich_politicians",
+    ("politician_id", "name", "party", "state", "chamber", "gender", "district", "dob",
+     "trades", "issuers", "volume", "last_traded", "committees", "url"),
+    f"""SELECT p.politician_id, {_NAME}, p.party, p.state_id, p.chamber, NULLIF(p.gender, ''),
+        p.district, NULLIF(p.dob, ''),
+        COALESCE(s.count_trades, 0), COALESCE(s.count_issuers, 0), COALESCE(s.volume, 0),
+        s.date_last_traded,
+        (SELECT group_concat(committee, ';') FROM (SELECT committee FROM politician_committees
+            WHERE politician_id = p.politician_id ORDER BY committee)),
+        'https://www.capitoltrades.com/politicians/' || p.politician_id
+    FROM politicians p LEFT JOIN politician_stats s ON s.politician_id = p.politician_id""",
+)  # fmt: skip
+
+# An issuer's market capitalisation: from its full performance, or the part its page showed.
+_MCAP = "COALESCE(f.mcap, h.mcap)"
+
+_ISSUERS = View(
+    "trio_enrich_issuers",
+    ("issuer_id", "name", "ticker", "sector", "state", "country", "market_cap", "trades",
+     "politicians", "volume", "last_traded", "url"),
+    f"""SELECT i.issuer_id, i.issuer_name, NULLIF(i.issuer_ticker, ''), i.sector, i.state_id,
+        i.country, {_MCAP}, COALESCE(s.count_trades, 0), COALESCE(s.count_politicians, 0),
+        COALESCE(s.volume, 0), s.date_last_traded,
+        'https://www.capitoltrades.com/issuers/' || i.issuer_id
+    FROM issuers i LEFT JOIN issuer_stats s ON s.issuer_id = i.issuer_id
+    LEFT JOIN issuer_performance f ON f.issuer_id = i.issuer_id
+    LEFT JOIN trio_enrich_partial_performance h ON h.issuer_id = i.issuer_id""",
+)  # fmt: skip
+
+_TRADES = View(
+    "trio_enrich_trades",
+    ("tx_id", "pub_date", "tx_date", "filing_date", "reporting_gap", "late",
+     "politician_id", "politician", "party", "chamber", "state", "gender",
+     "issuer_id", "issuer", "ticker", "sector", "issuer_state", "country",
+     "asset_type", "tx_type", "owner", "value", "bracket", "bracket_low", "bracket_high",
+     "price", "shares", "shares_low", "shares_high", "labels", "committees", "filing_url",
+     "url", "enriched_at"),
+    f"""SELECT t.tx_id, t.pub_date, t.tx_date, t.filing_date, t.reporting_gap,
+        t.reporting_gap > {LATE_AFTER_DAYS},
+        t.politician_id, {_NAME}, p.party, t.chamber, p.state_id, NULLIF(p.gender, ''),
+        t.issuer_id, i.issuer_name, NULLIF(i.issuer_ticker, ''), i.sector, i.state_id,
+        i.country, a.asset_type, t.tx_type, t.owner, t.value, b.bracket, b.low, b.high,
+        t.price, t.size, t.size_range_low, t.size_range_high,
+        (SELECT group_concat(label, ';') FROM (SELECT label FROM trade_labels
+            WHERE tx_id = t.tx_id ORDER BY label)),
+        (SELECT group_concat(committee, ';') FROM (SELECT committee FROM trade_committees
+            WHERE tx_id = t.tx_id ORDER BY committee)),
+        NULLIF(t.filing_url, ''), '{TRADE_URL}' || t.tx_id, t.enriched_at
+    FROM trades t
+    JOIN politicians p ON p.politician_id = t.politician_id
+    JOIN issuers i ON i.issuer_id = t.issuer_id
+    LEFT JOIN assets a ON a.asset_id = t.asset_id
+    LEFT JOIN trio_enrich_brackets b
+        ON t.value >= b.low AND (b.high IS NULL OR t.value <= b.high)""",
+)  # fmt: skip
+
+_RETURNS = View(
+    "trio_enrich_trade_returns",
+    ("tx_id", "issuer_id", "price", "close", "close_date", "change"),
+    """SELECT t.tx_id, t.issuer_id, t.price, c.price, c.price_date,
+        CASE WHEN t.price > 0 AND c.price IS NOT NULL THEN c.price / t.price - 1 END
+    FROM trades t
+    LEFT JOIN (SELECT issuer_id, price, MAX(price_date) AS price_date
+               FROM issuer_eod_prices GROUP BY issuer_id) c ON c.issuer_id = t.issuer_id""",
+)  # fmt: skip
+
+#: Every view, each after the views it reads.
+VIEWS: tuple[View, ...] = (_COMMITTEES, _BRACKETS, _POLITICIANS, _ISSUERS, _TRADES, _RETURNS)
+
+
+def create_views(db: sqlite3.Connection) -> None:
+    """(Re)create every view, inside the caller's transaction."""
+    for view in reversed(VIEWS):
+        db.execute(f"DROP VIEW IF EXISTS {view.name}")
+    for view in VIEWS:
+        db.execute(f"CREATE VIEW {view.name}({', '.join(view.columns)}) AS {view.select}")
+
+
+#: Our own tables the views read, with the columns they read: a database no trio-enrich has
+#: written yet lacks them, and reads them as empty.
+_OUR_TABLES: dict[str, tuple[str, ...]] = {"trio_enrich_partial_performance": ("issuer_id", "mcap")}
+
+
+def with_clause(tables: set[str]) -> str:
+    """Every view as a common table expression, to put in front of a query that reads them
+    from a database that may not have them (a CTE of a view's name hides the view); `tables`
+    are the database's tables (ours that are missing are read as empty)."""
+    parts = [
+        f"{name}({', '.join(columns)}) AS (SELECT {', '.join('NULL' for _ in columns)} WHERE 0)"
+        for name, columns in _OUR_TABLES.items()
+        if name not in tables
+    ]
+    parts += [f"{view.name}({', '.join(view.columns)}) AS ({view.select})" for view in VIEWS]
+    return "WITH " + ",\n".join(parts) + "\n"
