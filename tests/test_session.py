@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import trio
 
+import trio_enrich
 from trio_enrich import (
+    TRADES,
     DatabaseError,
     EnrichOptions,
+    FinishReason,
     Store,
     SyncOptions,
     TrioEnrichError,
     UsageError,
 )
-from trio_enrich.runs.session import open_session
+from trio_enrich.clients.robots import Robots
+from trio_enrich.core.pacing import COLD_START_RATE
+from trio_enrich.core.stats import NoProgress, RunStats
+from trio_enrich.runs.session import disallowed, open_session, paced, require_database
 from trio_enrich.runs.stages import SYNC, StageInput
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 from trio_enrich.storage.archive import PageArchive, archive_path
@@ -117,3 +125,120 @@ async def test_what_a_refused_session_says(tmp_path: Path) -> None:
             " nothing was fetched. Pass --ignore-robots-disallow only if you have decided to "
             "fetch it anyway"
         )
+
+
+async def test_a_session_that_waits_says_so_once_and_when_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `wait`, a held database is waited for, said once (a cron log says who it waited
+    for), and the start is said; the run then records itself as the command it is."""
+    dataset = make_dataset(seed=93, trades=12)
+    db = tmp_path / "ct.db"
+    said: list[str] = []
+    monkeypatch.setattr("sys.argv", ["trio-enrich", "trades", "--db", str(db)])
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=93) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        async with open_session(db, options, create=True):
+            pass  # the database, made
+        with RunLock(db) as held:
+            assert held.try_acquire()
+
+            async def run_after() -> None:
+                async with open_session(db, options, wait=True, say=said.append):
+                    with Store.open(db, read_only=True) as store:
+                        holder = store.current_run()
+                    assert holder is not None
+                    assert holder.command == f"trio-enrich trades --db {db}"
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(run_after)
+                await trio.sleep(0.9)  # several turns of the wait
+                assert len(said) == 1
+                assert said[0].endswith(f"trio-enrich: waiting for the run using {db} "
+                                        "(no details recorded) to finish")  # fmt: skip
+                held.release()
+    assert len(said) == 2
+    assert said[1].endswith(f"trio-enrich: {db} is free; starting")
+
+
+def test_auto_starts_from_a_learned_rate_only_while_it_is_fresh(tmp_path: Path) -> None:
+    robots = Robots("http://127.0.0.1:9", status=404)
+    options = EnrichOptions(base_url="http://127.0.0.1:9", auto=True)
+    with Store.open(tmp_path / "ct.db", create=True) as store:
+        _, cold = paced(store, options, robots)
+        assert cold is not None
+        assert cold.start == COLD_START_RATE
+        store.remember_rate("127.0.0.1:9", 40.0, limited=True)
+        _, warm = paced(store, options, robots)
+        assert warm is not None
+        assert warm.start == pytest.approx(0.95 * 40.0)
+        for stamp in ("not a time", "2020-01-01T00:00:00+00:00"):  # unreadable; too old
+            learned = json.dumps({"127.0.0.1:9": {"rate": 40.0, "limited": True,
+                                                   "learned_at": stamp}})  # fmt: skip
+            with store.transaction() as connection:
+                connection.execute(
+                    "UPDATE trio_enrich_meta SET value = ? WHERE key = 'learned_rate'", (learned,)
+                )
+            _, stale = paced(store, options, robots)
+            assert stale is not None
+            assert stale.start == COLD_START_RATE, stamp
+
+
+async def test_an_auto_run_remembers_the_rate_it_learned(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=94, trades=40)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=94) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0, auto=True)
+        await trio_enrich.sync(db, options)
+        with Store.open(db, read_only=True) as store:
+            learned = store.learned_rate(urlsplit(sim.base_url).netloc)
+    assert learned is not None
+    assert learned.rate > 0
+
+
+async def test_a_run_without_an_archive_keeps_no_page_and_stores_every_row(
+    tmp_path: Path,
+) -> None:
+    dataset = make_dataset(seed=95, trades=30)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=95) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0, archive=False)
+        walked = await trio_enrich.sync(db, options)
+        stats = await trio_enrich.enrich(db, TRADES, options)
+    assert (walked.complete, stats.done) == (True, 30)
+    assert not archive_path(db).exists()
+
+
+def test_what_a_run_says_of_a_missing_database_and_an_ignored_robots_rule(tmp_path: Path) -> None:
+    db = tmp_path / "none.db"
+    with pytest.raises(UsageError) as missing:
+        require_database(db)
+    assert str(missing.value) == (
+        f"database {db} does not exist; make it with `trio-enrich sync --db {db}` "
+        "(or name an existing one with --db)"
+    )
+    said: list[str] = []
+    robots = Robots("http://x", status=200, text="User-agent: *\nDisallow: /trades/\n")
+    assert disallowed(robots, ["/trades/7"], ignore=True, say=said.append) is None
+    assert said == [
+        "trio-enrich: warning: robots.txt (line 2: Disallow: /trades/) disallows /trades/7; going "
+        "on as --ignore-robots-disallow asks"
+    ]
+
+
+async def test_a_stop_event_ends_an_enrich_run_between_items(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=96, trades=60)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(latency_ms=5), seed=96) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0, concurrency=2)
+        await trio_enrich.sync(db, options)
+        stop = trio.Event()
+
+        class _StopAt(NoProgress):
+            def update(self, stats: RunStats) -> None:
+                if stats.done >= 10:
+                    stop.set()
+
+        stats = await trio_enrich.enrich(db, TRADES, options, progress=_StopAt(), stop=stop)
+    assert stats.finish_reason is FinishReason.INTERRUPTED
+    assert 10 <= stats.done < 60
