@@ -121,7 +121,7 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
     "commands": [("progress",), ("report", "settings", "console"), ("summaries",), ("execute",),
                  ("demo", "archive")],
     "__init__": [("__init__",)],
-    "cli": [("flags", "reading"), ("fetching", "archive", "offline"), ("program",), ("__init__",)],
+    "cli": [("flags",), ("reading", "fetching", "archive", "offline"), ("program",), ("__init__",)],
     "_entry": [("_entry",)],
     "__main__": [("__main__",)],
 }  # fmt: skip
@@ -336,8 +336,14 @@ def test_each_foreign_library_has_one_adapter(library: str) -> None:
     expected = {
         "httpx": {"clients.httpx_client"},
         "alive_progress": {"commands.progress"},
-        "cyclopts": {"cli.flags", "cli.fetching", "cli.archive", "cli.offline", "cli.program",
-                     "cli.reading"},
+        "cyclopts": {
+            "cli.flags",
+            "cli.fetching",
+            "cli.archive",
+            "cli.offline",
+            "cli.program",
+            "cli.reading",
+        },
         "protego": {"clients.robots"},
     }
     assert users == expected[library]

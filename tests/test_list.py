@@ -375,9 +375,18 @@ def test_every_format_read_back_gives_the_rows_of_json(
             "--committee 'senate-banking' is not a committee code",
         ),
         (["trades", "--trade-size", "big"], "--trade-size 'big' is not one of: under-1k"),
-        (["trades", "--limit", "-1"], "--limit -1 is not a positive number"),
-        (["trades", "--days", "0"], "--days 0 is not a positive number of days"),
-        (["trades", "--min-value", "-5"], "--min-value -5 is negative"),
+        (
+            ["trades", "--limit", "-1"],
+            "Invalid value for --limit: -1 is out of range: give a whole number from 0",
+        ),
+        (
+            ["trades", "--days", "0"],
+            "Invalid value for --days: 0 is out of range: give a whole number from 1",
+        ),
+        (
+            ["trades", "--min-value", "-5"],
+            "Invalid value for --min-value: -5 is out of range: give a whole number from 0",
+        ),
         (["issuers", "--market-cap", "huge"], "--market-cap 'huge' is not one of: mega, large"),
         (["politicians", "--sort-by", "age"], 'Invalid value "age" for --sort-by'),
     ],

@@ -20,6 +20,7 @@ from .._errors import EXIT_OK, EXIT_USAGE, TrioEnrichError
 from ..commands import console
 from ..read.listing import committee_rows, list_rows
 from ..read.queries import IssuerFilters, PoliticianFilters, TradeFilters
+from .flags import whole
 
 __all__ = ["list_app", "run_light"]
 
@@ -36,6 +37,9 @@ _OUTPUT = (
 _LIMIT = "The most rows to print; 0: every row."
 _ASC = "Oldest, smallest or first in the alphabet first."
 _REPEAT = " Repeat it for any of several."
+_MOST_ROWS = 1_000_000_000
+_MOST_USD = 10**12
+_MOST_DAYS = 36_500  # a century (a negative gap, a filing's data-entry error, is shown, not chosen)
 
 list_app = cyclopts.App(
     name="list",
@@ -136,25 +140,35 @@ def trades(
     ] = (),
     min_value: Annotated[
         int | None,
+        whole(0, _MOST_USD),
         Parameter(help=("The least value in USD (a trade's value is its range's midpoint).")),
     ] = None,
-    max_value: Annotated[int | None, Parameter(help="The most value in USD.")] = None,
+    max_value: Annotated[
+        int | None, whole(0, _MOST_USD), Parameter(help="The most value in USD.")
+    ] = None,
     since: Annotated[str | None, Parameter(help="Published on or after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, Parameter(help="Published on or before YYYY-MM-DD.")] = None,
     tx_since: Annotated[str | None, Parameter(help="Traded on or after YYYY-MM-DD.")] = None,
     tx_until: Annotated[str | None, Parameter(help="Traded on or before YYYY-MM-DD.")] = None,
-    days: Annotated[int | None, Parameter(help="Published in the last N days (UTC).")] = None,
+    days: Annotated[
+        int | None, whole(1, _MOST_DAYS), Parameter(help="Published in the last N days (UTC).")
+    ] = None,
     min_gap: Annotated[
         int | None,
+        whole(0, _MOST_DAYS),
         Parameter(help=("The least reporting gap: days from the trade to its publication.")),
     ] = None,
-    max_gap: Annotated[int | None, Parameter(help="The most reporting gap, in days.")] = None,
+    max_gap: Annotated[
+        int | None,
+        whole(0, _MOST_DAYS),
+        Parameter(help="The most reporting gap, in days."),
+    ] = None,
     late: Annotated[
         bool, Parameter(help="Only trades published over 45 days after they were made.")
     ] = False,
     sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published",
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
-    limit: Annotated[int, Parameter(help=_LIMIT)] = 100,
+    limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
     output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
 ) -> int:
     """Trades chosen by filters (each narrows; a repeated one means any of its values),
@@ -195,7 +209,7 @@ def politicians(
         PoliticianSort, Parameter(help="What to order by (largest first).")
     ] = "volume",
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
-    limit: Annotated[int, Parameter(help=_LIMIT)] = 100,
+    limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
     output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
 ) -> int:
     """Politicians chosen by filters, with their trades' count, issuers, volume and the day
@@ -224,7 +238,7 @@ def issuers(
     ] = None,
     sort_by: Annotated[IssuerSort, Parameter(help="What to order by (largest first).")] = "volume",
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
-    limit: Annotated[int, Parameter(help=_LIMIT)] = 100,
+    limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
     output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
 ) -> int:
     """Issuers chosen by filters, with their trades' count, politicians and volume."""

@@ -178,10 +178,10 @@ def with_clause(tables: set[str]) -> str:
     """Every view as a common table expression, to put in front of a query that reads them
     from a database that may not have them (a CTE of a view's name hides the view); `tables`
     are the database's tables (ours that are missing are read as empty)."""
-    parts = [
-        f"{name}({', '.join(columns)}) AS (SELECT {', '.join('NULL' for _ in columns)} WHERE 0)"
-        for name, columns in _OUR_TABLES.items()
-        if name not in tables
-    ]
+    parts = []
+    for table, names in _OUR_TABLES.items():
+        if table not in tables:
+            columns, sql = ", ".join(names), "SELECT " + ", ".join(["NULL"] * len(names))
+            parts.append(f"{table}({columns}) AS ({sql} WHERE 0)")
     parts += [f"{view.name}({', '.join(view.columns)}) AS ({view.select})" for view in VIEWS]
     return "WITH " + ",\n".join(parts) + "\n"
