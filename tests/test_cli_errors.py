@@ -98,7 +98,7 @@ def test_bad_database_paths(
 
 COMMANDS = [
     "trades", "issuers", "sync", "committees", "update", "status", "check", "reparse", "page",
-    "archive", "demo", "sim",
+    "archive", "demo", "sim", "list",
 ]  # fmt: skip
 
 
@@ -109,7 +109,7 @@ def test_the_list_of_commands_is_the_apps() -> None:
 
 
 #: Commands that group others: their help is checked through each of theirs.
-GROUPS = {"archive": ["prune"]}
+GROUPS = {"archive": ["prune"], "list": ["trades"]}
 
 
 @pytest.mark.parametrize(

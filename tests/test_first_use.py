@@ -325,7 +325,10 @@ def test_a_version_1_database_gains_the_capital_gains_table(tmp_path: Path) -> N
     path = tmp_path / "v1.db"
     Store.open(path).close()
     db = sqlite3.connect(path)
-    # What version 1 had: no tables or columns of the later versions.
+    # What version 1 had: no tables or columns of the later versions, and no views.
+    for (view,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+        db.execute(f"DROP VIEW {view}")
+    db.execute("DELETE FROM trio_enrich_meta WHERE key = 'views'")
     db.execute("DROP TABLE trio_enrich_capital_gains_shown")
     db.execute("DROP TABLE trio_enrich_partial_performance")
     db.execute("ALTER TABLE trio_enrich_failures DROP COLUMN runs")

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .._errors import DatabaseError
-from .views import create_views
+from .views import VIEWS_SIGNATURE, create_views, drop_views
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -319,6 +319,9 @@ def prepare(db: sqlite3.Connection, path: str, *, create: bool) -> None:
             raise DatabaseError(f"cannot switch database {path} to WAL mode")
     db.execute("PRAGMA synchronous = NORMAL")
     with transaction(db, path):
+        views_stale = version < SCHEMA_VERSION or _views_signature(db) != VIEWS_SIGNATURE
+        if views_stale:
+            drop_views(db)  # (a migration may alter a table they read)
         for statement in _split_sql(_CAPITOLTRADERS_DDL):
             db.execute(statement)
         if fresh:
@@ -336,7 +339,21 @@ def prepare(db: sqlite3.Connection, path: str, *, create: bool) -> None:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (str(SCHEMA_VERSION),),
         )
-        create_views(db)  # what this version means by each view
+        if views_stale:
+            create_views(db)  # what this version means by each view
+            db.execute(
+                "INSERT INTO trio_enrich_meta(key, value) VALUES ('views', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (VIEWS_SIGNATURE,),
+            )
+
+
+def _views_signature(db: sqlite3.Connection) -> str | None:
+    """The signature of the views a writer last made in this copy (None: none yet)."""
+    if not table_exists(db, "trio_enrich_meta"):
+        return None
+    row = db.execute("SELECT value FROM trio_enrich_meta WHERE key = 'views'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def table_exists(db: sqlite3.Connection, name: str) -> bool:

@@ -10,12 +10,23 @@ tables never do. Every column is described in the data dictionary (``read.dictio
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 
 from ..site.roster import COMMITTEES, chamber_of
 
-__all__ = ["BRACKETS", "LATE_AFTER_DAYS", "VIEWS", "Bracket", "View", "create_views", "with_clause"]
+__all__ = [
+    "BRACKETS",
+    "LATE_AFTER_DAYS",
+    "VIEWS",
+    "VIEWS_SIGNATURE",
+    "Bracket",
+    "View",
+    "create_views",
+    "drop_views",
+    "with_clause",
+]
 
 #: A filing is late when it is published more than this many days after the trade (the STOCK
 #: Act's 45 days, counted as the site counts its reporting gap: published minus traded).
@@ -161,12 +172,29 @@ _RETURNS = View(
 VIEWS: tuple[View, ...] = (_COMMITTEES, _BRACKETS, _POLITICIANS, _ISSUERS, _TRADES, _RETURNS)
 
 
-def create_views(db: sqlite3.Connection) -> None:
-    """(Re)create every view, inside the caller's transaction."""
+def _create_statements() -> list[str]:
+    return [
+        f"CREATE VIEW {view.name}({', '.join(view.columns)}) AS {view.select}" for view in VIEWS
+    ]
+
+
+#: What this version's views are: a writer recreates them when the copy's differ (and only
+#: then: a full disk must not be filled by views written again at every open).
+VIEWS_SIGNATURE = hashlib.sha256("\n".join(_create_statements()).encode()).hexdigest()[:16]
+
+
+def drop_views(db: sqlite3.Connection) -> None:
+    """Drop every view (before a migration alters a table they read), in the caller's
+    transaction."""
     for view in reversed(VIEWS):
         db.execute(f"DROP VIEW IF EXISTS {view.name}")
-    for view in VIEWS:
-        db.execute(f"CREATE VIEW {view.name}({', '.join(view.columns)}) AS {view.select}")
+
+
+def create_views(db: sqlite3.Connection) -> None:
+    """(Re)create every view, inside the caller's transaction."""
+    drop_views(db)
+    for sql in _create_statements():
+        db.execute(sql)
 
 
 #: Our own tables the views read, with the columns they read: a database no trio-enrich has
