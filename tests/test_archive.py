@@ -33,11 +33,13 @@ from .helpers import (
 
 
 def dump(db: Path, *, skip: tuple[str, ...] = ()) -> list[str]:
-    """The database's content as SQL, without the run lock's bookkeeping."""
+    """The database's content as SQL, without the run lock's bookkeeping and the runs'
+    ledger (each run adds its row)."""
     connection = sqlite3.connect(db)
     try:
         return [line for line in connection.iterdump()
-                if "'run'" not in line and not line.startswith(skip)]  # fmt: skip
+                if "'run'" not in line and not line.startswith(skip)
+                and not line.startswith('INSERT INTO "trio_enrich_runs"')]  # fmt: skip
     finally:
         connection.close()
 

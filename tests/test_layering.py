@@ -112,7 +112,7 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
     "site": [("flight", "walk"), ("page", "roster"),
              ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
     "storage": [("lock", "counts", "writes", "views"), ("schema",), ("bookkeeping",),
-                ("store", "archive")],
+                ("history",), ("store", "archive")],
     "read": [("formats", "queries", "dictionary"), ("listing",)],
     "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
             ("_command",), ("__init__",)],
@@ -262,7 +262,8 @@ def test_each_import_goes_to_a_lower_rank(path: Path) -> None:
 # The modules that speak SQL: the store's, and the read side's query builder (its SQL over
 # the views, which the store's `views` defines).
 _STORAGE = ("storage.store", "storage.schema", "storage.writes", "storage.counts",
-            "storage.archive", "storage.bookkeeping", "storage.views", "read.queries")  # fmt: skip
+            "storage.archive", "storage.bookkeeping", "storage.views", "storage.history",
+            "read.queries")  # fmt: skip
 _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DROP", "REPLACE")
 
 

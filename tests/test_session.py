@@ -242,3 +242,51 @@ async def test_a_stop_event_ends_an_enrich_run_between_items(tmp_path: Path) -> 
         stats = await trio_enrich.enrich(db, TRADES, options, progress=_StopAt(), stop=stop)
     assert stats.finish_reason is FinishReason.INTERRUPTED
     assert 10 <= stats.done < 60
+
+
+_SLOW = "User-agent: *\nCrawl-delay: 0.5\n"  # 2 requests a second
+
+
+@pytest.mark.parametrize(
+    ("auto", "max_rps", "rules", "learned", "expected"),
+    [
+        # fixed pacing: robots.txt's rate caps --max-rps, or becomes it
+        (False, None, "", None, (None, None)),
+        (False, 10.0, "", None, (10.0, None)),
+        (False, None, _SLOW, None, (2.0, None)),
+        (False, 10.0, _SLOW, None, (2.0, None)),
+        (False, 1.0, _SLOW, None, (1.0, None)),
+        # auto: from the cold start, under robots.txt's rate (with a margin) and auto:N
+        (True, None, "", None, (None, (COLD_START_RATE, None, False))),
+        (True, 30.0, "", None, (30.0, (COLD_START_RATE, 30.0, False))),
+        (True, None, _SLOW, None, (None, (COLD_START_RATE, 2.0 / 1.03, False))),
+        (True, 1.5, _SLOW, None, (1.5, (COLD_START_RATE, 1.5, False))),
+        # a limit learned before: held just under it; a rate merely reached: 90% of it
+        (True, None, _SLOW, (40.0, True), (None, (38.0, 2.0 / 1.03, True))),
+        (True, None, "", (40.0, False), (None, (36.0, None, False))),
+        (True, None, "", (3.0, False), (None, (COLD_START_RATE, None, False))),
+    ],
+)
+def test_how_a_session_paces_by_its_options_robots_txt_and_what_it_learned(
+    tmp_path: Path,
+    auto: bool,
+    max_rps: float | None,
+    rules: str,
+    learned: tuple[float, bool] | None,
+    expected: tuple[float | None, tuple[float, float | None, bool] | None],
+) -> None:
+    base = "http://127.0.0.1:9"
+    robots = Robots(base, status=200 if rules else 404, text=rules)
+    options = EnrichOptions(base_url=base, auto=auto, max_rps=max_rps)
+    with Store.open(tmp_path / "ct.db", create=True) as store:
+        if learned is not None:
+            store.remember_rate("127.0.0.1:9", learned[0], limited=learned[1])
+        paced_options, adaptive = paced(store, options, robots)
+    law = None if adaptive is None else (adaptive.start, adaptive.ceiling, adaptive.remembered)
+    assert paced_options.max_rps == expected[0]
+    if law is None or expected[1] is None:
+        assert law == expected[1]
+    else:
+        assert law[0] == pytest.approx(expected[1][0])
+        assert law[1] == pytest.approx(expected[1][1])
+        assert law[2] == expected[1][2]

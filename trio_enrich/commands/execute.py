@@ -217,6 +217,23 @@ async def _run_stages(
             return run.refused
 
         refused, received = await stopped_by_writes(with_signals(command, work))
+        # (said before the run lets go of the lock: its row in the runs' ledger keeps it)
+        code = _report(settings, stages, said, refused, received, each_stage=each_stage)
+        session.outcome.exit_code = code
+        session.outcome.counts = [done.report for done in said]
+    return code
+
+
+def _report(
+    settings: RunSettings,
+    stages: Sequence[Stage],
+    said: list[StageDone],
+    refused: dict[str, str] | None,
+    received: list[int],
+    *,
+    each_stage: bool,
+) -> int:
+    """Print the stages' summaries; the exit code of the run."""
     if refused is None:
         return signal_exit(received)
     for done in said:

@@ -18,7 +18,7 @@ import contextlib
 import datetime
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -40,8 +40,8 @@ from .jobs import open_page_client, read_kept_page
 from .options import EnrichOptions, pipeline_config
 
 __all__ = [
-    "Database", "Needs", "RunSession", "disallowed", "locked_run", "open_session", "paced",
-    "refusal", "require_database", "run_stopped", "say_nothing",
+    "Database", "Needs", "RunOutcome", "RunSession", "disallowed", "locked_run", "open_session",
+    "paced", "refusal", "require_database", "run_stopped", "say_nothing",
 ]  # fmt: skip
 
 R = TypeVar("R")
@@ -59,6 +59,15 @@ def say_nothing(message: str) -> None:
     """A `say` for a program that reads results, not lines."""
 
 
+@dataclass(slots=True)
+class RunOutcome:
+    """How a run ended, for its row in the runs' ledger: the command line sets what it knows
+    before the run lets go of the lock (the library has no exit codes: they stay NULL)."""
+
+    exit_code: int | None = None
+    counts: object = None  # JSON-able: the stages' reports
+
+
 class RunSession:
     """A run's resources while it runs (made by :func:`open_session` only)."""
 
@@ -73,7 +82,9 @@ class RunSession:
         archive: PageArchive | None,
         ignore_robots_disallow: bool,
         say: Callable[[str], None],
+        outcome: RunOutcome | None = None,
     ) -> None:
+        self.outcome = outcome or RunOutcome()  # how it ended, as its ledger row will say
         self.store = store
         self.options = options  # as paced: robots.txt's rate caps max_rps
         self.robots = robots
@@ -191,7 +202,9 @@ async def open_session(
         archive = await _open_archive(store, options)
         if archive is not None:
             stack.callback(archive.close)
-        await stack.enter_async_context(locked_run(store, wait=wait, command=command, say=say))
+        outcome = await stack.enter_async_context(
+            locked_run(store, wait=wait, command=command, say=say)
+        )
         if robots is None:
             robots = await _read_robots(options, archive)
         elif archive is not None and robots.status is not None:
@@ -207,7 +220,7 @@ async def open_session(
         )
         session = RunSession(
             store, paced_options, robots, client, adaptive=adaptive, archive=archive,
-            ignore_robots_disallow=ignore_robots_disallow, say=say,
+            ignore_robots_disallow=ignore_robots_disallow, say=say, outcome=outcome,
         )  # fmt: skip
         try:
             if needs is not None:
@@ -256,19 +269,27 @@ async def _open_archive(store: Store, options: EnrichOptions) -> PageArchive | N
 @contextlib.asynccontextmanager
 async def locked_run(
     store: Store, *, wait: bool = False, command: str = "", say: Callable[[str], None] = say_nothing
-) -> AsyncIterator[None]:
-    """Inside the run lock of `store` (one writer per database), its holder recorded: what
-    every run that writes does, a session and `reparse` alike."""
+) -> AsyncIterator[RunOutcome]:
+    """Inside the run lock of `store` (one writer per database), its holder recorded and its
+    row in the runs' ledger open until it ends (with what the caller set in the `RunOutcome`
+    it is given, or the error that ended it): what every run that writes does, a session and
+    `reparse` alike."""
     lock = RunLock(store.path) if store.path != ":memory:" else None
+    outcome = RunOutcome()
+    error: str | None = None
     try:
         # The lock before the pending list: a run that waited reads what the other left.
         if lock is not None:
             await _take_run_lock(lock, store, wait, say)
         await store.run(store.record_run, command or _this_command())
-        yield
+        yield outcome
+    except BaseException as stopped:
+        error = " ".join(str(stopped).split()) or type(stopped).__name__
+        raise
     finally:
         if lock is None or lock.held:
             with contextlib.suppress(TrioEnrichError):
+                store.end_run(exit_code=outcome.exit_code, error=error, counts=outcome.counts)
                 store.clear_run()
         if lock is not None:
             lock.release()

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: trio-enrich's own schema version (in trio_enrich_meta), independent of PRAGMA user_version.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -243,6 +243,41 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             hash TEXT NOT NULL,
             fetched_at TEXT NOT NULL,
             PRIMARY KEY (entity, item_id)
+        ) WITHOUT ROWID""",
+    ),
+    (
+        # What the copy remembers over time. Each run that held the run lock (its command,
+        # start, end, the exit code a command gave, the stages' counts), when each trade was
+        # first stored and by which run (trades stored before this version have no row: they
+        # are history, not news), and when each committee membership was first and last seen
+        # on a roster (politician_committees keeps the current roster only). No AUTOINCREMENT:
+        # it would add sqlite_sequence beside the user's tables, and runs are never deleted.
+        """CREATE TABLE IF NOT EXISTS trio_enrich_runs (
+            run_id INTEGER PRIMARY KEY,
+            command TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            exit_code INTEGER,
+            error TEXT,
+            new_trades INTEGER,
+            counts TEXT
+        )""",
+        """CREATE TABLE IF NOT EXISTS trio_enrich_first_seen (
+            tx_id INTEGER PRIMARY KEY,
+            first_seen_at TEXT NOT NULL,
+            run_id INTEGER
+        )""",
+        "CREATE INDEX IF NOT EXISTS idx_trio_enrich_first_seen_at "
+        "ON trio_enrich_first_seen(first_seen_at)",
+        "CREATE INDEX IF NOT EXISTS idx_trio_enrich_first_seen_run "
+        "ON trio_enrich_first_seen(run_id)",
+        """CREATE TABLE IF NOT EXISTS trio_enrich_memberships (
+            politician_id TEXT NOT NULL,
+            committee TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            PRIMARY KEY (politician_id, committee)
         ) WITHOUT ROWID""",
     ),
 )

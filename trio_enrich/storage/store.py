@@ -44,7 +44,7 @@ from .._model import (
     WalkStatus,
 )
 from ..site.walk import Walk
-from . import bookkeeping
+from . import bookkeeping, history
 from .bookkeeping import READ_KEY, WALK_KEY, utc_now
 from .counts import committees_counts, entity_counts, not_shown, partial_performance
 from .schema import (
@@ -127,6 +127,7 @@ class Store:
         self._db = connection
         self.path = path
         self._limiter: trio.CapacityLimiter | None = None
+        self.run_id: int | None = None  # this process's row in the runs' ledger, while it runs
 
     async def run(self, call: Callable[[*Ts], T], *args: *Ts) -> T:
         """`call(*args)` in a worker thread, one call at a time for this store (from trio)."""
@@ -317,7 +318,8 @@ class Store:
         :meth:`finish_sync` moves it, once a walk is complete. Without `keep` the write is
         counted and rolled back (a dry run); `note_read` notes that listing pages were read.
         """
-        written = new = 0
+        written = 0
+        first: list[int] = []
         with transaction(self._db, self.path, keep=keep) as db:
             for trade in trades:
                 exists = db.execute(
@@ -325,13 +327,14 @@ class Store:
                 ).fetchone()
                 upsert_listing_trade(db, trade)
                 written += 1
-                new += exists is None
+                first += [trade.tx_id] if exists is None else []
+            history.note_first_seen(db, first, utc_now(), self.run_id)
             if walk is not None:
                 set_our_meta(db, WALK_KEY, walk.to_json())
             # Pages read since the last complete walk (finish_sync forgets it): status says so.
             if note_read:
                 set_our_meta(db, READ_KEY, utc_now())
-        return ListingWrite(written, new)
+        return ListingWrite(written, len(first))
 
     def _our_meta(self, key: str) -> str | None:
         return bookkeeping.our_meta(self._db, key)
@@ -351,10 +354,24 @@ class Store:
         """Who holds (or last held) the run lock; None when not recorded."""
         return bookkeeping.read_holder(self._db)
 
-    def record_run(self, command: str) -> None:
-        """Note this process as the holder of the run lock (call it once the lock is held)."""
+    def record_run(self, command: str) -> int | None:
+        """Note this process as the holder of the run lock (call it once the lock is held),
+        and open its row in the runs' ledger: the trades stored first from now on are this
+        run's (its id; None in a copy whose tables predate the ledger)."""
         with self.transaction() as db:
             bookkeeping.record_holder(db, command)
+            self.run_id = history.begin_run(db, command)
+        return self.run_id
+
+    def end_run(
+        self, *, exit_code: int | None = None, error: str | None = None, counts: object = None
+    ) -> None:
+        """Close this process's row in the runs' ledger (see `record_run`)."""
+        if self.run_id is None:
+            return
+        with self.transaction() as db:
+            history.end_run(db, self.run_id, exit_code=exit_code, error=error, counts=counts)
+        self.run_id = None
 
     def clear_run(self) -> None:
         with self.transaction() as db:
@@ -411,6 +428,7 @@ class Store:
             written = replace_memberships(db, rosters, chambers)
             if not (reread and written.unchanged):
                 set_our_meta(db, "committees_read_at", now or utc_now())
+            history.note_memberships(db, rosters, now or utc_now())
         return written
 
     def status(self) -> StatusReport:

@@ -138,7 +138,7 @@ _TRADES = View(
      "issuer_id", "issuer", "ticker", "sector", "issuer_state", "country",
      "asset_type", "tx_type", "owner", "value", "bracket", "bracket_low", "bracket_high",
      "price", "shares", "shares_low", "shares_high", "labels", "committees", "filing_url",
-     "url", "enriched_at"),
+     "url", "enriched_at", "first_seen_at", "first_seen_run"),
     f"""SELECT t.tx_id, t.pub_date, t.tx_date, t.filing_date, t.reporting_gap,
         t.reporting_gap > {LATE_AFTER_DAYS},
         t.politician_id, {_NAME}, p.party, t.chamber, p.state_id, NULLIF(p.gender, ''),
@@ -149,13 +149,15 @@ _TRADES = View(
             WHERE tx_id = t.tx_id ORDER BY label)),
         (SELECT group_concat(committee, ';') FROM (SELECT committee FROM trade_committees
             WHERE tx_id = t.tx_id ORDER BY committee)),
-        NULLIF(t.filing_url, ''), '{TRADE_URL}' || t.tx_id, t.enriched_at
+        NULLIF(t.filing_url, ''), '{TRADE_URL}' || t.tx_id, t.enriched_at,
+        f.first_seen_at, f.run_id
     FROM trades t
     JOIN politicians p ON p.politician_id = t.politician_id
     JOIN issuers i ON i.issuer_id = t.issuer_id
     LEFT JOIN assets a ON a.asset_id = t.asset_id
     LEFT JOIN trio_enrich_brackets b
-        ON t.value >= b.low AND (b.high IS NULL OR t.value <= b.high)""",
+        ON t.value >= b.low AND (b.high IS NULL OR t.value <= b.high)
+    LEFT JOIN trio_enrich_first_seen f ON f.tx_id = t.tx_id""",
 )  # fmt: skip
 
 _RETURNS = View(
@@ -199,7 +201,10 @@ def create_views(db: sqlite3.Connection) -> None:
 
 #: Our own tables the views read, with the columns they read: a database no trio-enrich has
 #: written yet lacks them, and reads them as empty.
-_OUR_TABLES: dict[str, tuple[str, ...]] = {"trio_enrich_partial_performance": ("issuer_id", "mcap")}
+_OUR_TABLES: dict[str, tuple[str, ...]] = {
+    "trio_enrich_partial_performance": ("issuer_id", "mcap"),
+    "trio_enrich_first_seen": ("tx_id", "first_seen_at", "run_id"),
+}
 
 
 def with_clause(tables: set[str]) -> str:
