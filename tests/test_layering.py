@@ -29,6 +29,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "read.formats": set(),
     "read.listing": set(),
     "read.dictionary": set(),
+    "read.export": set(),
     "storage.views": set(),
     "commands.console": {"rich"},  # (rich: its console for help, which cyclopts uses)
     "core.pipeline": {"trio"},
@@ -113,7 +114,7 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
              ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
     "storage": [("lock", "counts", "writes", "views"), ("schema",), ("bookkeeping",),
                 ("history",), ("store", "archive")],
-    "read": [("formats", "queries", "dictionary"), ("listing",)],
+    "read": [("formats", "queries", "dictionary"), ("listing", "export")],
     "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
             ("_command",), ("__init__",)],
     "runs": [("jobs",), ("options",), ("session",), ("enrich", "sync"), ("committees", "check"),

@@ -75,6 +75,7 @@ READ_ONLY_COMMANDS = [
     ("list", "trades", "--output", "json"),
     ("list", "politicians", "--committee", "ssfi"),
     ("list", "issuers", "--output", "csv"),
+    ("export", "exported"),  # (into a folder beside the mount, which may be written)
 ]
 
 

@@ -22,7 +22,7 @@ from ..read.listing import committee_rows, list_rows
 from ..read.queries import IssuerFilters, PoliticianFilters, TradeFilters
 from .flags import whole
 
-__all__ = ["list_app", "run_light"]
+__all__ = ["export", "list_app", "run_light"]
 
 Output = Literal["table", "json", "ndjson", "csv", "md", "xml"]
 TradeSort = Literal["published", "traded", "reporting-gap", "value"]
@@ -256,9 +256,41 @@ def committees(*, output: Annotated[Output, Parameter(help=_OUTPUT)] = "table") 
     return _print(committee_rows(output, width=_width()))
 
 
+def export(
+    folder: Annotated[Path, Parameter(help="The folder to write (made; must be empty).")],
+    /,
+    *,
+    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+    force: Annotated[bool, Parameter(help="Replace what the folder holds.")] = False,
+    json: Annotated[bool, Parameter(help="Print the manifest on stdout.")] = False,
+) -> int:
+    """Write the copy as files: CSV and JSON Lines for each table of data and for the views
+    people read (a flat trade, politicians, issuers, committees), and manifest.json (the tool
+    and schema versions, the last complete sync, each file's rows and sha256, and what every
+    column means). From one snapshot of the copy, read-only; the folder is written aside and
+    moved into place when complete.
+    """
+    from ..read.export import export_copy
+
+    manifest = export_copy(db, folder, force=force)
+    if json:
+        import json as json_module
+
+        print(json_module.dumps(manifest, ensure_ascii=False))
+    else:
+        files = manifest["files"]
+        assert isinstance(files, list)
+        rows = {str(f["table"]): int(f["rows"]) for f in files}
+        print(f"export: {len(files)} files of {len(rows)} tables and views in {folder} "
+              f"({rows.get('trades', 0)} trades); manifest.json lists each with its "
+              "sha256")  # fmt: skip
+    return EXIT_OK
+
+
 #: The read commands' own app, for the console script's light path (``_entry``).
 _light = cyclopts.App(name="trio-enrich", version=VERSION, default_parameter=Parameter(negative=()))
 _light.command(list_app)
+_light.command(export)
 
 
 def run_light(argv: list[str]) -> int:

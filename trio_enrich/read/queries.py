@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,15 +23,20 @@ from ..storage.views import BRACKETS, LATE_AFTER_DAYS, with_clause
 
 __all__ = [
     "MARKET_CAPS",
+    "Connection",
     "IssuerFilters",
     "PoliticianFilters",
     "Query",
     "TradeFilters",
     "fold",
     "issuers_query",
+    "meta_value",
     "open_copy",
     "politicians_query",
     "run",
+    "snapshot",
+    "table_rows",
+    "tables_of",
     "trades_query",
 ]
 
@@ -80,6 +86,10 @@ def fold(text: object) -> str | None:
         return None
     decomposed = unicodedata.normalize("NFKD", str(text))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+#: An open copy (what `open_copy` gives), for the modules that only pass it on.
+Connection = sqlite3.Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +446,42 @@ def open_copy(path: Path) -> sqlite3.Connection:
         raise DatabaseError(describe_error(error, str(path))) from error
     db.create_function("fold", 1, fold, deterministic=True)
     return db
+
+
+@contextmanager
+def snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: every query inside sees the same copy, whatever a run writes."""
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")
+
+
+def table_rows(
+    db: sqlite3.Connection, name: str, tables: set[str], batch: int = 5_000
+) -> tuple[list[str], Iterator[list[tuple[object, ...]]]]:
+    """The columns of a table or view (`name`, one of ours: never a user's text) and its rows
+    in batches; a view is read from the WITH clause, so a copy without views has it too."""
+    prefix = "" if name in tables else with_clause(tables)
+    try:
+        cursor = db.execute(f"{prefix}SELECT * FROM {name}")
+    except sqlite3.Error as error:
+        raise DatabaseError(describe_error(error, "the copy")) from error
+
+    def batches() -> Iterator[list[tuple[object, ...]]]:
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
+    return [column[0] for column in cursor.description], batches()
+
+
+def meta_value(db: sqlite3.Connection, table: str, key: str) -> str | None:
+    """A note of `ingest_meta` or `trio_enrich_meta` (None: absent, or no such table)."""
+    if table not in ("ingest_meta", "trio_enrich_meta") or table not in tables_of(db):
+        return None
+    row = db.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def tables_of(db: sqlite3.Connection) -> set[str]:
