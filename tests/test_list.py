@@ -469,3 +469,64 @@ def test_committees_lists_every_code_it_takes(capsys: pytest.CaptureFixture[str]
     assert {"code": "ssbk", "name": "Senate - Banking, Housing & Urban Affairs",
             "chamber": "senate"} in rows  # fmt: skip
     assert {"code": "hlig", "name": "Senate - Intelligence", "chamber": "senate"} in rows
+
+
+def _shipped_pairs() -> set[tuple[str, str]]:
+    path = Path(trio_enrich.__file__).parent / "storage" / "committee_sectors.csv"
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {(row["committee"], s) for row in rows for s in row["sectors"].split(";") if s}
+
+
+def test_overlap_marks_a_trade_in_a_sector_the_member_s_committees_oversee(
+    copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pairs = _shipped_pairs()
+    assert len({code for code, _ in pairs}) >= 30  # most committees oversee something
+    connection = sqlite3.connect(copy)
+    members = connection.execute("SELECT politician_id, committee FROM politician_committees")
+    overseen: dict[str, set[str]] = {}
+    for politician, code in members.fetchall():
+        overseen.setdefault(politician, set()).update(s for c, s in pairs if c == code)
+    trades = connection.execute(
+        "SELECT t.tx_id, t.politician_id, i.sector FROM trades t JOIN issuers i USING (issuer_id) "
+        "ORDER BY t.pub_date DESC, t.tx_id DESC"
+    ).fetchall()
+    connection.close()
+    expected = [tx for tx, who, sector in trades if sector in overseen.get(who, set())]
+    assert expected
+    assert _listed_ids(capsys, copy, "--overlap") == expected
+    # your own mapping instead: energy alone, by the Senate Finance committee
+    own = tmp_path / "mine.csv"
+    own.write_text("committee,sectors,reason\nssfi,energy,because I say so\n")
+    mine = [tx for tx, who, sector in trades
+            if sector == "energy" and "ssfi" in _committees_of(copy, who)]  # fmt: skip
+    listed = _listed_ids(capsys, copy, "--overlap", "--committee-sectors", str(own))
+    assert listed == mine
+
+
+def _committees_of(db: Path, politician: str) -> set[str]:
+    return {str(row[0]) for row in _sql(
+        db, "SELECT committee FROM politician_committees WHERE politician_id = ?", politician
+    )}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("committee,sector,reason\n", "the first line must be: committee,sectors,reason"),
+        ("committee,sectors,reason\nxxxx,energy,why\n", "line 2: 'xxxx' is not a committee code"),
+        ("committee,sectors,reason\nssfi,oil,why\n", "line 2: 'oil' is not one of the site's"),
+        ("committee,sectors,reason\nssfi,energy\n", "line 2: 3 fields expected, found 2"),
+    ],
+)
+def test_a_committee_sectors_file_that_cannot_be_read_is_one_line_and_exit_2(
+    copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    own = tmp_path / "mine.csv"
+    own.write_text(text)
+    flags = ["list", "trades", "--db", str(copy), "--overlap", "--committee-sectors", str(own)]
+    assert run_light(flags) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert said in err

@@ -166,6 +166,24 @@ def trades(
     late: Annotated[
         bool, Parameter(help="Only trades published over 45 days after they were made.")
     ] = False,
+    overlap: Annotated[
+        bool,
+        Parameter(
+            help=(
+                "Only trades in a sector that one of the member's committees (current rosters) "
+                "oversees, per the committee-sectors mapping."
+            )
+        ),
+    ] = False,
+    committee_sectors: Annotated[
+        Path | None,
+        Parameter(
+            help=(
+                "Your own committee-sectors mapping (CSV: committee,sectors,reason; sectors "
+                "joined by ';') instead of the one trio-enrich ships (see docs/DATA.md)."
+            )
+        ),
+    ] = None,
     sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published",
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
     limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
@@ -179,7 +197,8 @@ def trades(
         issuer_state=issuer_state, country=country, tx_type=tx_type, owner=owner,
         asset_type=asset_type, label=label, trade_size=trade_size, min_value=min_value,
         max_value=max_value, since=since, until=until, tx_since=tx_since, tx_until=tx_until,
-        days=days, min_gap=min_gap, max_gap=max_gap, late=late, sort_by=sort_by,
+        days=days, min_gap=min_gap, max_gap=max_gap, late=late, overlap=overlap,
+        committee_sectors=committee_sectors, sort_by=sort_by,
         ascending=asc, limit=_limit(limit),
     )  # fmt: skip
     text, _ = list_rows(db, filters, output, width=_width())

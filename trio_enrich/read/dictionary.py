@@ -570,6 +570,20 @@ TABLES: tuple[Table, ...] = (
                 TOOL,
                 _NULL,
             ),
+            _C(
+                "overlap",
+                "one of the member's committees (current rosters) oversees the issuer's "
+                "sector, per `trio_enrich_committee_sectors`",
+                "true/false",
+                DERIVED,
+            ),
+            _C(
+                "overlap_committees",
+                "those committees (codes, a list)",
+                "",
+                DERIVED,
+                "an empty list",
+            ),
         ),
     ),
     Table(
@@ -632,6 +646,19 @@ TABLES: tuple[Table, ...] = (
             _C("code", "the code (ssbk)"),
             _C("name", "the name the site gives it (Senate - Banking, Housing & Urban Affairs)"),
             _C("chamber", "house or senate (by its name: the code's letters mislead for hlig)"),
+        ),
+    ),
+    Table(
+        "trio_enrich_committee_sectors",
+        "view (trio-enrich)",
+        "the sectors each committee oversees, with why: trio-enrich's own reading of the "
+        "committees' jurisdictions (trio_enrich/storage/committee_sectors.csv; `list trades "
+        "--committee-sectors FILE` reads yours instead). A committee that oversees no sector "
+        "in particular (Appropriations, Budget, Rules, Ethics) has no row",
+        (
+            _C("committee", "the committee's code"),
+            _C("sector", "a sector it oversees, as the site writes sectors"),
+            _C("reason", "why, in a few words"),
         ),
     ),
     Table(

@@ -25,8 +25,8 @@ __all__ = ["FORMATS", "LIST_SEPARATOR", "Row", "render", "rows_of"]
 FORMATS = ("table", "json", "ndjson", "csv", "md", "xml")
 
 LIST_SEPARATOR = ";"
-_LIST_COLUMNS = frozenset({"labels", "committees"})
-_YES_NO_COLUMNS = frozenset({"late"})
+_LIST_COLUMNS = frozenset({"labels", "committees", "overlap_committees"})
+_YES_NO_COLUMNS = frozenset({"late", "overlap"})
 
 Row = dict[str, object]
 

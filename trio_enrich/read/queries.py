@@ -19,7 +19,13 @@ from pathlib import Path
 from .._errors import DatabaseError, UsageError
 from ..site.roster import COMMITTEES
 from ..storage.schema import check_path, check_schema, connect_read_only, describe_error
-from ..storage.views import BRACKETS, LATE_AFTER_DAYS, with_clause
+from ..storage.views import (
+    BRACKETS,
+    LATE_AFTER_DAYS,
+    CommitteeSectors,
+    read_committee_sectors,
+    with_clause,
+)
 
 __all__ = [
     "MARKET_CAPS",
@@ -129,6 +135,8 @@ class TradeFilters:
     min_gap: int | None = None
     max_gap: int | None = None
     late: bool = False
+    overlap: bool = False  # the issuer's sector is one a committee of the member oversees
+    committee_sectors: Path | None = None  # a user's own mapping, for `overlap`
     sort_by: str = "published"
     ascending: bool = False
     limit: int | None = 100  # None: every row
@@ -274,17 +282,26 @@ def _order(sorts: dict[str, str], sort_by: str, ascending: bool, tie: str) -> st
     return f"ORDER BY {column} IS NULL, {column} {direction}, {tie} {direction}"
 
 
-def _select(view: str, where: _Where, tables: set[str], order: str, limit: int | None) -> Query:
+def _select(
+    view: str,
+    where: _Where,
+    tables: set[str],
+    sectors: CommitteeSectors | None,
+    order: str,
+    limit: int | None,
+) -> Query:
     """The statement that reads `view` (from a WITH clause of every view) under `where`."""
     if limit is not None and limit < 1:
         raise UsageError(f"--limit {limit} is not a positive number (0 in the command: every row)")
     limited = "" if limit is None else f"\nLIMIT {int(limit)}"
-    sql = f"{with_clause(tables)}SELECT * FROM {view}\n{where.text()}\n{order}{limited}"
+    clause = with_clause(tables, sectors)
+    sql = f"{clause}SELECT * FROM {view}\n{where.text()}\n{order}{limited}"
     return Query(sql, tuple(where.parameters))
 
 
 def trades_query(filters: TradeFilters, tables: set[str], today: dt.date) -> Query:
-    """The trades `filters` choose, as rows of the flat trade view."""
+    """The trades `filters` choose, as rows of the flat trade view (with a user's own
+    committee-sectors file, read here, where `filters` name one)."""
     # Long: one condition per flag, in the order of `list trades --help`; apart, they would
     # be as many functions of two lines each.
     f, where = filters, _Where()
@@ -363,13 +380,25 @@ def trades_query(filters: TradeFilters, tables: set[str], today: dt.date) -> Que
         where.add("reporting_gap <= ?", f.max_gap)
     if f.late:
         where.add(f"reporting_gap > {LATE_AFTER_DAYS}")
+    if f.overlap:
+        where.add("overlap")
+    sectors = None if f.committee_sectors is None else _sectors_file(f.committee_sectors)
     return _select(
         "trio_enrich_trades",
         where,
         tables,
+        sectors,
         _order(TRADE_SORTS, f.sort_by, f.ascending, "tx_id"),
         f.limit,
     )
+
+
+def _sectors_file(path: Path) -> CommitteeSectors:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as error:
+        raise UsageError(f"--committee-sectors {path}: cannot be read ({error})") from error
+    return read_committee_sectors(text, str(path))
 
 
 def _cap_condition(classes: Sequence[str]) -> str:
@@ -402,6 +431,7 @@ def politicians_query(filters: PoliticianFilters, tables: set[str]) -> Query:
         "trio_enrich_politicians",
         where,
         tables,
+        None,
         _order(POLITICIAN_SORTS, f.sort_by, f.ascending, "politician_id"),
         f.limit,
     )
@@ -430,6 +460,7 @@ def issuers_query(filters: IssuerFilters, tables: set[str]) -> Query:
         "trio_enrich_issuers",
         where,
         tables,
+        None,
         _order(ISSUER_SORTS, f.sort_by, f.ascending, "issuer_id"),
         f.limit,
     )

@@ -10,21 +10,29 @@ tables never do. Every column is described in the data dictionary (``read.dictio
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import sqlite3
 from dataclasses import dataclass
+from importlib import resources
 
+from .._errors import UsageError
 from ..site.roster import COMMITTEES, chamber_of
 
 __all__ = [
     "BRACKETS",
     "LATE_AFTER_DAYS",
+    "SECTORS",
     "VIEWS",
     "VIEWS_SIGNATURE",
     "Bracket",
+    "CommitteeSectors",
     "View",
     "create_views",
+    "default_committee_sectors",
     "drop_views",
+    "read_committee_sectors",
     "with_clause",
 ]
 
@@ -88,6 +96,55 @@ _COMMITTEES = View(
     _values([(code, label, chamber_of(code)) for code, label in sorted(COMMITTEES.items())]),
 )
 
+#: The sectors as the site writes them (its sector filter).
+SECTORS = (
+    "communication-services", "consumer-discretionary", "consumer-staples", "energy",
+    "financials", "health-care", "industrials", "information-technology", "materials",
+    "real-estate", "utilities",
+)  # fmt: skip
+
+#: (committee, sector, why): which sectors each committee oversees.
+CommitteeSectors = tuple[tuple[str, str, str], ...]
+
+
+def read_committee_sectors(text: str, source: str) -> CommitteeSectors:
+    """The pairs of a committee-sectors file (CSV: committee, sectors joined by ';', reason;
+    a committee may oversee none); UsageError naming the line of a code or sector unknown."""
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines or [cell.strip() for cell in lines[0]] != ["committee", "sectors", "reason"]:
+        raise UsageError(f"{source}: the first line must be: committee,sectors,reason")
+    pairs: list[tuple[str, str, str]] = []
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != 3:
+            raise UsageError(f"{source} line {number}: 3 fields expected, found {len(cells)}")
+        code, sectors, reason = (cell.strip() for cell in cells)
+        if code not in COMMITTEES:
+            raise UsageError(f"{source} line {number}: {code!r} is not a committee code")
+        for sector in filter(None, (part.strip() for part in sectors.split(";"))):
+            if sector not in SECTORS:
+                raise UsageError(f"{source} line {number}: {sector!r} is not one of the "
+                                 f"site's sectors: {', '.join(SECTORS)}")  # fmt: skip
+            pairs.append((code, sector, reason))
+    return tuple(pairs)
+
+
+def default_committee_sectors() -> CommitteeSectors:
+    """The mapping shipped with trio-enrich (``storage/committee_sectors.csv``)."""
+    text = (
+        resources.files(__package__ or "trio_enrich.storage")
+        .joinpath("committee_sectors.csv")
+        .read_text(encoding="utf-8")
+    )
+    return read_committee_sectors(text, "committee_sectors.csv")
+
+
+def _committee_sectors_view(pairs: CommitteeSectors) -> View:
+    select = _values([*pairs]) if pairs else "SELECT NULL, NULL, NULL WHERE 0"
+    return View("trio_enrich_committee_sectors", ("committee", "sector", "reason"), select)
+
+
 _BRACKETS = View(
     "trio_enrich_brackets",
     ("bracket", "low", "high"),
@@ -131,6 +188,13 @@ _ISSUERS = View(
     LEFT JOIN trio_enrich_partial_performance h ON h.issuer_id = i.issuer_id""",
 )  # fmt: skip
 
+# The member's committees (current rosters) that oversee the issuer's sector.
+_OVERSEEN = (
+    "SELECT 1 FROM politician_committees pc JOIN trio_enrich_committee_sectors cs "
+    "ON cs.committee = pc.committee WHERE pc.politician_id = t.politician_id "
+    "AND cs.sector = i.sector"
+)
+
 _TRADES = View(
     "trio_enrich_trades",
     ("tx_id", "pub_date", "tx_date", "filing_date", "reporting_gap", "late",
@@ -138,7 +202,7 @@ _TRADES = View(
      "issuer_id", "issuer", "ticker", "sector", "issuer_state", "country",
      "asset_type", "tx_type", "owner", "value", "bracket", "bracket_low", "bracket_high",
      "price", "shares", "shares_low", "shares_high", "labels", "committees", "filing_url",
-     "url", "enriched_at", "first_seen_at", "first_seen_run"),
+     "url", "enriched_at", "first_seen_at", "first_seen_run", "overlap", "overlap_committees"),
     f"""SELECT t.tx_id, t.pub_date, t.tx_date, t.filing_date, t.reporting_gap,
         t.reporting_gap > {LATE_AFTER_DAYS},
         t.politician_id, {_NAME}, p.party, t.chamber, p.state_id, NULLIF(p.gender, ''),
@@ -150,7 +214,10 @@ _TRADES = View(
         (SELECT group_concat(committee, ';') FROM (SELECT committee FROM trade_committees
             WHERE tx_id = t.tx_id ORDER BY committee)),
         NULLIF(t.filing_url, ''), '{TRADE_URL}' || t.tx_id, t.enriched_at,
-        f.first_seen_at, f.run_id
+        f.first_seen_at, f.run_id,
+        EXISTS ({_OVERSEEN}),
+        (SELECT group_concat(committee, ';') FROM (SELECT DISTINCT pc.committee AS committee
+            FROM {_OVERSEEN.removeprefix("SELECT 1 FROM ")} ORDER BY 1))
     FROM trades t
     JOIN politicians p ON p.politician_id = t.politician_id
     JOIN issuers i ON i.issuer_id = t.issuer_id
@@ -171,7 +238,10 @@ _RETURNS = View(
 )  # fmt: skip
 
 #: Every view, each after the views it reads.
-VIEWS: tuple[View, ...] = (_COMMITTEES, _BRACKETS, _POLITICIANS, _ISSUERS, _TRADES, _RETURNS)
+VIEWS: tuple[View, ...] = (
+    _COMMITTEES, _BRACKETS, _committee_sectors_view(default_committee_sectors()), _POLITICIANS,
+    _ISSUERS, _TRADES, _RETURNS,
+)  # fmt: skip
 
 
 def _create_statements() -> list[str]:
@@ -207,14 +277,19 @@ _OUR_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def with_clause(tables: set[str]) -> str:
+def with_clause(tables: set[str], sectors: CommitteeSectors | None = None) -> str:
     """Every view as a common table expression, to put in front of a query that reads them
     from a database that may not have them (a CTE of a view's name hides the view); `tables`
-    are the database's tables (ours that are missing are read as empty)."""
+    are the database's tables (ours that are missing are read as empty); `sectors`, a user's
+    own committee-sectors mapping in place of the shipped one."""
     parts = []
     for table, names in _OUR_TABLES.items():
         if table not in tables:
             columns, sql = ", ".join(names), "SELECT " + ", ".join(["NULL"] * len(names))
             parts.append(f"{table}({columns}) AS ({sql} WHERE 0)")
-    parts += [f"{view.name}({', '.join(view.columns)}) AS ({view.select})" for view in VIEWS]
+    chosen = _committee_sectors_view(sectors) if sectors is not None else None
+    for view in VIEWS:
+        if chosen is not None and view.name == chosen.name:
+            view = chosen
+        parts.append(f"{view.name}({', '.join(view.columns)}) AS ({view.select})")
     return "WITH " + ",\n".join(parts) + "\n"
