@@ -22,6 +22,7 @@ from trio_enrich import (
 )
 from trio_enrich.clients.robots import Robots
 from trio_enrich.core.pacing import COLD_START_RATE
+from trio_enrich.core.policy import RetryPolicy
 from trio_enrich.core.stats import NoProgress, RunStats
 from trio_enrich.runs.session import disallowed, open_session, paced, require_database
 from trio_enrich.runs.stages import SYNC, StageInput
@@ -29,7 +30,7 @@ from trio_enrich.sim import Faults, make_dataset, open_simulator
 from trio_enrich.storage.archive import PageArchive, archive_path
 from trio_enrich.storage.lock import RunLock
 
-from .helpers import query
+from .helpers import query, recorded_failures
 
 
 def _raise_full(answers: object) -> None:
@@ -135,27 +136,30 @@ async def test_a_session_that_waits_says_so_once_and_when_it_starts(
     dataset = make_dataset(seed=93, trades=12)
     db = tmp_path / "ct.db"
     said: list[str] = []
-    monkeypatch.setattr("sys.argv", ["trio-enrich", "trades", "--db", str(db)])
+    long = "x" * 300  # (a command is kept to its first 200 characters)
+    monkeypatch.setattr("sys.argv", ["trio-enrich", "trades", "--db", str(db), long])
     async with open_simulator(dataset, Faults(latency_ms=1), seed=93) as sim:
         options = EnrichOptions(base_url=sim.base_url, delay=0)
         async with open_session(db, options, create=True):
             pass  # the database, made
         with RunLock(db) as held:
             assert held.try_acquire()
+            with Store.open(db) as store:
+                store.record_run("the other run")  # as the run holding the lock does
 
             async def run_after() -> None:
                 async with open_session(db, options, wait=True, say=said.append):
                     with Store.open(db, read_only=True) as store:
                         holder = store.current_run()
                     assert holder is not None
-                    assert holder.command == f"trio-enrich trades --db {db}"
+                    assert holder.command == f"trio-enrich trades --db {db} {long}"[:200]
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(run_after)
                 await trio.sleep(0.9)  # several turns of the wait
                 assert len(said) == 1
-                assert said[0].endswith(f"trio-enrich: waiting for the run using {db} "
-                                        "(no details recorded) to finish")  # fmt: skip
+                assert f"trio-enrich: waiting for the run using {db} (" in said[0]
+                assert "the other run" in said[0]
                 held.release()
     assert len(said) == 2
     assert said[1].endswith(f"trio-enrich: {db} is free; starting")
@@ -265,6 +269,7 @@ _SLOW = "User-agent: *\nCrawl-delay: 0.5\n"  # 2 requests a second
         (True, None, _SLOW, (40.0, True), (None, (38.0, 2.0 / 1.03, True))),
         (True, None, "", (40.0, False), (None, (36.0, None, False))),
         (True, None, "", (3.0, False), (None, (COLD_START_RATE, None, False))),
+        (True, None, _SLOW, (40.0, False), (None, (36.0, 2.0 / 1.03, False))),
     ],
 )
 def test_how_a_session_paces_by_its_options_robots_txt_and_what_it_learned(
@@ -290,3 +295,39 @@ def test_how_a_session_paces_by_its_options_robots_txt_and_what_it_learned(
         assert law[0] == pytest.approx(expected[1][0])
         assert law[1] == pytest.approx(expected[1][1])
         assert law[2] == expected[1][2]
+
+
+async def test_an_item_that_fails_is_recorded_with_its_words_and_attempts(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=97, trades=24)
+    broken = dataset.trades[3].listing.tx_id
+    db = tmp_path / "ct.db"
+    faults = Faults(latency_ms=1, error_digest_ids=frozenset({broken}))
+    async with open_simulator(dataset, faults, seed=97) as sim:
+        retry = RetryPolicy(max_retries=2, base=0.01, cap=0.02)
+        options = EnrichOptions(base_url=sim.base_url, delay=0, retry=retry)
+        await trio_enrich.sync(db, options)
+        stats = await trio_enrich.enrich(db, TRADES, options)
+    assert stats.done == 23
+    with Store.open(db, read_only=True) as store:
+        failures = recorded_failures(store, "trade")
+    assert list(failures) == [broken]
+    kind, message, attempts = failures[broken]
+    assert kind == "error_digest"
+    assert message.startswith(f"GET /trades/{broken}: ")
+    assert attempts >= 1
+
+
+async def test_a_failure_retried_to_the_end_is_recorded_with_every_attempt(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=98, trades=12)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=98) as sim:
+        await trio_enrich.sync(db, EnrichOptions(base_url=sim.base_url, delay=0))
+    retry = RetryPolicy(max_retries=2, base=0.01, cap=0.02)
+    async with open_simulator(dataset, Faults(latency_ms=1, rate_truncate=1.0), seed=98) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0, retry=retry, archive=False)
+        stats = await trio_enrich.enrich(db, TRADES, options)
+    assert stats.done == 0
+    with Store.open(db, read_only=True) as store:
+        failures = recorded_failures(store, "trade")
+    assert failures
+    assert {attempts for _, _, attempts in failures.values()} == {3}  # the first and 2 retries
