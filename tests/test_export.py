@@ -16,6 +16,7 @@ import trio_enrich
 from trio_enrich import EnrichOptions, UsageError
 from trio_enrich.cli.reading import run_light
 from trio_enrich.read import export as export_module
+from trio_enrich.read import parquet
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
 
@@ -123,3 +124,29 @@ def test_an_export_cut_short_leaves_nothing_behind(
         f"{tmp_path / 'out'} is as it was"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_files_hold_the_rows_of_json_lines_where_the_extra_is_installed(
+    copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    manifest = export_module.export_copy(copy, tmp_path / "out")
+    files = manifest["files"]
+    assert isinstance(files, list)
+    parquet_files = [f for f in files if f["format"] == "parquet"]
+    assert {f["table"] for f in parquet_files} == {f["table"] for f in files}
+    for entry in parquet_files:
+        path = tmp_path / "out" / entry["file"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        table = pq.read_table(path)
+        jsonl = tmp_path / "out" / f"{entry['table']}.jsonl"
+        expected = [json.loads(line) for line in jsonl.read_text().splitlines()]
+        assert table.num_rows == entry["rows"] == len(expected)
+        assert table.column_names == list(manifest["tables"][entry["table"]]["columns"])  # type: ignore[index]
+        assert table.to_pylist() == expected, entry["table"]
+    # without the extra: CSV and JSON Lines only
+    monkeypatch.setattr(parquet, "available", lambda: False)
+    without = export_module.export_copy(copy, tmp_path / "plain")
+    assert isinstance(without["files"], list)
+    assert {f["format"] for f in without["files"]} == {"csv", "jsonl"}

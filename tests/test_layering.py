@@ -30,6 +30,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "read.listing": set(),
     "read.dictionary": set(),
     "read.export": set(),
+    "read.parquet": {"pyarrow"},
     "storage.views": set(),
     "commands.console": {"rich"},  # (rich: its console for help, which cyclopts uses)
     "core.pipeline": {"trio"},
@@ -79,7 +80,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
-    "protego", "curl_cffi", "backports", "rich",
+    "protego", "curl_cffi", "backports", "rich", "pyarrow",
 }  # fmt: skip
 
 #: The units of the package by rank from the bottom: a sub-package, or a module at the top.
@@ -114,7 +115,7 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
              ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
     "storage": [("lock", "counts", "writes", "views"), ("schema",), ("bookkeeping",),
                 ("history",), ("store", "archive")],
-    "read": [("formats", "queries", "dictionary"), ("listing", "export")],
+    "read": [("formats", "queries", "dictionary"), ("parquet",), ("listing", "export")],
     "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
             ("_command",), ("__init__",)],
     "runs": [("jobs",), ("options",), ("session",), ("enrich", "sync"), ("committees", "check"),
@@ -332,7 +333,7 @@ def test_the_sans_io_modules_do_no_io(module: str) -> None:
     assert not imports_of(PACKAGE / f"{module.replace('.', '/')}.py") & io
 
 
-@pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts", "protego"])
+@pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts", "protego", "pyarrow"])
 def test_each_foreign_library_has_one_adapter(library: str) -> None:
     users = {module_name(p) for p in PACKAGE.rglob("*.py") if library in imports_of(p)}
     expected = {
@@ -347,6 +348,7 @@ def test_each_foreign_library_has_one_adapter(library: str) -> None:
             "cli.reading",
         },
         "protego": {"clients.robots"},
+        "pyarrow": {"read.parquet"},
     }
     assert users == expected[library]
 

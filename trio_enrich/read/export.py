@@ -1,6 +1,7 @@
 """`export`: the copy as files people and tools read, with a manifest that vouches for them.
 
-Each table of data and each view people read is written as CSV and as JSON Lines, from one
+Each table of data and each view people read is written as CSV and as JSON Lines (and as
+Parquet where the `parquet` extra is installed), from one
 read transaction (a consistent snapshot, even beside a running `update`); `manifest.json`
 names the tool and schema versions, the last complete sync, and for every file its rows,
 size and sha256, and describes every column (from the data dictionary). The files are
@@ -21,8 +22,9 @@ from pathlib import Path
 
 from .._defaults import VERSION
 from .._errors import UsageError
+from . import parquet
 from .dictionary import TABLES
-from .formats import rows_of
+from .formats import Row, rows_of
 from .queries import Connection, meta_value, open_copy, snapshot, table_rows, tables_of
 
 __all__ = ["EXPORTED", "export_copy"]
@@ -65,6 +67,7 @@ def _write_table(
     """`name` as name.csv and name.jsonl in `folder`; its columns and rows."""
     columns, batches = table_rows(db, name, tables)
     rows = 0
+    kept: list[list[Row]] | None = [] if parquet.available() else None
     with (
         (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as csv_file,
         (folder / f"{name}.jsonl").open("w", encoding="utf-8") as jsonl_file,
@@ -76,6 +79,10 @@ def _write_table(
             writer.writerows([_cell(row[column]) for column in columns] for row in typed)
             jsonl_file.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in typed)
             rows += len(batch)
+            if kept is not None:
+                kept.append(typed)
+    if kept is not None:
+        parquet.write_parquet(folder / f"{name}.parquet", columns, kept)
     return columns, rows
 
 
@@ -122,7 +129,9 @@ def _write_all(db: Connection, folder: Path) -> dict[str, object]:
             if name not in tables and name not in _VIEWS:
                 continue  # (a copy no trio-enrich has written lacks our tables)
             columns, rows = _write_table(db, name, tables, folder)
-            for suffix in ("csv", "jsonl"):
+            for suffix in ("csv", "jsonl", "parquet"):
+                if not (folder / f"{name}.{suffix}").exists():
+                    continue  # (Parquet: only with the extra installed)
                 path = folder / f"{name}.{suffix}"
                 files.append({"file": path.name, "table": name, "format": suffix,
                               "rows": rows, "bytes": path.stat().st_size,
