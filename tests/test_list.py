@@ -530,3 +530,25 @@ def test_a_committee_sectors_file_that_cannot_be_read_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert said in err
+
+
+def test_sql_prints_the_statement_that_gives_the_same_rows(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--committee", _a(copy, "SELECT committee FROM politician_committees LIMIT 1"),
+             "--tx-type", "sell", "--min-value", "8000", "--issuer", "o'brien"]  # fmt: skip
+    found: list[list[int]] = []
+    for flags_now in (flags[:6], flags):
+        shown = ["list", "trades", "--db", str(copy), *flags_now, "--limit", "0", "--sql"]
+        assert run_light(shown) == 0
+        statement = capsys.readouterr().out
+        assert statement.startswith("SELECT * FROM trio_enrich_trades\nWHERE ")
+        listed = _listed_ids(capsys, copy, *flags_now)
+        connection = sqlite3.connect(copy)
+        connection.create_function("fold", 1, lambda t: None if t is None else _fold(str(t)))
+        rows = connection.execute(statement).fetchall()
+        connection.close()
+        assert [row[0] for row in rows] == listed
+        found.append(listed)
+    assert found[0]
+    assert found[1] == []  # (no issuer is called O'Brien: the quote is written in, not run)

@@ -35,6 +35,10 @@ _OUTPUT = (
     "csv, md (a Markdown table) or xml: every format holds the same rows and keys (docs/DATA.md)."
 )
 _LIMIT = "The most rows to print; 0: every row."
+_SQL = (
+    "Print the SQL statement instead of its rows: it reads the views every writer creates "
+    "(docs/DATA.md), for the sqlite3 shell or any SQL tool."
+)
 _ASC = "Oldest, smallest or first in the alphabet first."
 _REPEAT = " Repeat it for any of several."
 _MOST_ROWS = 1_000_000_000
@@ -188,6 +192,7 @@ def trades(
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
     limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
     output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
+    sql: Annotated[bool, Parameter(help=_SQL)] = False,
 ) -> int:
     """Trades chosen by filters (each narrows; a repeated one means any of its values),
     newest published first."""
@@ -201,7 +206,7 @@ def trades(
         committee_sectors=committee_sectors, sort_by=sort_by,
         ascending=asc, limit=_limit(limit),
     )  # fmt: skip
-    text, _ = list_rows(db, filters, output, width=_width())
+    text, _ = list_rows(db, filters, output, width=_width(), show_sql=sql)
     return _print(text)
 
 
@@ -230,6 +235,7 @@ def politicians(
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
     limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
     output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
+    sql: Annotated[bool, Parameter(help=_SQL)] = False,
 ) -> int:
     """Politicians chosen by filters, with their trades' count, issuers, volume and the day
     they last traded (as of the last complete sync)."""
@@ -237,7 +243,7 @@ def politicians(
         name=name, party=party, state=state, chamber=chamber, committee=committee,
         issuer=issuer, sort_by=sort_by, ascending=asc, limit=_limit(limit),
     )  # fmt: skip
-    text, _ = list_rows(db, filters, output, width=_width())
+    text, _ = list_rows(db, filters, output, width=_width(), show_sql=sql)
     return _print(text)
 
 
@@ -259,13 +265,14 @@ def issuers(
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
     limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
     output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
+    sql: Annotated[bool, Parameter(help=_SQL)] = False,
 ) -> int:
     """Issuers chosen by filters, with their trades' count, politicians and volume."""
     filters = IssuerFilters(
         search=search, sector=sector, market_cap=market_cap, state=state, country=country,
         politician=politician, sort_by=sort_by, ascending=asc, limit=_limit(limit),
     )  # fmt: skip
-    text, _ = list_rows(db, filters, output, width=_width())
+    text, _ = list_rows(db, filters, output, width=_width(), show_sql=sql)
     return _print(text)
 
 

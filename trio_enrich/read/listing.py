@@ -30,9 +30,16 @@ def _today() -> dt.date:
 
 
 def list_rows(
-    db: Path, filters: Filters, output: str, *, width: int = 80, today: dt.date | None = None
+    db: Path,
+    filters: Filters,
+    output: str,
+    *,
+    width: int = 80,
+    today: dt.date | None = None,
+    show_sql: bool = False,
 ) -> tuple[str, int]:
-    """The text of `output` for the rows `filters` choose, and how many rows it holds."""
+    """The text of `output` for the rows `filters` choose, and how many rows it holds (with
+    `show_sql`, the SQL statement instead, and 0)."""
     connection = open_copy(db)
     try:
         tables = tables_of(connection)
@@ -44,6 +51,8 @@ def list_rows(
             kind, query = "politician", politicians_query(filters, tables)
         else:
             kind, query = "issuer", issuers_query(filters, tables)
+        if show_sql:
+            return query.shown(), 0
         columns, raw = run(connection, query)
     finally:
         connection.close()

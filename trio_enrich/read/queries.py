@@ -104,6 +104,17 @@ class Query:
 
     sql: str
     parameters: tuple[object, ...]
+    body: str = ""  # the statement without the views' WITH clause (what `--sql` shows)
+
+    def shown(self) -> str:
+        """The statement over the views, its parameters written in: what a person can run in
+        the sqlite3 shell on a copy a writer has opened (`fold` aside: name filters use it)."""
+        text = self.body
+        for value in self.parameters:
+            literal = str(value) if isinstance(value, int) else "'" + str(value).replace(
+                "'", "''") + "'"  # fmt: skip
+            text = text.replace("?", literal, 1)
+        return text + ";\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +305,8 @@ def _select(
     if limit is not None and limit < 1:
         raise UsageError(f"--limit {limit} is not a positive number (0 in the command: every row)")
     limited = "" if limit is None else f"\nLIMIT {int(limit)}"
-    clause = with_clause(tables, sectors)
-    sql = f"{clause}SELECT * FROM {view}\n{where.text()}\n{order}{limited}"
-    return Query(sql, tuple(where.parameters))
+    body = f"SELECT * FROM {view}\n{where.text()}\n{order}{limited}"
+    return Query(with_clause(tables, sectors) + body, tuple(where.parameters), body)
 
 
 def trades_query(filters: TradeFilters, tables: set[str], today: dt.date) -> Query:
