@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -331,3 +332,44 @@ async def test_a_failure_retried_to_the_end_is_recorded_with_every_attempt(tmp_p
         failures = recorded_failures(store, "trade")
     assert failures
     assert {attempts for _, _, attempts in failures.values()} == {3}  # the first and 2 retries
+
+
+async def test_a_session_asks_robots_txt_with_its_client_and_deadline_and_hears_stated_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trio_enrich.clients.robots import read_robots as real
+
+    asked: list[dict[str, object]] = []
+
+    async def read_robots(base_url: str, **kwargs: Any) -> Robots:
+        asked.append(kwargs)
+        return await real(base_url, **kwargs)
+
+    monkeypatch.setattr("trio_enrich.runs.session.read_robots", read_robots)
+    dataset = make_dataset(seed=99, trades=12)
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=99) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0, deadline=7.5)
+        async with open_session(tmp_path / "ct.db", options, create=True) as session:
+            assert session.pipeline().stated is session.client.stated
+    assert [(a["deadline"], a["client"]) for a in asked] == [(7.5, "httpx")]
+
+
+async def test_a_flush_that_fails_at_the_end_stops_the_run_saying_why(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=100, trades=12)
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=100) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        with pytest.raises((TrioEnrichError, ExceptionGroup)) as stopped:  # noqa: PT012
+            async with open_session(tmp_path / "ct.db", options, create=True) as session:
+                assert session.archive is not None
+
+                async def full() -> None:
+                    raise DatabaseError("database ct.pages.db: database or disk is full")
+
+                session.archive.flush = full  # type: ignore[method-assign]
+    error = stopped.value
+    while isinstance(error, ExceptionGroup):
+        error = error.exceptions[0]
+    assert str(error).startswith(
+        "database ct.pages.db: database or disk is full; the run stopped there. What it "
+        "committed before is kept"
+    )

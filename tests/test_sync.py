@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -28,6 +29,7 @@ from trio_enrich import (
     Store,
     SyncOptions,
     SyncResult,
+    Walk,
 )
 from trio_enrich.core.policy import PipelineConfig
 from trio_enrich.core.stats import FinishReason
@@ -179,6 +181,7 @@ async def test_what_a_sync_says_on_its_way_and_when_a_walk_moves_the_cutoff(
         options = EnrichOptions(base_url=sim.base_url, delay=0)
         await trio_enrich.sync(db, options, SyncOptions(full=True, max_pages=2))
         started = json.loads(str(_meta(db, "trio_enrich_meta", "sync_walk")))["started_at"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", started)  # when it began
         # A walk since a date while a full walk is unfinished: said, and the cutoff stays.
         since = await trio_enrich.sync(db, options, SyncOptions(since="1990-01-01"),
                                        notify=said.append)  # fmt: skip
@@ -299,6 +302,19 @@ async def test_a_walk_whose_first_page_fails_knows_no_count_and_reads_nothing_mo
     assert (walked.complete, walked.pages, walked.unread_trades, walked.total_pages) == (
         False, 0, None, None,
     )  # fmt: skip
+
+
+async def test_a_stored_walk_that_placed_no_page_is_resumed_from_its_start(
+    tmp_path: Path,
+) -> None:
+    """A walk stored before any page was placed (no count known yet), as a file may hold."""
+    trades = _trades(110, 36)
+    said: list[str] = []
+    with Store.open(tmp_path / "ct.db", create=True) as store:
+        store.upsert_listing([], walk=Walk(started_at="2026-12-01T00:00:00Z"))
+        walked = await sync_listing(_Listing(store, trades), SyncOptions(), notify=said.append)
+    assert said == ["resuming the full walk started 2026-12-01T00:00:00Z: no page of it read yet"]
+    assert (walked.resumed, walked.complete, walked.trades_seen) == (True, True, 36)
 
 
 async def test_a_full_walk_allowed_no_pages_asks_for_none(tmp_path: Path) -> None:

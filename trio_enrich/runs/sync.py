@@ -165,12 +165,7 @@ class _SyncRun:
             if unfinished is not None:
                 result.resumed = True
                 self.walk = unfinished
-                read = (unfinished.total or 0) - unfinished.unread_count()
-                self.notify(
-                    f"resuming the full walk started {unfinished.started_at}: "
-                    f"{read} of {unfinished.total} trades read, {unfinished.unread_count()} "
-                    "to go"
-                )
+                self.notify(_resuming(unfinished))
             else:
                 self.walk = Walk(started_at=utc_now())
             await self._full(self.walk)
@@ -293,6 +288,17 @@ class _SyncRun:
         # An unfinished walk is already saved: each batch of rows was written with it.
         if walk.complete and result.stats.finish_reason is FinishReason.COMPLETED:
             await self._finish(walk.newest, advance=True)
+
+
+def _resuming(walk: Walk) -> str:
+    """What a sync says as it goes on with an unfinished full walk."""
+    if walk.total is None:  # (its first page failed: nothing was placed)
+        return f"resuming the full walk started {walk.started_at}: no page of it read yet"
+    read = walk.total - walk.unread_count()
+    return (
+        f"resuming the full walk started {walk.started_at}: {read} of {walk.total} trades "
+        f"read, {walk.unread_count()} to go"
+    )
 
 
 class CarriedProgress:
