@@ -454,7 +454,9 @@ def test_the_table_fits_80_columns_and_says_the_key_facts(
 ) -> None:
     assert run_light(["list", "trades", "--db", str(copy), "--limit", "5"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["PUBLISHED", "TRADED", "POLITICIAN", "P", "TYPE", "TICKER", "SIZE"]
+    assert lines[0].split() == [
+        "PUBLISHED", "TRADED", "POLITICIAN", "P", "TYPE", "TICKER", "RANGE", "$"
+    ]  # fmt: skip
     newest = _sql(copy, "SELECT substr(pub_date, 1, 10), tx_type FROM trades "
                         "ORDER BY pub_date DESC, tx_id DESC LIMIT 1")[0]  # fmt: skip
     assert lines[1].startswith(str(newest[0]))

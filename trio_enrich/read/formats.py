@@ -112,24 +112,35 @@ def _xml(rows: Sequence[Row], columns: Sequence[str], kind: str) -> str:
     )
 
 
-# The table's columns per kind: (key, heading, width; 0 takes what the others leave).
+# The table's columns per kind: (key, heading, width; 0 takes what the others leave). Amounts
+# are in US dollars, as their headings say; a trade's range is the one its member disclosed.
 _TABLE_COLUMNS: dict[str, tuple[tuple[str, str, int], ...]] = {
     "trade": (
         ("pub_date", "PUBLISHED", 10), ("tx_date", "TRADED", 10), ("politician", "POLITICIAN", 0),
         ("party", "P", 1), ("tx_type", "TYPE", 8), ("ticker", "TICKER", 9),
-        ("bracket", "SIZE", 9),
+        ("bracket", "RANGE $", 9),
     ),
     "politician": (
         ("politician_id", "ID", 7), ("name", "NAME", 0), ("party", "P", 1), ("state", "ST", 2),
-        ("chamber", "CHAMBER", 7), ("trades", "TRADES", 6), ("volume", "VOLUME", 12),
+        ("chamber", "CHAMBER", 7), ("trades", "TRADES", 6), ("volume", "VOLUME $", 8),
         ("last_traded", "LAST", 10),
     ),
     "issuer": (
         ("issuer_id", "ID", 7), ("name", "NAME", 0), ("ticker", "TICKER", 9),
-        ("sector", "SECTOR", 14), ("trades", "TRADES", 6), ("volume", "VOLUME", 12),
+        ("sector", "SECTOR", 14), ("trades", "TRADES", 6), ("volume", "VOLUME $", 8),
+        ("market_cap", "MCAP $", 7),
     ),
     "committee": (("code", "CODE", 4), ("chamber", "CHAMBER", 7), ("name", "NAME", 0)),
 }  # fmt: skip
+
+
+def _money(value: int) -> str:
+    """An amount of dollars in a few characters: 950, 8.0K, 29.5M, 3.00T."""
+    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if value >= size:
+            shown = value / size
+            return f"{shown:.2f}{suffix}" if shown < 10 else f"{shown:.1f}{suffix}"
+    return str(value)
 
 
 def _table(rows: Sequence[Row], kind: str, width: int) -> str:
@@ -139,14 +150,17 @@ def _table(rows: Sequence[Row], kind: str, width: int) -> str:
     fixed = sum(w for _, _, w in spec) + 2 * (len(spec) - 1)
     flexible = max(8, width - fixed)
 
-    def cell(key: str, value: object, size: int) -> str:
+    def cell(row: Row, key: str, size: int) -> str:
+        value = row[key]
+        if key == "ticker" and value is None:
+            value = row.get("issuer") if kind == "trade" else None  # (no ticker: its name)
         text = _flat(value)
         if key == "pub_date":
             text = text[:10]
         elif key == "party":
             text = text[:1].upper()
-        elif key == "volume" and isinstance(value, int):
-            text = f"{value:,}"
+        elif key in ("volume", "market_cap") and isinstance(value, int):
+            text = _money(value)
         if len(text) > size:
             text = text[: size - 1] + "…"
         right = isinstance(value, int) and not isinstance(value, bool)
@@ -155,6 +169,6 @@ def _table(rows: Sequence[Row], kind: str, width: int) -> str:
     sizes = [w or flexible for _, _, w in spec]
     lines = ["  ".join(h.ljust(s) for (_, h, _), s in zip(spec, sizes, strict=True)).rstrip()]
     for row in rows:
-        cells = [cell(key, row[key], s) for (key, _, _), s in zip(spec, sizes, strict=True)]
+        cells = [cell(row, key, s) for (key, _, _), s in zip(spec, sizes, strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
