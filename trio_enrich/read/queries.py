@@ -204,6 +204,16 @@ class _Where:
             marks = ", ".join("?" for _ in values)
             self.add(f"lower({column}) IN ({marks})", *(v.strip().lower() for v in values))
 
+    def members_of(self, committees: Sequence[str]) -> None:
+        """The politician is on one of `committees`' stored rosters (codes checked)."""
+        if committees:
+            codes = _committees(committees)
+            self.add(
+                "politician_id IN (SELECT politician_id FROM politician_committees "
+                f"WHERE committee IN ({', '.join('?' for _ in codes)}))",
+                *codes,
+            )
+
     def text(self) -> str:
         return ("WHERE " + "\n  AND ".join(self.clauses)) if self.clauses else ""
 
@@ -322,13 +332,7 @@ def trades_query(filters: TradeFilters, tables: set[str], today: dt.date) -> Que
     where.any_of("state", f.state)
     where.one_of("chamber", (f.chamber,) if f.chamber else (), "--chamber", _CHAMBERS)
     where.one_of("gender", (f.gender,) if f.gender else (), "--gender", _GENDERS)
-    if f.committee:
-        codes = _committees(f.committee)
-        where.add(
-            "politician_id IN (SELECT politician_id FROM politician_committees "
-            f"WHERE committee IN ({', '.join('?' for _ in codes)}))",
-            *codes,
-        )
+    where.members_of(f.committee)
     if f.issuer is not None:
         sql, parameters = _issuer_match(f.issuer)
         where.add(f"issuer_id IN ({sql})", *parameters)
@@ -424,13 +428,7 @@ def politicians_query(filters: PoliticianFilters, tables: set[str]) -> Query:
     where.one_of("party", f.party, "--party", _PARTIES)
     where.any_of("state", f.state)
     where.one_of("chamber", (f.chamber,) if f.chamber else (), "--chamber", _CHAMBERS)
-    if f.committee:
-        codes = _committees(f.committee)
-        where.add(
-            "politician_id IN (SELECT politician_id FROM politician_committees "
-            f"WHERE committee IN ({', '.join('?' for _ in codes)}))",
-            *codes,
-        )
+    where.members_of(f.committee)
     if f.issuer is not None:
         sql, parameters = _issuer_match(f.issuer)
         where.add(
