@@ -388,6 +388,10 @@ def test_every_format_read_back_gives_the_rows_of_json(
             "Invalid value for --min-value: -5 is out of range: give a whole number from 0",
         ),
         (["issuers", "--market-cap", "huge"], "--market-cap 'huge' is not one of: mega, large"),
+        (
+            ["trades", "--party", "democrat", "republican"],
+            "unexpected argument(s) republican (see --help); a filter takes one value: repeat",
+        ),
         (["politicians", "--sort-by", "age"], 'Invalid value "age" for --sort-by'),
     ],
 )

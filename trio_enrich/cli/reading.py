@@ -17,6 +17,7 @@ from cyclopts import Parameter
 
 from .._defaults import VERSION
 from .._errors import EXIT_OK, EXIT_USAGE, TrioEnrichError
+from .._help import unused_tokens_message
 from ..commands import console
 from ..read.listing import committee_rows, list_rows
 from ..read.queries import IssuerFilters, PoliticianFilters, TradeFilters
@@ -41,6 +42,7 @@ _SQL = (
 )
 _ASC = "Oldest, smallest or first in the alphabet first."
 _REPEAT = " Repeat it for any of several."
+_ONE_VALUE = "; a filter takes one value: repeat the flag for several (--party a --party b)"
 _MOST_ROWS = 1_000_000_000
 _MOST_USD = 10**12
 _MOST_DAYS = 36_500  # a century (a negative gap, a filing's data-entry error, is shown, not chosen)
@@ -82,64 +84,82 @@ def trades(
         ),
     ] = None,
     party: Annotated[
-        tuple[str, ...], Parameter(help="democrat, republican or other." + _REPEAT)
+        tuple[str, ...],
+        Parameter(show_default=False, help="democrat, republican or other." + _REPEAT),
     ] = (),
     state: Annotated[
-        tuple[str, ...], Parameter(help="The politician's state (ca, ny)." + _REPEAT)
+        tuple[str, ...],
+        Parameter(show_default=False, help="The politician's state (ca, ny)." + _REPEAT),
     ] = (),
     chamber: Annotated[str | None, Parameter(help="house or senate.")] = None,
     gender: Annotated[str | None, Parameter(help="female or male.")] = None,
     committee: Annotated[
         tuple[str, ...],
         Parameter(
+            show_default=False,
             help=(
                 "Trades of the members of a committee, by its code (ssbk), per the stored rosters "
                 "(`trio-enrich committees` reads them; `list committees` names the codes)."
                 + _REPEAT
-            )
+            ),
         ),
     ] = (),
     issuer: Annotated[str | None, Parameter(help="An issuer's id or part of its name.")] = None,
-    ticker: Annotated[tuple[str, ...], Parameter(help="NVDA (or NVDA:US)." + _REPEAT)] = (),
+    ticker: Annotated[
+        tuple[str, ...], Parameter(show_default=False, help="NVDA (or NVDA:US)." + _REPEAT)
+    ] = (),
     sector: Annotated[
         tuple[str, ...],
         Parameter(
-            help=("The issuer's sector as the site writes it (information-technology)." + _REPEAT)
+            show_default=False,
+            help=("The issuer's sector as the site writes it (information-technology)." + _REPEAT),
         ),
     ] = (),
     market_cap: Annotated[
         tuple[str, ...],
-        Parameter(help=("mega, large, mid, small, micro or nano (the site's classes)." + _REPEAT)),
+        Parameter(
+            show_default=False,
+            help=("mega, large, mid, small, micro or nano (the site's classes)." + _REPEAT),
+        ),
     ] = (),
-    issuer_state: Annotated[tuple[str, ...], Parameter(help="The issuer's state." + _REPEAT)] = (),
+    issuer_state: Annotated[
+        tuple[str, ...], Parameter(show_default=False, help="The issuer's state." + _REPEAT)
+    ] = (),
     country: Annotated[
-        tuple[str, ...], Parameter(help="The issuer's country (us)." + _REPEAT)
+        tuple[str, ...], Parameter(show_default=False, help="The issuer's country (us)." + _REPEAT)
     ] = (),
     tx_type: Annotated[
-        tuple[str, ...], Parameter(help="buy, sell, exchange or receive." + _REPEAT)
+        tuple[str, ...],
+        Parameter(show_default=False, help="buy, sell, exchange or receive." + _REPEAT),
     ] = (),
     owner: Annotated[
-        tuple[str, ...], Parameter(help=("self, spouse, joint, child or not-disclosed." + _REPEAT))
+        tuple[str, ...],
+        Parameter(
+            show_default=False, help=("self, spouse, joint, child or not-disclosed." + _REPEAT)
+        ),
     ] = (),
     asset_type: Annotated[
         tuple[str, ...],
         Parameter(
+            show_default=False,
             help=(
                 "stock, stock-option, etf, mutual-fund, corporate-bond, ... (unknown: not yet "
                 "enriched)." + _REPEAT
-            )
+            ),
         ),
     ] = (),
     label: Annotated[
-        tuple[str, ...], Parameter(help="A label the site gives trades." + _REPEAT)
+        tuple[str, ...],
+        Parameter(show_default=False, help="A label the site gives trades." + _REPEAT),
     ] = (),
     trade_size: Annotated[
         tuple[str, ...],
         Parameter(
+            show_default=False,
             help=(
                 "A disclosed range: under-1k, 1k-15k, 15k-50k, 50k-100k, 100k-250k, 250k-500k, "
                 "500k-1m, 1m-5m, 5m-25m, 25m-50m, over-50m." + _REPEAT
-            )
+            ),
         ),
     ] = (),
     min_value: Annotated[
@@ -218,13 +238,19 @@ def politicians(
         str | None, Parameter(help="An id or part of a name (any case, accents).")
     ] = None,
     party: Annotated[
-        tuple[str, ...], Parameter(help="democrat, republican or other." + _REPEAT)
+        tuple[str, ...],
+        Parameter(show_default=False, help="democrat, republican or other." + _REPEAT),
     ] = (),
-    state: Annotated[tuple[str, ...], Parameter(help="A state (ca, ny)." + _REPEAT)] = (),
+    state: Annotated[
+        tuple[str, ...], Parameter(show_default=False, help="A state (ca, ny)." + _REPEAT)
+    ] = (),
     chamber: Annotated[str | None, Parameter(help="house or senate.")] = None,
     committee: Annotated[
         tuple[str, ...],
-        Parameter(help=("Members of a committee, by its code, per the stored rosters." + _REPEAT)),
+        Parameter(
+            show_default=False,
+            help=("Members of a committee, by its code, per the stored rosters." + _REPEAT),
+        ),
     ] = (),
     issuer: Annotated[
         str | None, Parameter(help=("Those who traded an issuer: its id or part of its name."))
@@ -252,12 +278,19 @@ def issuers(
     *,
     db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
     search: Annotated[str | None, Parameter(help="Part of a name, or a ticker.")] = None,
-    sector: Annotated[tuple[str, ...], Parameter(help="A sector (energy)." + _REPEAT)] = (),
-    market_cap: Annotated[
-        tuple[str, ...], Parameter(help=("mega, large, mid, small, micro or nano." + _REPEAT))
+    sector: Annotated[
+        tuple[str, ...], Parameter(show_default=False, help="A sector (energy)." + _REPEAT)
     ] = (),
-    state: Annotated[tuple[str, ...], Parameter(help="The issuer's state." + _REPEAT)] = (),
-    country: Annotated[tuple[str, ...], Parameter(help="The issuer's country." + _REPEAT)] = (),
+    market_cap: Annotated[
+        tuple[str, ...],
+        Parameter(show_default=False, help=("mega, large, mid, small, micro or nano." + _REPEAT)),
+    ] = (),
+    state: Annotated[
+        tuple[str, ...], Parameter(show_default=False, help="The issuer's state." + _REPEAT)
+    ] = (),
+    country: Annotated[
+        tuple[str, ...], Parameter(show_default=False, help="The issuer's country." + _REPEAT)
+    ] = (),
     politician: Annotated[
         str | None, Parameter(help=("Those a politician traded: an id or part of a name."))
     ] = None,
@@ -290,8 +323,9 @@ def export(
     force: Annotated[bool, Parameter(help="Replace what the folder holds.")] = False,
     json: Annotated[bool, Parameter(help="Print the manifest on stdout.")] = False,
 ) -> int:
-    """Write the copy as files: CSV and JSON Lines for each table of data and for the views
-    people read (a flat trade, politicians, issuers, committees), and manifest.json (the tool
+    """Write the copy as files: CSV and JSON Lines (and Parquet, with the parquet extra) for
+    each table of data and for the views people read (a flat trade, politicians, issuers,
+    committees), and manifest.json (the tool
     and schema versions, the last complete sync, each file's rows and sha256, and what every
     column means). From one snapshot of the copy, read-only; the folder is written aside and
     moved into place when complete.
@@ -324,6 +358,10 @@ def run_light(argv: list[str]) -> int:
     try:
         result = _light(argv, result_action="return_value", exit_on_error=False, print_error=False)
         sys.stdout.flush()  # here, where a closed pipe can still be told (not at exit)
+    except cyclopts.UnusedCliTokensError as error:
+        tokens = list(error.unused_tokens or [])
+        console.error(unused_tokens_message(tokens, str(error)) + _ONE_VALUE)
+        return EXIT_USAGE
     except (cyclopts.CycloptsError, TrioEnrichError) as error:
         console.error(str(error))
         return EXIT_USAGE
