@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -150,3 +151,21 @@ def test_parquet_files_hold_the_rows_of_json_lines_where_the_extra_is_installed(
     without = export_module.export_copy(copy, tmp_path / "plain")
     assert isinstance(without["files"], list)
     assert {f["format"] for f in without["files"]} == {"csv", "jsonl"}
+
+
+def test_a_column_of_mixed_types_is_written_to_parquet_as_text(copy: Path, tmp_path: Path) -> None:
+    """SQLite keeps whatever a column is given: a user's database may hold text and numbers
+    in one column (a district "AL" beside 12)."""
+    import pyarrow.parquet as pq
+
+    db = tmp_path / "mixed.db"
+    shutil.copy(copy, db)
+    connection = sqlite3.connect(db)
+    with connection:
+        first, second = connection.execute("SELECT politician_id FROM politicians LIMIT 2")
+        connection.execute("UPDATE politicians SET district = 12 WHERE politician_id = ?", first)
+        connection.execute("UPDATE politicians SET district = 'AL' WHERE politician_id = ?", second)
+    connection.close()
+    export_module.export_copy(db, tmp_path / "out")
+    districts = pq.read_table(tmp_path / "out" / "politicians.parquet").column("district")
+    assert {"12", "AL"} <= set(districts.to_pylist())

@@ -27,5 +27,13 @@ def write_parquet(path: Path, columns: Sequence[str], batches: Iterable[list[Row
     import pyarrow.parquet as pq
 
     rows = [row for batch in batches for row in batch]
-    table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([]) for c in columns})
-    pq.write_table(table.select(list(columns)), path, compression="zstd")
+    arrays = {}
+    for column in columns:
+        values = [row[column] for row in rows]
+        try:
+            arrays[column] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # SQLite lets a column hold text beside numbers (a user's database may): such a
+            # column is written as text, each value as it reads.
+            arrays[column] = pa.array([None if v is None else str(v) for v in values])
+    pq.write_table(pa.table(arrays), path, compression="zstd")
