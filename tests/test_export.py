@@ -153,19 +153,23 @@ def test_parquet_files_hold_the_rows_of_json_lines_where_the_extra_is_installed(
     assert {f["format"] for f in without["files"]} == {"csv", "jsonl"}
 
 
-def test_a_column_of_mixed_types_is_written_to_parquet_as_text(copy: Path, tmp_path: Path) -> None:
-    """SQLite keeps whatever a column is given: a user's database may hold text and numbers
-    in one column (a district "AL" beside 12)."""
+def test_a_column_of_text_beside_numbers_is_written_to_parquet_as_text(
+    copy: Path, tmp_path: Path
+) -> None:
+    """SQLite keeps text it cannot read as a number in a numeric column (a user's database
+    may: a price written "N/A")."""
     import pyarrow.parquet as pq
 
     db = tmp_path / "mixed.db"
     shutil.copy(copy, db)
     connection = sqlite3.connect(db)
     with connection:
-        first, second = connection.execute("SELECT politician_id FROM politicians LIMIT 2")
-        connection.execute("UPDATE politicians SET district = 12 WHERE politician_id = ?", first)
-        connection.execute("UPDATE politicians SET district = 'AL' WHERE politician_id = ?", second)
+        (first,) = connection.execute("SELECT MIN(tx_id) FROM trades WHERE price > 0").fetchone()
+        connection.execute("UPDATE trades SET price = 'N/A' WHERE tx_id = ?", (first,))
+        price = connection.execute(
+            "SELECT price FROM trades WHERE price > 0 AND tx_id != ? LIMIT 1", (first,)
+        ).fetchone()[0]
     connection.close()
     export_module.export_copy(db, tmp_path / "out")
-    districts = pq.read_table(tmp_path / "out" / "politicians.parquet").column("district")
-    assert {"12", "AL"} <= set(districts.to_pylist())
+    prices = pq.read_table(tmp_path / "out" / "trades.parquet").column("price").to_pylist()
+    assert {"N/A", str(price)} <= set(prices)
