@@ -122,6 +122,28 @@ def main() -> None:
         seconds, _ = timed([PY, "-m", "trio_enrich", "export", str(target), "--db", str(db),
                             "--force"])  # fmt: skip
         results["export"].append(seconds)
+    # The statement alone: in this process through Python's sqlite3 (as `list` runs it), and
+    # in the shell by its own timer.
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    connection.create_function("fold", 1, fold, deterministic=True)
+    in_python = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        connection.execute(query.sql, query.parameters).fetchall()
+        in_python.append(time.perf_counter() - started)
+    connection.close()
+    in_shell = []
+    if shell:
+        for _ in range(args.runs):
+            out = subprocess.run([shell, str(db)], input=f".timer on\n{same_sql}\n",
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+            in_shell += [float(line.split()[3]) for line in out.splitlines()
+                         if line.startswith("Run Time: real")]  # fmt: skip
+    print(f"\nthe statement alone, seconds, median of {args.runs}:")
+    print(f"  in list's process (sqlite3 module) {statistics.median(in_python):.4f}")
+    if in_shell:
+        print(f"  in the sqlite3 shell (.timer)     {statistics.median(in_shell):.4f}")
+        print(f"  ratio: {statistics.median(in_python) / statistics.median(in_shell):.2f}")
     print(f"\nwall seconds, median of {args.runs} (every run):")
     for name, values in results.items():
         if values:
@@ -131,7 +153,8 @@ def main() -> None:
         ratio = statistics.median(results["list (3 filters)"]) / statistics.median(
             results["sqlite3 shell"]
         )
-        print(f"  list / sqlite3 shell: {ratio:.2f} ({rows} rows each)")
+        print(f"  whole command / shell process: {ratio:.2f} ({rows} rows each; the "
+              "difference is Python's start and imports)")  # fmt: skip
     exported = sum(p.stat().st_size for p in (folder / "export").iterdir())
     print(f"  export: {len(list((folder / 'export').iterdir()))} files, {exported / 1e6:.0f} MB")
     done = subprocess.run([PY, "-X", "importtime", *listing[1:]], capture_output=True, text=True,
