@@ -31,6 +31,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "read.dictionary": set(),
     "read.export": set(),
     "read.parquet": {"pyarrow"},
+    "read.browse": {"datasette", "uvicorn"},
     "storage.views": set(),
     "commands.console": {"rich"},  # (rich: its console for help, which cyclopts uses)
     "core.pipeline": {"trio"},
@@ -80,7 +81,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
 }
 FOREIGN = {
     "trio", "httpx", "httpcore", "anyio", "cyclopts", "alive_progress", "hypercorn", "h11",
-    "protego", "curl_cffi", "backports", "rich", "pyarrow",
+    "protego", "curl_cffi", "backports", "rich", "pyarrow", "datasette", "uvicorn",
 }  # fmt: skip
 
 #: The units of the package by rank from the bottom: a sub-package, or a module at the top.
@@ -115,7 +116,7 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
              ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
     "storage": [("lock", "counts", "writes", "views"), ("schema",), ("bookkeeping",),
                 ("history",), ("store", "archive")],
-    "read": [("formats", "queries", "dictionary"), ("parquet",), ("listing", "export")],
+    "read": [("formats", "queries", "dictionary"), ("parquet", "browse"), ("listing", "export")],
     "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
             ("_command",), ("__init__",)],
     "runs": [("jobs",), ("options",), ("session",), ("enrich", "sync"), ("committees", "check"),
@@ -261,11 +262,11 @@ def test_each_import_goes_to_a_lower_rank(path: Path) -> None:
     assert not upward, f"{name} (rank {here}) imports {upward}"
 
 
-# The modules that speak SQL: the store's, and the read side's query builder (its SQL over
-# the views, which the store's `views` defines).
+# The modules that speak SQL: the store's, the read side's query builder (its SQL over the
+# views, which the store's `views` defines) and the web page's canned questions.
 _STORAGE = ("storage.store", "storage.schema", "storage.writes", "storage.counts",
             "storage.archive", "storage.bookkeeping", "storage.views", "storage.history",
-            "read.queries")  # fmt: skip
+            "read.queries", "read.browse")  # fmt: skip
 _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DROP", "REPLACE")
 
 
@@ -349,6 +350,7 @@ def test_each_foreign_library_has_one_adapter(library: str) -> None:
         },
         "protego": {"clients.robots"},
         "pyarrow": {"read.parquet"},
+        "datasette": {"read.browse"},
     }
     assert users == expected[library]
 

@@ -67,6 +67,7 @@ app.command(offline.demo)
 app.command(offline.sim)
 app.command(reading.list_app)
 app.command(reading.export)
+app.command(reading.serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,14 +16,14 @@ import cyclopts
 from cyclopts import Parameter
 
 from .._defaults import VERSION
-from .._errors import EXIT_OK, EXIT_USAGE, TrioEnrichError
+from .._errors import EXIT_OK, EXIT_USAGE, TrioEnrichError, UsageError
 from .._help import unused_tokens_message
 from ..commands import console
 from ..read.listing import committee_rows, list_rows
 from ..read.queries import IssuerFilters, PoliticianFilters, TradeFilters
 from .flags import whole
 
-__all__ = ["export", "list_app", "run_light"]
+__all__ = ["export", "list_app", "run_light", "serve"]
 
 Output = Literal["table", "json", "ndjson", "csv", "md", "xml"]
 TradeSort = Literal["published", "traded", "reporting-gap", "value"]
@@ -347,10 +347,49 @@ def export(
     return EXIT_OK
 
 
+def serve(
+    *,
+    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+    host: Annotated[
+        str,
+        Parameter(
+            help=(
+                "The address to serve on: 127.0.0.1 (the default) only this machine reaches; "
+                "another makes the copy readable to everyone who reaches that address."
+            )
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, whole(1, 65_535), Parameter(help="The TCP port.")] = 8001,
+) -> int:
+    """Browse the copy in a web browser (Datasette): every table and view with its columns
+    described, facets, canned questions, read-only. Needs the browse extra: pip install
+    'trio-enrich[browse]'. A running update's new rows show at the next page load."""
+    from ..read import browse
+    from ..read.queries import meta_value, open_copy
+
+    if not browse.available():
+        raise UsageError(
+            "serve needs Datasette: pip install 'trio-enrich[browse]' (in the environment "
+            "trio-enrich runs in)"
+        )
+    connection = open_copy(db)  # a capitoltraders database, or a one-line error
+    try:
+        last_sync = meta_value(connection, "ingest_meta", "last_sync_at")
+    finally:
+        connection.close()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"serve: on {host}: everyone who can reach this address can read the copy "
+              "(read-only)", file=sys.stderr)  # fmt: skip
+    print(f"serve: http://{host}:{port}/ (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    browse.serve(db, host, port, last_sync)
+    return EXIT_OK
+
+
 #: The read commands' own app, for the console script's light path (``_entry``).
 _light = cyclopts.App(name="trio-enrich", version=VERSION, default_parameter=Parameter(negative=()))
 _light.command(list_app)
 _light.command(export)
+_light.command(serve)
 
 
 def run_light(argv: list[str]) -> int:

@@ -1,0 +1,130 @@
+"""`serve`: the copy in Datasette, every column described, facets, canned questions,
+read-only, and what an update adds shown at the next load (in process, through Datasette's
+own client; the real-browser checks come with the charts)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import trio
+
+import trio_enrich
+from trio_enrich import EnrichOptions
+from trio_enrich.cli.reading import run_light
+from trio_enrich.read import browse
+from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("browse") / "ct.db"
+
+    async def build() -> None:
+        dataset = make_dataset(seed=39, trades=120)
+        async with open_simulator(dataset, Faults(detail_shape="object"), seed=39) as sim:
+            await trio_enrich.update(db, EnrichOptions(base_url=sim.base_url, delay=0))
+
+    trio.run(build)
+    return db
+
+
+def _get(db: Path, *paths: str) -> list[Any]:
+    """The JSON of each path, from one Datasette of the copy, in order."""
+
+    async def fetch() -> list[Any]:
+        site = browse.make_datasette(db, None)
+        answers = []
+        for path in paths:
+            response = await site.client.get(path)
+            answers.append((response.status_code, response.json()))
+        return answers
+
+    return asyncio.run(fetch())
+
+
+def _sql(db: Path, query: str, *parameters: object) -> list[tuple[Any, ...]]:
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute(query, parameters).fetchall()
+    finally:
+        connection.close()
+
+
+def test_every_column_of_the_copy_is_described_in_the_served_metadata(copy: Path) -> None:
+    ((status, served),) = _get(copy, "/-/metadata.json")
+    assert status == 200
+    tables = served["databases"]["ct"]["tables"]
+    names = _sql(copy, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                       "AND name NOT LIKE 'sqlite_%'")  # fmt: skip
+    for (name,) in names:
+        columns = [row[1] for row in _sql(copy, f"PRAGMA table_info({name})")]
+        described = tables[name]["columns"]
+        assert list(described) == columns, name
+        assert all(described[c] for c in columns), name
+        assert tables[name]["description"], name
+    assert served["source_url"] == "https://www.capitoltrades.com"
+
+
+def test_a_facet_a_canned_question_and_a_write_refused(copy: Path) -> None:
+    member = _sql(copy, "SELECT politician_id FROM trades GROUP BY 1 ORDER BY COUNT(*) DESC")[0][0]
+    (facet_status, faceted), (query_status, asked), (_, refused) = _get(
+        copy,
+        "/ct/trio_enrich_trades.json?_facet=party&_shape=objects",
+        f"/ct/member_trades.json?member={quote(member)}&_shape=objects",
+        "/ct.json?sql=" + quote("DELETE FROM trades"),
+    )
+    assert (facet_status, query_status) == (200, 200)
+    counts = {item["value"]: item["count"] for item in faceted["facet_results"]["party"]["results"]}
+    expected = dict(_sql(copy, "SELECT p.party, COUNT(*) FROM trades JOIN politicians p "
+                               "USING (politician_id) GROUP BY 1"))  # fmt: skip
+    assert counts == expected
+    ids = [row["tx_id"] for row in asked["rows"]]
+    assert ids == [r[0] for r in _sql(copy, "SELECT tx_id FROM trades WHERE politician_id = ? "
+                                            "ORDER BY pub_date DESC", member)]  # fmt: skip
+    assert refused["ok"] is False
+    assert _sql(copy, "SELECT COUNT(*) FROM trades") == [(120,)]
+
+
+def test_every_canned_question_runs_on_the_copy(copy: Path) -> None:
+    paths = [f"/ct/{name}.json?member=a&committee=ssfi&ticker=x" for name in browse.QUERIES]
+    for name, (status, answer) in zip(browse.QUERIES, _get(copy, *paths), strict=True):
+        assert status == 200, (name, answer)
+        assert answer.get("ok", True), (name, answer)
+
+
+async def test_trades_an_update_adds_show_at_the_next_load(tmp_path: Path) -> None:
+    dataset = make_dataset(seed=40, trades=24)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(latency_ms=1), seed=40) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        await trio_enrich.sync(db, options)
+        site = browse.make_datasette(db, None)
+        path = "/ct.json?sql=" + quote("SELECT COUNT(*) AS n FROM trades") + "&_shape=array"
+
+        def count() -> int:
+            async def get() -> int:
+                return int((await site.client.get(path)).json()[0]["n"])
+
+            return asyncio.run(get())
+
+        before = await trio.to_thread.run_sync(count)
+        dataset.publish(5)
+        await trio_enrich.sync(db, options)
+        after = await trio.to_thread.run_sync(count)
+    assert (before, after) == (24, 29)
+
+
+def test_serve_without_datasette_says_how_to_get_it(
+    copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(browse, "available", lambda: False)
+    assert run_light(["serve", "--db", str(copy)]) == 2
+    assert capsys.readouterr().err == (
+        "trio-enrich: error: serve needs Datasette: pip install 'trio-enrich[browse]' (in the "
+        "environment trio-enrich runs in)\n"
+    )
