@@ -161,7 +161,8 @@ def make_datasette(db: Path, last_sync: str | None) -> Any:
     return Datasette(
         [str(db)],
         metadata=site,
-        settings={"sql_time_limit_ms": 5000, "default_page_size": 50},
+        # (Suggesting facets asks every column of a 37,000-row view: 3.3 s a page, not 0.75.)
+        settings={"sql_time_limit_ms": 5000, "default_page_size": 50, "suggest_facets": False},
     )
 
 
