@@ -284,3 +284,24 @@ def read_as(kind: type[T], result: object) -> T:
     """What a reader gave, known to be of `kind` (a page of the simulator reads)."""
     assert isinstance(result, kind), result
     return result
+
+
+def copy_made_by_update(db: Path, seed: int, trades: int) -> Path:
+    """A copy made by `update` at `db` against the simulator (outside any trio run: for a
+    module's fixture), its trade pages in the object shape, which carry labels and
+    committees."""
+    import trio
+
+    import trio_enrich
+    from trio_enrich import EnrichOptions
+    from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+    async def build() -> None:
+        dataset = make_dataset(seed=seed, trades=trades)
+        async with open_simulator(dataset, Faults(detail_shape="object"), seed=seed) as sim:
+            options = EnrichOptions(base_url=sim.base_url, delay=0, concurrency=8)
+            result = await trio_enrich.update(db, options)
+            assert not result.refused
+
+    trio.run(build)
+    return db

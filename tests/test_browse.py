@@ -19,18 +19,12 @@ from trio_enrich.cli.reading import run_light
 from trio_enrich.read import browse
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
+from .helpers import copy_made_by_update
+
 
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("browse") / "ct.db"
-
-    async def build() -> None:
-        dataset = make_dataset(seed=39, trades=120)
-        async with open_simulator(dataset, Faults(detail_shape="object"), seed=39) as sim:
-            await trio_enrich.update(db, EnrichOptions(base_url=sim.base_url, delay=0))
-
-    trio.run(build)
-    return db
+    return copy_made_by_update(tmp_path_factory.mktemp("browse") / "ct.db", 39, 120)
 
 
 def _get(db: Path, *paths: str) -> list[Any]:

@@ -11,27 +11,18 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-import trio
 
-import trio_enrich
-from trio_enrich import EnrichOptions, UsageError
+from trio_enrich import UsageError
 from trio_enrich.cli.reading import run_light
 from trio_enrich.read import export as export_module
 from trio_enrich.read import parquet
-from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+from .helpers import copy_made_by_update
 
 
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("export") / "ct.db"
-
-    async def build() -> None:
-        dataset = make_dataset(seed=38, trades=150)
-        async with open_simulator(dataset, Faults(detail_shape="object"), seed=38) as sim:
-            await trio_enrich.update(db, EnrichOptions(base_url=sim.base_url, delay=0))
-
-    trio.run(build)
-    return db
+    return copy_made_by_update(tmp_path_factory.mktemp("export") / "ct.db", 38, 150)
 
 
 def _table(db: Path, name: str) -> tuple[list[str], list[tuple[object, ...]]]:

@@ -17,12 +17,11 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-import trio
 
 import trio_enrich
-from trio_enrich import EnrichOptions
 from trio_enrich.cli.reading import run_light
-from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+from .helpers import copy_made_by_update
 
 # The day the copy is read on (--days counts back from it).
 TODAY = dt.date(2026, 12, 6)
@@ -37,16 +36,7 @@ def _fold(text: str) -> str:
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy made by `update` (trade pages in the object shape, which carry labels and
     committees), then one politician renamed with accents, as the site writes some names."""
-    db = tmp_path_factory.mktemp("list") / "ct.db"
-
-    async def build() -> None:
-        dataset = make_dataset(seed=33, trades=400)
-        async with open_simulator(dataset, Faults(detail_shape="object"), seed=33) as sim:
-            options = EnrichOptions(base_url=sim.base_url, delay=0, concurrency=8)
-            result = await trio_enrich.update(db, options)
-            assert not result.refused
-
-    trio.run(build)
+    db = copy_made_by_update(tmp_path_factory.mktemp("list") / "ct.db", seed=33, trades=400)
     with sqlite3.connect(db) as connection:
         connection.execute(
             "UPDATE politicians SET first_name = 'José', last_name = 'Velázquez' "
