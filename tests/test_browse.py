@@ -54,7 +54,8 @@ def test_every_column_of_the_copy_is_described_in_the_served_metadata(copy: Path
     assert status == 200
     tables = served["databases"]["ct"]["tables"]
     names = _sql(copy, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-                       "AND name NOT LIKE 'sqlite_%'")  # fmt: skip
+                       "AND name NOT LIKE 'sqlite_%' "
+                       "AND name NOT LIKE 'trio_enrich_search_%'")  # fmt: skip
     for (name,) in names:
         columns = [row[1] for row in _sql(copy, f"PRAGMA table_info({name})")]
         described = tables[name]["columns"]
@@ -122,3 +123,30 @@ def test_serve_without_datasette_says_how_to_get_it(
         "trio-enrich: error: serve needs Datasette: pip install 'trio-enrich[browse]' (in the "
         "environment trio-enrich runs in)\n"
     )
+
+
+def test_full_text_search_finds_trades_by_member_issuer_or_ticker(copy: Path) -> None:
+    """The index holds every trade once a sync completes; a word of an issuer's name finds
+    its trades, in any case."""
+    assert _sql(copy, "SELECT COUNT(*) FROM trio_enrich_search") == _sql(
+        copy, "SELECT COUNT(*) FROM trades"
+    )
+    word = _sql(copy, "SELECT substr(issuer_name, 1, instr(issuer_name, ' ') - 1) FROM issuers "
+                      "ORDER BY issuer_id LIMIT 1")[0][0]  # fmt: skip
+    ((status, found),) = _get(
+        copy, f"/ct/trio_enrich_trades.json?_search={word.upper()}&_shape=objects&_size=max"
+    )
+    assert status == 200
+    expected = {
+        row[0]
+        for row in _sql(
+            copy,
+            "SELECT t.tx_id FROM trades t JOIN issuers i USING (issuer_id) JOIN politicians p "
+            "USING (politician_id) WHERE ' ' || lower(i.issuer_name) || ' ' LIKE ? OR "
+            "' ' || lower(p.first_name || ' ' || p.last_name) || ' ' LIKE ?",
+            f"% {word.lower()} %",
+            f"% {word.lower()} %",
+        )
+    }
+    assert expected
+    assert {row["tx_id"] for row in found["rows"]} == expected

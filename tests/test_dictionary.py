@@ -21,7 +21,8 @@ def _columns(db: Path) -> dict[str, list[str]]:
             str(row[0])
             for row in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                "AND name NOT LIKE 'sqlite_%' "
+                "AND name NOT LIKE 'trio_enrich_search_%' ORDER BY name"
             )
         ]
         return {

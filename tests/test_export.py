@@ -16,6 +16,7 @@ from trio_enrich import UsageError
 from trio_enrich.cli.reading import run_light
 from trio_enrich.read import export as export_module
 from trio_enrich.read import parquet
+from trio_enrich.storage.schema import SCHEMA_VERSION
 
 from .helpers import copy_made_by_update
 
@@ -45,7 +46,7 @@ def test_every_file_verifies_and_reads_back_as_its_table(
     assert run_light(["export", str(target), "--db", str(copy), "--json"]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest == json.loads((target / "manifest.json").read_text())
-    assert manifest["schema_version"] == 6
+    assert manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["last_complete_sync"]
     names = {entry["file"] for entry in manifest["files"]}
     assert names | {"manifest.json"} == {path.name for path in target.iterdir()}

@@ -70,7 +70,7 @@ def test_list_reads_a_copy_no_trio_enrich_has_written(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'trio_enrich_%'"
         ).fetchall()
         for (table,) in tables:
-            connection.execute(f"DROP TABLE {table}")
+            connection.execute(f"DROP TABLE IF EXISTS {table}")  # (FTS5 drops its own)
     connection.close()
     assert run_light(["list", "trades", "--db", str(db), "--output", "json", "--limit", "0"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 30

@@ -25,6 +25,8 @@ _FACETS: dict[str, list[str]] = {
     "issuers": ["sector", "country", "state_id"],
 }
 _NEWEST_FIRST = {"trio_enrich_trades": "pub_date", "trades": "pub_date"}
+# Tables and views searched through the full-text index (its rowid is the trade's tx_id).
+_SEARCHED = ("trio_enrich_trades", "trades")
 # How a row of a table is named where another table points at it.
 _LABELS = {"politicians": "last_name", "issuers": "issuer_name"}
 
@@ -125,6 +127,8 @@ def metadata(last_sync: str | None) -> dict[str, Any]:
             entry["sort_desc"] = _NEWEST_FIRST[table.name]
         if table.name in _LABELS:
             entry["label_column"] = _LABELS[table.name]
+        if table.name in _SEARCHED:
+            entry["fts_table"], entry["fts_pk"] = "trio_enrich_search", "tx_id"
         tables[table.name] = entry
     synced = f" Last complete sync: {last_sync}." if last_sync else ""
     return {

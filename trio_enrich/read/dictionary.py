@@ -489,6 +489,19 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "trio_enrich_search",
+        "table (trio-enrich)",
+        "full-text search (SQLite FTS5) over each trade's member, issuer and ticker, "
+        "without regard to case or accents; its rowid is the trade's tx_id; made again by "
+        "every sync that completes. SQLite keeps it in tables of its own beside it "
+        "(trio_enrich_search_data, _idx, _docsize, _config)",
+        (
+            _C("politician", "the member's name as the site shows it", "", DERIVED),
+            _C("issuer", "the issuer's name", "", LISTING),
+            _C("ticker", "the issuer's ticker", "", LISTING, "NULL"),
+        ),
+    ),
+    Table(
         "trio_enrich_trades",
         "view (trio-enrich)",
         "a trade with what people look up beside it: who, what, how much, how late",

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: trio-enrich's own schema version (in trio_enrich_meta), independent of PRAGMA user_version.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -279,6 +279,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_seen_at TEXT NOT NULL,
             PRIMARY KEY (politician_id, committee)
         ) WITHOUT ROWID""",
+    ),
+    (
+        # Full-text search over each trade's member, issuer and ticker (a trade's rowid is its
+        # tx_id), without regard to case or accents; rebuilt by every sync that completes.
+        "CREATE VIRTUAL TABLE IF NOT EXISTS trio_enrich_search USING fts5("
+        "politician, issuer, ticker, tokenize = 'unicode61 remove_diacritics 2')",
     ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION

@@ -58,6 +58,7 @@ from .schema import (
     table_exists,
     transaction,
 )
+from .views import rebuild_search
 from .writes import (
     Change,
     Entity,
@@ -395,6 +396,7 @@ class Store:
         (when the walk proved that every trade up to `newest` is stored) move the cutoff."""
         with self.transaction() as db:
             recompute_stats(db)
+            rebuild_search(db)
             forget = (READ_KEY,) if keep_walk else (READ_KEY, WALK_KEY)
             for key in forget:
                 db.execute("DELETE FROM trio_enrich_meta WHERE key = ?", (key,))
@@ -407,9 +409,11 @@ class Store:
             set_meta(db, "last_sync_at", utc_now())
 
     def recompute_stats(self) -> None:
-        """politician_stats and issuer_stats from the trades, in one transaction."""
+        """politician_stats and issuer_stats, and the search index, from the trades, in one
+        transaction."""
         with self.transaction() as db:
             recompute_stats(db)
+            rebuild_search(db)
 
     def replace_memberships(
         self,

@@ -33,6 +33,7 @@ __all__ = [
     "default_committee_sectors",
     "drop_views",
     "read_committee_sectors",
+    "rebuild_search",
     "with_clause",
 ]
 
@@ -260,6 +261,21 @@ def drop_views(db: sqlite3.Connection) -> None:
     transaction."""
     for view in reversed(VIEWS):
         db.execute(f"DROP VIEW IF EXISTS {view.name}")
+
+
+def rebuild_search(db: sqlite3.Connection) -> None:
+    """The full-text index of every trade's member, issuer and ticker, made again from the
+    copy (in the caller's transaction; a copy without the index is left as it is)."""
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'trio_enrich_search'").fetchone()
+    if found is None:
+        return
+    db.execute("DELETE FROM trio_enrich_search")
+    db.execute(
+        f"""INSERT INTO trio_enrich_search (rowid, politician, issuer, ticker)
+            SELECT t.tx_id, {_NAME}, i.issuer_name, i.issuer_ticker
+            FROM trades t JOIN politicians p ON p.politician_id = t.politician_id
+            JOIN issuers i ON i.issuer_id = t.issuer_id"""
+    )
 
 
 def create_views(db: sqlite3.Connection) -> None:
