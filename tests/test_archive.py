@@ -34,14 +34,16 @@ from .helpers import (
 
 def dump(db: Path, *, skip: tuple[str, ...] = ()) -> list[str]:
     """The database's content as SQL, without the run lock's bookkeeping, the runs' ledger
-    (each run adds its row) and the search index's own storage (the same words, stored in
-    segments that depend on how it was last rebuilt)."""
+    (each run adds its row), the search index's own storage (the same words, stored in
+    segments that depend on how it was last rebuilt) and the memberships' sightings (a
+    reparse notes when its pages were read, a run when it wrote them: a second apart)."""
     connection = sqlite3.connect(db)
     try:
         return [line for line in connection.iterdump()
                 if "'run'" not in line and not line.startswith(skip)
                 and not line.startswith(('INSERT INTO "trio_enrich_runs"',
-                                         'INSERT INTO "trio_enrich_search_'))]  # fmt: skip
+                                         'INSERT INTO "trio_enrich_search_',
+                                         'INSERT INTO "trio_enrich_memberships"'))]  # fmt: skip
     finally:
         connection.close()
 
