@@ -150,3 +150,25 @@ def test_full_text_search_finds_trades_by_member_issuer_or_ticker(copy: Path) ->
     }
     assert expected
     assert {row["tx_id"] for row in found["rows"]} == expected
+
+
+def test_a_trade_links_to_its_archived_page_shown_as_text_that_never_runs(copy: Path) -> None:
+    tx_id = _sql(copy, "SELECT MIN(tx_id) FROM trades")[0][0]
+
+    async def fetch() -> list[Any]:
+        site = browse.make_datasette(copy, None)
+        table = await site.client.get("/ct/trio_enrich_trades?_size=5")
+        page = await site.client.get(f"/-/archived/trades/{tx_id}")
+        missing = await site.client.get("/-/archived/trades/1")
+        return [table, page, missing]
+
+    table, page, missing = asyncio.run(fetch())
+    assert table.status_code == 200
+    assert 'href="/-/archived/trades/' in table.text
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "&lt;script" in page.text  # the archived page's scripts, as text
+    assert "<script" not in page.text.lower()
+    assert f"https://www.capitoltrades.com/trades/{tx_id}" in page.text
+    assert missing.status_code == 404
+    assert "No archived page of trade 1" in missing.text

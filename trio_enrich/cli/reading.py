@@ -366,6 +366,7 @@ def serve(
     'trio-enrich[browse]'. A running update's new rows show at the next page load."""
     from ..read import browse
     from ..read.queries import meta_value, open_copy
+    from ..storage.views import VIEWS_SIGNATURE
 
     if not browse.available():
         raise UsageError(
@@ -375,8 +376,13 @@ def serve(
     connection = open_copy(db)  # a capitoltraders database, or a one-line error
     try:
         last_sync = meta_value(connection, "ingest_meta", "last_sync_at")
+        views = meta_value(connection, "trio_enrich_meta", "views")
     finally:
         connection.close()
+    if views != VIEWS_SIGNATURE:
+        print("serve: warning: this copy's views are not this trio-enrich's (a copy another "
+              "version wrote last): the views and canned questions need them; any run that "
+              "writes (sync, update) makes them", file=sys.stderr)  # fmt: skip
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"serve: on {host}: everyone who can reach this address can read the copy "
               "(read-only)", file=sys.stderr)  # fmt: skip

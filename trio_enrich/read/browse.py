@@ -158,6 +158,12 @@ def _column_words(meaning: str, unit: str, absent: str) -> str:
 def make_datasette(db: Path, last_sync: str | None) -> Any:
     """A Datasette of the copy at `db` (read-only queries; its metadata per database)."""
     from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from . import browse_hooks
+
+    if not pm.is_registered(browse_hooks):
+        pm.register(browse_hooks, name="trio-enrich")
 
     described = metadata(last_sync)
     site = {key: value for key, value in described.items() if key not in ("tables", "queries")}
