@@ -58,6 +58,11 @@ list_app = cyclopts.App(
 )
 
 
+def _many(words: str) -> Parameter:
+    """A filter that may be repeated (no default shown: nothing chosen means no filter)."""
+    return Parameter(show_default=False, help=words)
+
+
 def _limit(limit: int) -> int | None:
     return None if limit == 0 else limit
 
@@ -85,19 +90,18 @@ def trades(
     ] = None,
     party: Annotated[
         tuple[str, ...],
-        Parameter(show_default=False, help="democrat, republican or other." + _REPEAT),
+        _many("democrat, republican or other." + _REPEAT),
     ] = (),
     state: Annotated[
         tuple[str, ...],
-        Parameter(show_default=False, help="The politician's state (ca, ny)." + _REPEAT),
+        _many("The politician's state (ca, ny)." + _REPEAT),
     ] = (),
     chamber: Annotated[str | None, Parameter(help="house or senate.")] = None,
     gender: Annotated[str | None, Parameter(help="female or male.")] = None,
     committee: Annotated[
         tuple[str, ...],
-        Parameter(
-            show_default=False,
-            help=(
+        _many(
+            (
                 "Trades of the members of a committee, by its code (ssbk), per the stored rosters "
                 "(`trio-enrich committees` reads them; `list committees` names the codes)."
                 + _REPEAT
@@ -105,44 +109,33 @@ def trades(
         ),
     ] = (),
     issuer: Annotated[str | None, Parameter(help="An issuer's id or part of its name.")] = None,
-    ticker: Annotated[
-        tuple[str, ...], Parameter(show_default=False, help="NVDA (or NVDA:US)." + _REPEAT)
-    ] = (),
+    ticker: Annotated[tuple[str, ...], _many("NVDA (or NVDA:US)." + _REPEAT)] = (),
     sector: Annotated[
         tuple[str, ...],
-        Parameter(
-            show_default=False,
-            help=("The issuer's sector as the site writes it (information-technology)." + _REPEAT),
+        _many(
+            ("The issuer's sector as the site writes it (information-technology)." + _REPEAT),
         ),
     ] = (),
     market_cap: Annotated[
         tuple[str, ...],
-        Parameter(
-            show_default=False,
-            help=("mega, large, mid, small, micro or nano (the site's classes)." + _REPEAT),
+        _many(
+            ("mega, large, mid, small, micro or nano (the site's classes)." + _REPEAT),
         ),
     ] = (),
-    issuer_state: Annotated[
-        tuple[str, ...], Parameter(show_default=False, help="The issuer's state." + _REPEAT)
-    ] = (),
-    country: Annotated[
-        tuple[str, ...], Parameter(show_default=False, help="The issuer's country (us)." + _REPEAT)
-    ] = (),
+    issuer_state: Annotated[tuple[str, ...], _many("The issuer's state." + _REPEAT)] = (),
+    country: Annotated[tuple[str, ...], _many("The issuer's country (us)." + _REPEAT)] = (),
     tx_type: Annotated[
         tuple[str, ...],
-        Parameter(show_default=False, help="buy, sell, exchange or receive." + _REPEAT),
+        _many("buy, sell, exchange or receive." + _REPEAT),
     ] = (),
     owner: Annotated[
         tuple[str, ...],
-        Parameter(
-            show_default=False, help=("self, spouse, joint, child or not-disclosed." + _REPEAT)
-        ),
+        _many("self, spouse, joint, child or not-disclosed." + _REPEAT),
     ] = (),
     asset_type: Annotated[
         tuple[str, ...],
-        Parameter(
-            show_default=False,
-            help=(
+        _many(
+            (
                 "stock, stock-option, etf, mutual-fund, corporate-bond, ... (unknown: not yet "
                 "enriched)." + _REPEAT
             ),
@@ -150,13 +143,12 @@ def trades(
     ] = (),
     label: Annotated[
         tuple[str, ...],
-        Parameter(show_default=False, help="A label the site gives trades." + _REPEAT),
+        _many("A label the site gives trades." + _REPEAT),
     ] = (),
     trade_size: Annotated[
         tuple[str, ...],
-        Parameter(
-            show_default=False,
-            help=(
+        _many(
+            (
                 "A disclosed range: under-1k, 1k-15k, 15k-50k, 50k-100k, 100k-250k, 250k-500k, "
                 "500k-1m, 1m-5m, 5m-25m, 25m-50m, over-50m." + _REPEAT
             ),
@@ -239,17 +231,14 @@ def politicians(
     ] = None,
     party: Annotated[
         tuple[str, ...],
-        Parameter(show_default=False, help="democrat, republican or other." + _REPEAT),
+        _many("democrat, republican or other." + _REPEAT),
     ] = (),
-    state: Annotated[
-        tuple[str, ...], Parameter(show_default=False, help="A state (ca, ny)." + _REPEAT)
-    ] = (),
+    state: Annotated[tuple[str, ...], _many("A state (ca, ny)." + _REPEAT)] = (),
     chamber: Annotated[str | None, Parameter(help="house or senate.")] = None,
     committee: Annotated[
         tuple[str, ...],
-        Parameter(
-            show_default=False,
-            help=("Members of a committee, by its code, per the stored rosters." + _REPEAT),
+        _many(
+            ("Members of a committee, by its code, per the stored rosters." + _REPEAT),
         ),
     ] = (),
     issuer: Annotated[
@@ -278,19 +267,13 @@ def issuers(
     *,
     db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
     search: Annotated[str | None, Parameter(help="Part of a name, or a ticker.")] = None,
-    sector: Annotated[
-        tuple[str, ...], Parameter(show_default=False, help="A sector (energy)." + _REPEAT)
-    ] = (),
+    sector: Annotated[tuple[str, ...], _many("A sector (energy)." + _REPEAT)] = (),
     market_cap: Annotated[
         tuple[str, ...],
-        Parameter(show_default=False, help=("mega, large, mid, small, micro or nano." + _REPEAT)),
+        _many("mega, large, mid, small, micro or nano." + _REPEAT),
     ] = (),
-    state: Annotated[
-        tuple[str, ...], Parameter(show_default=False, help="The issuer's state." + _REPEAT)
-    ] = (),
-    country: Annotated[
-        tuple[str, ...], Parameter(show_default=False, help="The issuer's country." + _REPEAT)
-    ] = (),
+    state: Annotated[tuple[str, ...], _many("The issuer's state." + _REPEAT)] = (),
+    country: Annotated[tuple[str, ...], _many("The issuer's country." + _REPEAT)] = (),
     politician: Annotated[
         str | None, Parameter(help=("Those a politician traded: an id or part of a name."))
     ] = None,

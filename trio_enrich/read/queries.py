@@ -254,6 +254,10 @@ def _not_negative(value: int | None, flag: str) -> None:
         raise UsageError(f"{flag} {value} is negative")
 
 
+# A ticker without its market ("NVDA" of "NVDA:US"), upper case: a ticker given without one
+# finds it on any market.
+_TICKER_ROOT = "upper(substr(ticker, 1, instr(ticker || ':', ':') - 1))"
+
 # Who a politician is: the id, or any part of the names the site gives.
 _POLITICIAN_MATCH = """SELECT politician_id FROM politicians
     WHERE politician_id = ? COLLATE NOCASE
@@ -347,10 +351,8 @@ def trades_query(filters: TradeFilters, tables: set[str], today: dt.date) -> Que
         tickers = [t.strip().upper() for t in f.ticker]
         marks = ", ".join("?" for _ in tickers)
         where.add(
-            f"(upper(ticker) IN ({marks}) OR upper(substr(ticker, 1, instr(ticker || ':', ':') "
-            f"- 1)) IN ({marks}))",
-            *tickers, *tickers,
-        )  # fmt: skip
+            f"(upper(ticker) IN ({marks}) OR {_TICKER_ROOT} IN ({marks}))", *tickers, *tickers
+        )
     where.any_of("sector", f.sector)
     if f.market_cap:
         where.add(
@@ -456,8 +458,7 @@ def issuers_query(filters: IssuerFilters, tables: set[str]) -> Query:
     if f.search is not None:
         word = f.search.strip()
         where.add(
-            "(fold(name) LIKE ? ESCAPE '\\' OR upper(ticker) = ? OR "
-            "upper(substr(ticker, 1, instr(ticker || ':', ':') - 1)) = ?)",
+            f"(fold(name) LIKE ? ESCAPE '\\' OR upper(ticker) = ? OR {_TICKER_ROOT} = ?)",
             _like(word), word.upper(), word.upper(),
         )  # fmt: skip
     where.any_of("sector", f.sector)
