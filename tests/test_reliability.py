@@ -403,10 +403,12 @@ async def test_hostile_strings_are_stored_verbatim(tmp_path: Path) -> None:
 def test_sql_is_built_only_from_fixed_names() -> None:
     """Values reach SQL only as parameters: f-strings in SQL interpolate names we chose."""
     # (kept_out and parked: fixed SQL fragments of _store, chosen by which columns exist;
-    # _NAME, _MCAP, _OVERSEEN, LATE_AFTER_DAYS, TRADE_URL, view: the views' fixed fragments)
+    # _NAME, _MCAP, _OVERLAP, _issuer, ..., LATE_AFTER_DAYS, TRADE_URL, view: the views' fixed
+    # fragments)
     allowed = {"table", "key", "column", "columns", "marks", "updates", "c", "t", "sql",
                "kept_out", "parked_sql", "_NAME", "_MCAP", "LATE_AFTER_DAYS", "TRADE_URL",
-               "view", "_OVERSEEN"}  # fmt: skip
+               "view", "_OVERLAP", "_MEMBER_SECTORS", "_issuer", "_politician", "expression",
+               "arms", "_bracket_case", "within", "value", "_OVERLAP_COMMITTEES"}  # fmt: skip
     nodes = [
         node
         for module in sorted((PACKAGE / "storage").glob("*.py"))

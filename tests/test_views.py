@@ -76,3 +76,34 @@ def test_list_reads_a_copy_no_trio_enrich_has_written(
     assert len(json.loads(capsys.readouterr().out)) == 30
     assert run_light(["list", "issuers", "--db", str(db), "--market-cap", "mega"]) == 0
     assert _views(db) == []  # and it wrote nothing
+
+
+def test_a_trades_bracket_is_the_range_its_value_falls_in_at_every_edge(tmp_path: Path) -> None:
+    """The trades view works a trade's bracket out by expression (not a join, for speed): at
+    each range's ends, just past them and beyond every range, it must name the range the
+    brackets' view pairs with the value, and its ends."""
+    from trio_enrich.sim import make_dataset
+    from trio_enrich.storage.views import BRACKETS
+
+    edges = sorted({v for b in BRACKETS for v in (b.low, b.low - 1, b.low + 1, b.high or 0)}
+                   | {-5, 10**12})  # fmt: skip
+    dataset = make_dataset(seed=36, trades=len(edges))
+    db = database_with_listing(tmp_path / "ct.db", dataset)
+    connection = sqlite3.connect(db)
+    with connection:
+        for trade, value in zip(dataset.trades, edges, strict=True):
+            connection.execute(
+                "UPDATE trades SET value = ? WHERE tx_id = ?", (value, trade.listing.tx_id)
+            )
+    shown = connection.execute(
+        "SELECT value, bracket, bracket_low, bracket_high FROM trio_enrich_trades ORDER BY value"
+    ).fetchall()
+    paired = connection.execute(
+        "SELECT t.value, b.bracket, b.low, b.high FROM trades t LEFT JOIN trio_enrich_brackets b"
+        " ON t.value >= b.low AND (b.high IS NULL OR t.value <= b.high) ORDER BY t.value"
+    ).fetchall()
+    connection.close()
+    assert shown == paired
+    assert (10**12, "over-50m", 50_000_001, None) in shown  # no upper end
+    assert (-5, None, None, None) in shown  # below every range
+    assert {row[1] for row in shown} >= {b.name for b in BRACKETS}
