@@ -1,14 +1,17 @@
 """`serve`: the copy in Datasette, every column described, facets, canned questions,
 read-only, and what an update adds shown at the next load (in process, through Datasette's
-own client; the real-browser checks come with the charts)."""
+own client; the real browser's checks are in test_webui.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import pytest
 import trio
@@ -172,3 +175,69 @@ def test_a_trade_links_to_its_archived_page_shown_as_text_that_never_runs(copy: 
     assert f"https://www.capitoltrades.com/trades/{tx_id}" in page.text
     assert missing.status_code == 404
     assert "No archived page of trade 1" in missing.text
+
+
+def _pages(db: Path, *paths: str) -> list[tuple[int, str]]:
+    """The status and HTML of each path, from one Datasette of the copy, in order."""
+
+    async def fetch() -> list[tuple[int, str]]:
+        site = browse.make_datasette(db, None)
+        return [((r := await site.client.get(path)).status_code, r.text) for path in paths]
+
+    return asyncio.run(fetch())
+
+
+def _drawn(page: str, key: str) -> dict[str, int]:
+    """The marks of a page's chart: the sum of their counts (or their number) by `key`."""
+    svg = re.search(r"<svg [^>]*class=\"chart\".*?</svg>", page, re.S)
+    assert svg is not None, page
+    totals: dict[str, int] = {}
+    for mark in ElementTree.fromstring(svg.group(0)).iter():
+        if mark.get("class") == "mark":
+            name = mark.get(key, "")
+            totals[name] = totals.get(name, 0) + int(mark.get("data-count", "1"))
+    return totals
+
+
+def test_the_charts_draw_what_the_copy_holds(copy: Path) -> None:
+    member, name = _sql(copy, "SELECT politician_id, name FROM trio_enrich_politicians "
+                              "ORDER BY trades DESC LIMIT 1")[0]  # fmt: skip
+    issuer, ticker = _sql(copy, "SELECT issuer_id, ticker FROM trio_enrich_issuers WHERE "
+                                "issuer_id IN (SELECT issuer_id FROM issuer_eod_prices) AND "
+                                "ticker IS NOT NULL ORDER BY trades DESC LIMIT 1")[0]  # fmt: skip
+    (home_status, home), (party_status, by_party), (_, by_member), (_, by_ticker) = _pages(
+        copy, "/", "/-/charts", f"/-/charts/member?member={quote(member)}",
+        f"/-/charts/ticker?ticker={quote(ticker.split(':')[0])}",
+    )  # fmt: skip
+    assert (home_status, party_status) == (200, 200)
+    assert 'href="/-/charts"' in home  # the menu's link
+    per_party = _sql(
+        copy,
+        "SELECT p.party, COUNT(*) FROM trades JOIN politicians p USING (politician_id) GROUP BY 1",
+    )
+    assert _drawn(by_party, "data-series") == dict(per_party)
+    per_type = _sql(
+        copy, "SELECT tx_type, COUNT(*) FROM trades WHERE politician_id = ? GROUP BY 1", member
+    )
+    assert _drawn(by_member, "data-series") == dict(per_type)
+    assert html.escape(name, quote=True) in by_member
+    closes = _sql(copy, "SELECT COUNT(*) FROM issuer_eod_prices WHERE issuer_id = ?", issuer)
+    assert f"{closes[0][0]:,} stored closes" in by_ticker
+    assert (
+        sum(_drawn(by_ticker, "data-tx-type").values())
+        == _sql(copy, "SELECT COUNT(*) FROM trades WHERE issuer_id = ?", issuer)[0][0]
+    )
+
+
+def test_a_chart_asked_of_nothing_or_of_many_says_what_to_do(copy: Path) -> None:
+    (_, empty), (_, unknown), (_, many), (_, no_ticker) = _pages(
+        copy, "/-/charts/member", "/-/charts/member?member=zzzqqq",
+        "/-/charts/member?member=e", "/-/charts/ticker?ticker=ZZZQQ",
+    )  # fmt: skip
+    assert 'name="member"' in empty
+    assert 'class="chart"' not in empty
+    assert "No member&#39;s id or name matches &#39;zzzqqq&#39;." in unknown
+    found = _sql(copy, "SELECT COUNT(*) FROM trio_enrich_politicians WHERE name LIKE '%e%'")
+    assert f"{min(found[0][0], 20)} members match" in many
+    assert many.count('href="/-/charts/member?member=') == min(found[0][0], 20)
+    assert "No issuer has the ticker &#39;ZZZQQ&#39;." in no_ticker

@@ -33,6 +33,7 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "read.parquet": {"pyarrow"},
     "read.browse": {"datasette", "uvicorn"},
     "read.browse_hooks": {"datasette"},
+    "read.charts": set(),
     "storage.views": set(),
     "commands.console": {"rich"},  # (rich: its console for help, which cyclopts uses)
     "core.pipeline": {"trio"},
@@ -117,8 +118,8 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
              ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
     "storage": [("lock", "counts", "writes", "views"), ("schema",), ("bookkeeping",),
                 ("history",), ("store", "archive")],
-    "read": [("formats", "queries", "dictionary"), ("parquet", "browse_hooks"), ("browse",),
-             ("listing", "export")],
+    "read": [("formats", "queries", "dictionary", "charts"), ("parquet", "browse_hooks"),
+             ("browse",), ("listing", "export")],
     "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
             ("_command",), ("__init__",)],
     "runs": [("jobs",), ("options",), ("session",), ("enrich", "sync"), ("committees", "check"),
@@ -268,7 +269,7 @@ def test_each_import_goes_to_a_lower_rank(path: Path) -> None:
 # views, which the store's `views` defines) and the web page's canned questions.
 _STORAGE = ("storage.store", "storage.schema", "storage.writes", "storage.counts",
             "storage.archive", "storage.bookkeeping", "storage.views", "storage.history",
-            "read.queries", "read.browse")  # fmt: skip
+            "read.queries", "read.browse", "read.charts")  # fmt: skip
 _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DROP", "REPLACE")
 
 

@@ -89,7 +89,7 @@ QUERIES: dict[str, tuple[str, str, str]] = {
         "New since the last run that found some",
         "Trades the latest run with new trades stored first (trio_enrich_runs).",
         f"{_TRADE} WHERE first_seen_run = (SELECT MAX(run_id) FROM trio_enrich_runs WHERE "
-        "new_trades > 0) ORDER BY pub_date DESC",
+        "new_trades > 0) ORDER BY pub_date DESC LIMIT 1000",
     ),
     "health": (
         "The copy's health", "Pending and failed items, and the last runs.",
@@ -171,6 +171,7 @@ def make_datasette(db: Path, last_sync: str | None) -> Any:
     return Datasette(
         [str(db)],
         metadata=site,
+        template_dir=str(Path(__file__).with_name("templates")),
         # (Suggesting facets asks every column of a 37,000-row view: 3.3 s a page, not 0.75.)
         settings={"sql_time_limit_ms": 5000, "default_page_size": 50, "suggest_facets": False},
     )

@@ -1,5 +1,6 @@
 """Datasette's plugin hooks for `serve` (imported only where Datasette is installed): a
-trade's archived page shown as text, never run, and the link to it from the trade's row."""
+trade's archived page shown as text, never run, and the link to it from the trade's row; the
+charts' pages (drawn by `read.charts`), and the menu's link to them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 
 from ..storage.archive import PageArchive, archive_path
+from . import charts
 
-__all__ = ["ARCHIVED", "register_routes", "render_cell"]
+__all__ = ["ARCHIVED", "CHARTS", "menu_links", "register_routes", "render_cell"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +28,8 @@ def _hook(function: F) -> F:
 
 #: Where a trade's archived page is shown, by its tx_id.
 ARCHIVED = "/-/archived/trades/"
+#: Where the charts are.
+CHARTS = "/-/charts"
 
 
 def _page_html(tx_id: int, db: Path) -> tuple[int, str]:
@@ -59,9 +64,106 @@ async def _archived_trade(datasette: Any, request: Any) -> Any:
     return Response.html(body, status=status, headers={"Content-Security-Policy": policy})
 
 
+_CHART_PAGES = (
+    (CHARTS, "Trades per month by party"),
+    (f"{CHARTS}/member", "A member's trades"),
+    (f"{CHARTS}/ticker", "A ticker's closes and trades"),
+)
+
+
+async def _rows(datasette: Any, sql: str, parameters: dict[str, object]) -> list[tuple[Any, ...]]:
+    results = await datasette.get_database().execute(sql, parameters)
+    return [tuple(row) for row in results.rows]
+
+
+async def _chart_page(datasette: Any, request: Any, here: str, **context: Any) -> Any:
+    from datasette.utils.asgi import Response
+
+    title = dict(_CHART_PAGES)[here]
+    page = {"title": title, "pages": _CHART_PAGES, "here": here, "field": None, "chart": None,
+            "message": None, "choices": None, "rows_href": None, **context}  # fmt: skip
+    body = await datasette.render_template("trio_enrich_charts.html", page, request=request)
+    return Response.html(body)
+
+
+async def _party_chart(datasette: Any, request: Any) -> Any:
+    rows = await _rows(datasette, charts.MONTHLY_SQL, {})
+    chart = charts.monthly_bars(rows, charts.PARTY_COLOURS, "Trades per month by party")
+    table = datasette.urls.table(datasette.get_database().name, "trio_enrich_trades")
+    return await _chart_page(datasette, request, CHARTS, chart=chart, rows_href=table)
+
+
+async def _member_chart(datasette: Any, request: Any) -> Any:
+    asked = request.args.get("member", "").strip()
+    field = {"name": "member", "label": "Member (id or part of the name):", "value": asked,
+             "example": "P000197 or Pelosi"}  # fmt: skip
+    here = f"{CHARTS}/member"
+    if not asked:
+        return await _chart_page(datasette, request, here, field=field)
+    found = await _rows(datasette, charts.MEMBERS_SQL, {"member": asked})
+    exact = [row for row in found if row[0] == asked]
+    if not found:
+        message = f"No member's id or name matches {asked!r}."
+        return await _chart_page(datasette, request, here, field=field, message=message)
+    if len(found) > 1 and not exact:
+        choices = [(f"{here}?{urlencode({'member': member})}", f"{name} ({member}, {count:,} "
+                    "trades)") for member, name, count in found]  # fmt: skip
+        message = f"{len(found)} members match {asked!r}" + (" (the first 20)" if
+                  len(found) == 20 else "") + "; choose one:"  # fmt: skip
+        return await _chart_page(datasette, request, here, field=field, message=message,
+                                 choices=choices)  # fmt: skip
+    member_id, name, _ = (exact or found)[0]
+    rows = await _rows(datasette, charts.MEMBER_MONTHLY_SQL, {"member": member_id})
+    chart = charts.monthly_bars(rows, charts.TX_TYPE_COLOURS, f"{name}'s trades per month")
+    query = datasette.urls.query(datasette.get_database().name, "member_trades")
+    return await _chart_page(datasette, request, here, field=field, chart=chart,
+                             message=f"{name} ({member_id}): trades per month, by type.",
+                             rows_href=f"{query}?{urlencode({'member': member_id})}")  # fmt: skip
+
+
+async def _ticker_chart(datasette: Any, request: Any) -> Any:
+    asked = request.args.get("ticker", "").strip()
+    field = {"name": "ticker", "label": "Ticker:", "value": asked, "example": "NVDA"}
+    here = f"{CHARTS}/ticker"
+    if not asked:
+        return await _chart_page(datasette, request, here, field=field)
+    found = await _rows(datasette, charts.TICKER_ISSUERS_SQL, {"ticker": asked})
+    if not found:
+        message = f"No issuer has the ticker {asked!r}."
+        return await _chart_page(datasette, request, here, field=field, message=message)
+    issuer_id, name, ticker, _ = found[0]
+    closes = await _rows(datasette, charts.TICKER_CLOSES_SQL, {"issuer": issuer_id})
+    trades = [
+        charts.TickerTrade(*row)
+        for row in await _rows(datasette, charts.TICKER_TRADES_SQL, {"issuer": issuer_id})
+    ]
+    chart = charts.price_line([(d, float(p)) for d, p in closes], trades,
+                              f"{ticker}: stored closes and trades")  # fmt: skip
+    message = f"{name} ({ticker}): the closes trio-enrich stored, each trade marked."
+    if not closes:
+        message += " No closes stored for it yet (`trio-enrich issuers` reads them)."
+    others = [
+        (f"{here}?{urlencode({'ticker': row[2]})}", f"{row[1]} ({row[2]})") for row in found[1:]
+    ]
+    query = datasette.urls.query(datasette.get_database().name, "ticker_trades")
+    return await _chart_page(datasette, request, here, field=field, chart=chart,
+                             message=message, choices=others or None,
+                             rows_href=f"{query}?{urlencode({'ticker': ticker})}")  # fmt: skip
+
+
 @_hook
 def register_routes() -> list[tuple[str, Any]]:
-    return [(rf"^{ARCHIVED}(?P<tx_id>\d+)$", _archived_trade)]
+    return [
+        (rf"^{ARCHIVED}(?P<tx_id>\d+)$", _archived_trade),
+        (rf"^{CHARTS}$", _party_chart),
+        (rf"^{CHARTS}/member$", _member_chart),
+        (rf"^{CHARTS}/ticker$", _ticker_chart),
+    ]
+
+
+@_hook
+def menu_links(datasette: Any) -> list[dict[str, str]]:
+    return [{"href": datasette.urls.path(href), "label": label} for href, label in _CHART_PAGES]
 
 
 @_hook
