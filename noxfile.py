@@ -17,15 +17,20 @@ nox.options.sessions = [
 nox.options.reuse_existing_virtualenvs = True
 
 PACKAGE = "trio_enrich"
+#: Drives the real browser of the web interface's tests (Debian's chromium and chromedriver).
+SELENIUM = "selenium>=4.30,<5"
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (offline: everything talks to a simulator on 127.0.0.1)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", SELENIUM)
     # Three processes on two cores: most tests wait on sockets, subprocesses or the simulator,
     # not the CPU (the suite passes so beside two busy loops: 124 s, against 88 s alone).
-    session.run("pytest", "-n", "3", "-m", "not slow and not nextsite", *session.posargs)
+    session.run("pytest", "-n", "3", "-m", "not slow and not nextsite and not webui",
+                *session.posargs)  # fmt: skip
+    if not session.posargs:  # (the real-browser tests too, in this environment: see webui)
+        session.run("pytest", "-m", "webui")
 
 
 #: The end-to-end tests `browser` runs again with every command fetching through curl_cffi:
@@ -62,6 +67,16 @@ def reliability(session: nox.Session) -> None:
     # A process each: six long tests that mostly wait (the hostile site and the SIGKILLs of
     # `update` are a minute each); 78 s so, 91 s beside two busy loops, 106 s in three.
     session.run("pytest", "-n", "6", "-m", "slow", *session.posargs)
+
+
+@nox.session
+def webui(session: nox.Session) -> None:
+    """`serve` in a real browser: Debian's chromium and chromedriver, driven by Selenium (the
+    tests fail under CI=true without them: `apt-get install -y chromium chromium-driver`).
+    Screenshots go to build/screenshots, or $TRIO_ENRICH_SCREENSHOTS. (`tests` runs them
+    too, after the suite; this session runs them alone.)"""
+    session.install("-e", ".[test]", SELENIUM)
+    session.run("pytest", "-m", "webui", *session.posargs)
 
 
 NEXTSITE = Path("tests/nextsite")
@@ -125,7 +140,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package and on the tests (see pyproject for their one exception)."""
-    session.install("-e", ".[test]", "mypy")
+    session.install("-e", ".[test]", "mypy", SELENIUM)
     session.run("mypy", "--strict", PACKAGE)
     session.run("mypy", "--strict", "tests")
 

@@ -72,33 +72,60 @@ def test_each_trade_is_marked_on_the_close_last_stored_on_or_before_its_day() ->
     ]
     chart = charts.price_line(closes, trades, "NVDA")
     marks = {int(m.get("data-tx-id", "0")): m for m in _marks(chart.svg)}
+    # The window is the closes': the trade made before them is counted, not drawn.
     assert {k: m.get("data-close") for k, m in marks.items()} == {
-        1: "", 2: "100.0", 3: "100.0", 4: "90.0"}  # fmt: skip
-    assert marks[1].tag == f"{SVG}path"  # on the axis
+        2: "100.0", 3: "100.0", 4: "90.0"}  # fmt: skip
     # Marks stand in time order, at the height of their close.
     xs = [float(marks[k].get("cx", "0")) for k in (2, 3, 4)]
     assert xs == sorted(xs)
     assert float(marks[4].get("cy", "0")) > float(marks[2].get("cy", "0"))  # 90 is lower
     line = ElementTree.fromstring(chart.svg).find(f"{SVG}polyline")
     assert line is not None
-    assert len(line.get("points", "").split()) == 3
-    assert chart.summary == ("3 stored closes and 4 trades; 1 made before the first stored "
-                             "close, marked on the axis.")  # fmt: skip
+    points = [tuple(map(float, p.split(","))) for p in line.get("points", "").split()]
+    assert len(points) == 3
+    assert points[0][0] == float(marks[2].get("cx", "0"))  # the first close starts the window
+    assert chart.summary == ("3 stored closes and 4 trades; the 1 made before the first stored "
+                             "close (2024-03-01) are not drawn.")  # fmt: skip
 
 
-def test_a_ticker_with_trades_but_no_stored_closes_still_marks_its_trades() -> None:
+def test_a_ticker_with_trades_but_no_stored_closes_marks_them_along_the_time_axis() -> None:
     trades = [charts.TickerTrade(7, "2024-05-01", "buy", "A", None),
               charts.TickerTrade(8, "2025-05-01", "sell", "B", None)]  # fmt: skip
     chart = charts.price_line([], trades, "KH")
-    assert len(_marks(chart.svg)) == 2
-    assert chart.summary.startswith("0 stored closes and 2 trades; 2 made before")
+    assert [m.get("data-close") for m in _marks(chart.svg)] == ["", ""]
+    assert chart.summary == ("0 stored closes and 2 trades, marked along the time axis (no "
+                             "closes stored for it).")  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("value", "top", "step"),
-    [(0, 1, 1), (7, 8, 2), (10, 10, 2), (11, 15, 5), (431, 500, 100), (0.37, 0.4, 0.1)],
+    ("low", "high", "expected"),
+    [(0, 0, (0, 1, 0.2)), (0, 7, (0, 8, 2)), (0, 10, (0, 10, 2)), (0, 11, (0, 15, 5)),
+     (0, 431, (0, 500, 100)), (231.5, 262.25, (230, 270, 10)), (90, 110, (90, 110, 5))],
 )  # fmt: skip
-def test_an_axis_ends_at_a_round_number_at_or_above_the_largest_value(
-    value: float, top: float, step: float
+def test_an_axis_runs_between_round_numbers_around_its_values(
+    low: float, high: float, expected: tuple[float, float, float]
 ) -> None:
-    assert charts._nice_top(value) == pytest.approx((top, step))
+    assert charts._nice_range(low, high) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "labels"),
+    [("2023-10-02", "2026-05-01", ["2024", "2025", "2026"]),
+     ("2026-07-15", "2026-11-02", ["2026-08", "2026-09", "2026-10", "2026-11"]),
+     ("2026-10-12", "2026-11-02", ["2026-10-12", "2026-10-19", "2026-10-26", "2026-11-02"])],
+)  # fmt: skip
+def test_the_time_axis_is_labelled_by_years_months_or_weeks_as_its_span_asks(
+    first: str, last: str, labels: list[str]
+) -> None:
+    ticks = charts._time_ticks(charts._day(first), charts._day(last))
+    assert [label for _, label in ticks] == labels
+
+
+def test_the_bars_years_are_labelled_at_january_and_at_the_start_when_there_is_room() -> None:
+    def years(first: str) -> list[str]:
+        rows = [(first, "buy", 1), ("2025-03", "buy", 1)]
+        root = ElementTree.fromstring(charts.monthly_bars(rows, {}, "x").svg)
+        return [t.text or "" for t in root.iter(f"{SVG}text") if t.get("class") == "tick year"]
+
+    assert years("2023-12") == ["2024", "2025"]  # (no 2023 a month from 2024)
+    assert years("2023-06") == ["2023", "2024", "2025"]

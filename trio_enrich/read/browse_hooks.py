@@ -16,7 +16,14 @@ from datasette import hookimpl
 from ..storage.archive import PageArchive, archive_path
 from . import charts
 
-__all__ = ["ARCHIVED", "CHARTS", "menu_links", "register_routes", "render_cell"]
+__all__ = [
+    "ARCHIVED",
+    "CHARTS",
+    "extra_body_script",
+    "menu_links",
+    "register_routes",
+    "render_cell",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -159,6 +166,32 @@ def register_routes() -> list[tuple[str, Any]]:
         (rf"^{CHARTS}/member$", _member_chart),
         (rf"^{CHARTS}/ticker$", _ticker_chart),
     ]
+
+
+# Datasette lists every column's description above a table's rows (38 of them for the trades
+# view: a screen before the first trade). This folds the list under one line, and puts each
+# description on its column's header as the tooltip.
+_FOLD_DESCRIPTIONS = """
+(() => {
+  const list = document.querySelector("dl.column-descriptions");
+  if (list) {
+    const fold = document.createElement("details");
+    fold.className = "column-descriptions-fold";
+    const summary = document.createElement("summary");
+    summary.textContent = "What each column means (" + list.querySelectorAll("dt").length + ")";
+    list.replaceWith(fold);
+    fold.append(summary, list);
+  }
+  for (const header of document.querySelectorAll("th[data-column-description]")) {
+    header.title = header.dataset.columnDescription;
+  }
+})();
+"""
+
+
+@_hook
+def extra_body_script(view_name: str) -> dict[str, str] | None:
+    return {"script": _FOLD_DESCRIPTIONS} if view_name == "table" else None
 
 
 @_hook

@@ -103,21 +103,23 @@ def _months(first: str, last: str) -> list[str]:
     return months
 
 
-def _nice_top(value: float) -> tuple[float, float]:
-    """An axis top at or above `value`, and its tick step (1, 2 or 5 times a power of ten)."""
-    if value <= 0:
-        return 1.0, 1.0
-    raw = value / 5
+def _nice_range(low: float, high: float) -> tuple[float, float, float]:
+    """An axis from at or below `low` to at or above `high`, at round numbers, and its tick
+    step (1, 2 or 5 times a power of ten, about five ticks)."""
+    if high <= low:
+        high = low + max(abs(low), 1.0)
+    raw = (high - low) / 5
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    return math.ceil(value / step) * step, step
+    return math.floor(low / step) * step, math.ceil(high / step) * step, step
 
 
-def _y_axis(top: float, step: float, y: Callable[[float], float], money: bool = False) -> list[str]:
+def _y_axis(
+    bottom: float, top: float, step: float, y: Callable[[float], float], money: bool = False
+) -> list[str]:
     parts = []
-    ticks = round(top / step)
-    for i in range(ticks + 1):
-        value = i * step
+    for i in range(round((top - bottom) / step) + 1):
+        value = bottom + i * step
         at = y(value)
         label = f"{value:,.2f}" if money else f"{value:,.0f}"
         parts.append(f'<line class="grid" x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" y1="{at:.1f}" '
@@ -126,13 +128,32 @@ def _y_axis(top: float, step: float, y: Callable[[float], float], money: bool = 
     return parts
 
 
+def _time_ticks(first: int, last: int) -> list[tuple[int, str]]:
+    """Days (ordinals) to label between `first` and `last`, and their labels: each year's
+    first day over a long span, each month's over months, each week's over weeks."""
+    start, end = dt.date.fromordinal(first), dt.date.fromordinal(last)
+    if last - first > 400:
+        return [(dt.date(y, 1, 1).toordinal(), str(y)) for y in range(start.year + 1,
+                end.year + 1)]  # fmt: skip
+    if last - first > 60:
+        ticks: list[tuple[int, str]] = []
+        year, month = start.year, start.month
+        while True:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+            day = dt.date(year, month, 1)
+            if day > end:
+                return ticks
+            ticks.append((day.toordinal(), f"{year:04d}-{month:02d}"))
+    return [(d, dt.date.fromordinal(d).isoformat()) for d in range(first, last + 1, 7)]
+
+
 def _legend(colours: Mapping[str, str], names: Sequence[str]) -> str:
     parts, x = [], _LEFT
     for name in names:
         colour = colours.get(name, _OTHER_COLOUR)
         parts.append(f'<rect x="{x}" y="10" width="12" height="12" fill="{colour}"/>'
                      f'<text class="legend" x="{x + 16}" y="20">{_e(name)}</text>')  # fmt: skip
-        x += 24 + 8 * len(name)
+        x += 28 + 7 * len(name)
     return "".join(parts)
 
 
@@ -160,14 +181,14 @@ def monthly_bars(
             met.append(name)
     names = [n for n in colours if n in met] + [n for n in met if n not in colours]
     months = _months(min(counts), max(counts))
-    top, step = _nice_top(max(sum(c.values()) for c in counts.values()))
+    _, top, step = _nice_range(0, max(sum(c.values()) for c in counts.values()))
     plot_w, plot_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
     slot = plot_w / len(months)
 
     def y(value: float) -> float:
         return _TOP + plot_h - value / top * plot_h
 
-    body = _y_axis(top, step, y)
+    body = _y_axis(0, top, step, y)
     for index, month in enumerate(months):
         x, base = _LEFT + index * slot, 0
         for name in names:
@@ -182,8 +203,9 @@ def monthly_bars(
                 f'fill="{colour}"><title>{month}, {_e(name)}: {count}</title></rect>'
             )
             base += count
-        if month.endswith("-01") or index == 0:
-            body.append(f'<text class="tick" x="{x:.1f}" y="{_HEIGHT - _BOTTOM + 16}">'
+        # Each year at its January; the first month's year too, unless January is too near.
+        if month.endswith("-01") or (index == 0 and month[5:] <= "10"):
+            body.append(f'<text class="tick year" x="{x:.1f}" y="{_HEIGHT - _BOTTOM + 16}">'
                         f"{month[:4]}</text>")  # fmt: skip
     body.append(_legend(colours, names))
     total = sum(sum(c.values()) for c in counts.values())
@@ -199,57 +221,61 @@ def _day(text: str) -> int:
 def price_line(
     closes: Sequence[tuple[str, float]], trades: Sequence[TickerTrade], label: str
 ) -> Chart:
-    """The stored closing prices as a line, each trade a mark on the close last stored on or
-    before its day; a trade made before the first stored close is marked on the axis."""
+    """The stored closing prices as a line, each trade made since the first of them a mark on
+    the close last stored on or before its day; the trades made before are counted, not drawn
+    (the window is the closes', or a few weeks of prices would be a speck beside years of
+    trades). Without closes, every trade is marked along the time axis."""
     if not closes and not trades:
         return Chart(_svg(label, []), "No stored prices and no trades to draw.")
-    days = [_day(d) for d, _ in closes] + [_day(t.tx_date) for t in trades]
-    first, last = min(days), max(days)
+    close_days = [_day(d) for d, _ in closes]
+    start = close_days[0] if closes else min(_day(t.tx_date) for t in trades)
+    drawn = [t for t in trades if _day(t.tx_date) >= start]
+    first, last = start, max(close_days[-1:] + [_day(t.tx_date) for t in drawn])
     span = max(last - first, 1)
-    top, step = _nice_top(max((p for _, p in closes), default=1.0) * 1.05)
+    prices = [p for _, p in closes]
+    bottom, top, step = _nice_range(min(prices, default=0.0), max(prices, default=1.0))
     plot_w, plot_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
 
     def x(day: int) -> float:
         return _LEFT + (day - first) / span * plot_w
 
     def y(value: float) -> float:
-        return _TOP + plot_h - value / top * plot_h
+        return _TOP + plot_h - (value - bottom) / (top - bottom) * plot_h
 
-    body = _y_axis(top, step, y, money=True)
-    for year in range(dt.date.fromordinal(first).year + 1, dt.date.fromordinal(last).year + 1):
-        at = x(dt.date(year, 1, 1).toordinal())
-        body.append(f'<text class="tick" x="{at:.1f}" y="{_HEIGHT - _BOTTOM + 16}">{year}</text>')
+    body = _y_axis(bottom, top, step, y, money=True) if closes else []
+    for day, text in _time_ticks(first, last):
+        body.append(f'<text class="tick" x="{x(day):.1f}" y="{_HEIGHT - _BOTTOM + 16}" '
+                    f'text-anchor="middle">{text}</text>')  # fmt: skip
     if closes:
-        points = " ".join(f"{x(_day(d)):.1f},{y(p):.1f}" for d, p in closes)
+        points = " ".join(
+            f"{x(day):.1f},{y(p):.1f}" for day, p in zip(close_days, prices, strict=True)
+        )
         body.append(f'<polyline class="closes" fill="none" stroke="#2d3748" stroke-width="2" '
                     f'points="{points}"><title>stored closes: {len(closes)}, {_e(closes[0][0])}'
                     f" to {_e(closes[-1][0])}</title></polyline>")  # fmt: skip
-    close_days = [_day(d) for d, _ in closes]
-    before_prices = 0
-    for trade in trades:
+    for trade in drawn:
         day = _day(trade.tx_date)
-        # The close last stored on or before the trade's day.
-        index = bisect.bisect_right(close_days, day) - 1
         colour = TX_TYPE_COLOURS.get(trade.tx_type, _OTHER_COLOUR)
         words = (f"{trade.tx_date}: {trade.politician}, {trade.tx_type}"
                  + (f", {trade.bracket}" if trade.bracket else ""))  # fmt: skip
         common = (f'class="mark" data-tx-id="{trade.tx_id}" data-tx-type="{_e(trade.tx_type)}" '
                   f'fill="{colour}" stroke="white"')  # fmt: skip
-        if index < 0:
-            before_prices += 1
+        if not closes:
             at = _HEIGHT - _BOTTOM
             body.append(f'<path {common} data-close="" d="M{x(day):.1f},{at - 10:.1f} '
-                        f'l5,10 h-10 z"><title>{_e(words)} (no stored close then)</title>'
-                        "</path>")  # fmt: skip
-        else:
-            close = closes[index][1]
-            body.append(f'<circle {common} data-close="{close}" cx="{x(day):.1f}" '
-                        f'cy="{y(close):.1f}" r="5"><title>{_e(words)}; close {close:,.2f} on '
-                        f"{_e(closes[index][0])}</title></circle>")  # fmt: skip
-    names = [n for n in TX_TYPE_COLOURS if any(t.tx_type == n for t in trades)]
+                        f'l5,10 h-10 z"><title>{_e(words)}</title></path>')  # fmt: skip
+            continue
+        index = bisect.bisect_right(close_days, day) - 1  # the close on or before its day
+        close = prices[index]
+        body.append(f'<circle {common} data-close="{close}" cx="{x(day):.1f}" '
+                    f'cy="{y(close):.1f}" r="5"><title>{_e(words)}; close {close:,.2f} on '
+                    f"{_e(closes[index][0])}</title></circle>")  # fmt: skip
+    names = [n for n in TX_TYPE_COLOURS if any(t.tx_type == n for t in drawn)]
     body.append(_legend(TX_TYPE_COLOURS, names))
     summary = f"{len(closes):,} stored closes and {len(trades):,} trades"
-    if before_prices:
-        summary += (f"; {before_prices:,} made before the first stored close, marked on the "
-                    "axis")  # fmt: skip
+    if not closes:
+        summary += ", marked along the time axis (no closes stored for it)"
+    elif len(drawn) < len(trades):
+        summary += (f"; the {len(trades) - len(drawn):,} made before the first stored close "
+                    f"({closes[0][0]}) are not drawn")  # fmt: skip
     return Chart(_svg(label, body), summary + ".")
