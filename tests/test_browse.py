@@ -241,3 +241,37 @@ def test_a_chart_asked_of_nothing_or_of_many_says_what_to_do(copy: Path) -> None
     assert f"{min(found[0][0], 20)} members match" in many
     assert many.count('href="/-/charts/member?member=') == min(found[0][0], 20)
     assert "No issuer has the ticker &#39;ZZZQQ&#39;." in no_ticker
+
+
+def test_a_refused_request_is_answered_without_a_traceback_in_the_terminal(
+    copy: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (refused, refused_page, missing) = _pages(
+        copy, "/ct.json?sql=" + quote("DELETE FROM trades"), "/ct?sql=" + quote("DROP TABLE x"),
+        "/ct/no_such_table",
+    )  # fmt: skip
+    assert refused[0] == 400
+    assert '"error": "Statement must be a SELECT"' in refused[1]
+    assert refused_page[0] == 400
+    assert "Statement must be a SELECT" in refused_page[1]
+    assert "<title>" in refused_page[1]  # Datasette's own error page
+    assert missing[0] == 404
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+
+
+def test_a_server_error_is_answered_500_and_its_traceback_printed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A chart of a copy without the views (one an older trio-enrich wrote last: `serve`
+    warns of it) fails on the server: a 500 page, and the traceback for whoever serves."""
+    db = tmp_path / "ct.db"
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TABLE trades (tx_id INTEGER PRIMARY KEY)")
+    connection.close()
+    ((status, page),) = _pages(db, "/-/charts")
+    assert status == 500
+    assert "no such table: trio_enrich_trades" in page
+    printed = capfd.readouterr()
+    assert "Traceback" in printed.err
+    assert "no such table: trio_enrich_trades" in printed.err

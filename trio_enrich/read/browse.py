@@ -164,6 +164,10 @@ def make_datasette(db: Path, last_sync: str | None) -> Any:
 
     if not pm.is_registered(browse_hooks):
         pm.register(browse_hooks, name="trio-enrich")
+    from datasette import handle_exception as datasette_errors
+
+    if pm.is_registered(datasette_errors):  # (browse_hooks.handle_exception answers instead)
+        pm.unregister(datasette_errors)
 
     described = metadata(last_sync)
     site = {key: value for key, value in described.items() if key not in ("tables", "queries")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -20,6 +21,7 @@ __all__ = [
     "ARCHIVED",
     "CHARTS",
     "extra_body_script",
+    "handle_exception",
     "menu_links",
     "register_routes",
     "render_cell",
@@ -192,6 +194,39 @@ _FOLD_DESCRIPTIONS = """
 @_hook
 def extra_body_script(view_name: str) -> dict[str, str] | None:
     return {"script": _FOLD_DESCRIPTIONS} if view_name == "table" else None
+
+
+@_hook
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    """Every error page, in place of Datasette's own handler (`browse` unregisters it: it
+    prints a traceback with every local variable, the metadata included, in the serving
+    terminal for each 404 or refused query). A refused or mistaken request is answered
+    quietly; a server error's traceback is printed, plainly."""
+    from datasette.utils.asgi import Base400, Response
+    from datasette.views.base import DatasetteError
+    from markupsafe import Markup
+
+    title = None
+    if isinstance(exception, Base400):
+        status, message = exception.status, exception.args[0] if exception.args else ""
+    elif isinstance(exception, DatasetteError):
+        status, message, title = exception.status, exception.message, exception.title
+        if exception.message_is_html:
+            message = Markup(message)
+    else:
+        status, message = 500, str(exception)
+    if status >= 500:
+        traceback.print_exception(exception)
+    info = {"ok": False, "error": message, "status": status, "title": title}
+
+    async def answer() -> Any:
+        if request.path.endswith(".json"):
+            return Response.json(info, status=status)
+        page = await datasette.render_template([f"{status}.html", "error.html"], info,
+                                               request=request)  # fmt: skip
+        return Response.html(page, status=status)
+
+    return answer
 
 
 @_hook
