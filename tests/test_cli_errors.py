@@ -98,7 +98,7 @@ def test_bad_database_paths(
 
 COMMANDS = [
     "trades", "issuers", "sync", "committees", "update", "status", "check", "reparse", "page",
-    "archive", "demo", "sim", "list", "export", "serve",
+    "archive", "demo", "sim", "list", "news", "export", "serve",
 ]  # fmt: skip
 
 

@@ -34,6 +34,15 @@ ALLOWED_FOREIGN: dict[str, set[str]] = {
     "read.browse": {"datasette", "uvicorn"},
     "read.browse_hooks": {"datasette"},
     "read.charts": set(),
+    "read.watch": set(),
+    "read.filters": set(),
+    "read.feed": set(),
+    "read.news": set(),
+    "storage.deliveries": set(),
+    "alerts.digest": set(),
+    "alerts.apprise_sender": {"apprise"},
+    "alerts.deliver": {"trio"},
+    "commands.alerting": set(),
     "storage.views": set(),
     "commands.console": {"rich"},  # (rich: its console for help, which cyclopts uses)
     "core.pipeline": {"trio"},
@@ -99,6 +108,7 @@ PACKAGE_RANKS: list[tuple[str, ...]] = [
     ("read",),  # the copy answered offline: filters as SQL, output formats, the dictionary
     ("sim",),  # the simulated site
     ("runs",),  # a run session and what runs in it: jobs, enrich, sync, committees, ...
+    ("alerts",),  # after an update: the feed, and each new trade delivered once (Apprise)
     ("commands",),  # the command line's stages, settings, words and displays
     ("__init__",),  # the library's names
     ("cli",),  # the command line: flags and commands (cyclopts)
@@ -117,15 +127,16 @@ MODULE_RANKS: dict[str, list[tuple[str, ...]]] = {
     "site": [("flight", "walk"), ("page", "roster"),
              ("read_trades", "read_issuers", "read_politicians"), ("parse",), ("rules",)],
     "storage": [("lock", "counts", "writes", "views"), ("schema",), ("bookkeeping",),
-                ("history",), ("store", "archive")],
-    "read": [("formats", "queries", "dictionary", "charts"), ("parquet", "browse_hooks"),
-             ("browse",), ("listing", "export")],
+                ("history", "deliveries"), ("store", "archive")],
+    "read": [("watch", "feed"), ("filters",), ("formats", "queries", "dictionary", "charts"),
+             ("parquet", "browse_hooks", "news"), ("browse",), ("listing", "export")],
+    "alerts": [("digest", "apprise_sender"), ("deliver",)],
     "sim": [("_limits", "_http11"), ("_faults",), ("_dataset",), ("_pages",), ("_server",),
             ("_command",), ("__init__",)],
     "runs": [("jobs",), ("options",), ("session",), ("enrich", "sync"), ("committees", "check"),
              ("reparse", "stages"), ("calls",)],
-    "commands": [("progress",), ("report", "settings", "console"), ("summaries",), ("execute",),
-                 ("demo", "archive")],
+    "commands": [("progress",), ("report", "settings", "console", "alerting"), ("summaries",),
+                 ("execute",), ("demo", "archive")],
     "__init__": [("__init__",)],
     "cli": [("flags",), ("reading", "fetching", "archive", "offline"), ("program",), ("__init__",)],
     "_entry": [("_entry",)],
@@ -269,7 +280,8 @@ def test_each_import_goes_to_a_lower_rank(path: Path) -> None:
 # views, which the store's `views` defines) and the web page's canned questions.
 _STORAGE = ("storage.store", "storage.schema", "storage.writes", "storage.counts",
             "storage.archive", "storage.bookkeeping", "storage.views", "storage.history",
-            "read.queries", "read.browse", "read.charts")  # fmt: skip
+            "read.queries", "read.browse", "read.charts", "read.news",
+            "storage.deliveries")  # fmt: skip
 _SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "PRAGMA", "ALTER", "DROP", "REPLACE")
 
 
@@ -337,7 +349,9 @@ def test_the_sans_io_modules_do_no_io(module: str) -> None:
     assert not imports_of(PACKAGE / f"{module.replace('.', '/')}.py") & io
 
 
-@pytest.mark.parametrize("library", ["httpx", "alive_progress", "cyclopts", "protego", "pyarrow"])
+@pytest.mark.parametrize(
+    "library", ["httpx", "alive_progress", "cyclopts", "protego", "pyarrow", "datasette", "apprise"]
+)
 def test_each_foreign_library_has_one_adapter(library: str) -> None:
     users = {module_name(p) for p in PACKAGE.rglob("*.py") if library in imports_of(p)}
     expected = {
@@ -354,6 +368,7 @@ def test_each_foreign_library_has_one_adapter(library: str) -> None:
         "protego": {"clients.robots"},
         "pyarrow": {"read.parquet"},
         "datasette": {"read.browse", "read.browse_hooks"},  # (its hooks: a module of its own)
+        "apprise": {"alerts.apprise_sender"},
     }
     assert users == expected[library]
 

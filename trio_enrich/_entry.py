@@ -28,7 +28,9 @@ def entry() -> None:
     """The ``trio-enrich`` command: run it, then exit with its code."""
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    if sys.argv[1:2] in (["list"], ["export"], ["serve"]) and not {"-h", "--help"} & set(sys.argv):
+    if sys.argv[1:2] in (["list"], ["news"], ["export"], ["serve"]) and not {"-h", "--help"} & set(
+        sys.argv
+    ):
         # A read command answers in milliseconds: without the fetching side (trio, httpx).
         from .cli.reading import run_light
 

@@ -63,6 +63,32 @@ FLAG_HELP = {
         "have probably changed, so none of them is recorded."
     ),
     "dry_run": "Count what would be fetched; send nothing and change nothing.",
+    "feed": (
+        "Once the data is committed, write an Atom feed of the newest trades to PATH (whole "
+        "or not at all: a reader never sees half a file)."
+    ),
+    "feed_size": "How many trades the feed holds, the first stored last first.",
+    "notify": (
+        "Once the data is committed, send the new trades the watch rules want to this Apprise "
+        "URL (json://, mailto://, ntfy://, tgram://, slack://, discord://, ...): one digest, "
+        "each trade named by its page on the site, each delivered once; what fails is kept "
+        "for the next run (exit 1). Repeatable. Its tokens are never printed or stored."
+    ),
+    "notify_file": (
+        "Notification URLs, one a line (# comments): keeps their tokens out of the command "
+        "line and the crontab."
+    ),
+    "watch": (
+        "Which new trades to send: conditions joined by commas, all of which a trade meets "
+        "(party:democrat,min-value:250000); a trade is sent when any rule wants it. Kinds: "
+        "politician:ID, ticker:NVDA, issuer:ID, committee:CODE, party:NAME, min-value:USD, "
+        "late. None: every new trade. Repeatable."
+    ),
+    "watch_file": "Watch rules, one a line (# comments).",
+    "notify_history": (
+        "Send the trades of a run that filled an empty copy too (by default they are "
+        "history, not news, and are not sent)."
+    ),
     "retry_failed": "Also fetch items that earlier runs recorded as not found.",
     "progress": "auto: a bar on a terminal, log lines elsewhere; bar; log; none.",
     "json": "Print the final summary as one JSON object on stdout.",

@@ -368,3 +368,5 @@ class StatusReport(TypedDict):
     # The page archive beside the database (`status` adds it): pages, versions, bytes.
     archive: NotRequired[dict[str, object] | None]
     archive_error: NotRequired[str]  # the archive is there but cannot be read: why, what to do
+    # Where `update --notify` sends (labels, never URLs): pending, sent, the last delivery.
+    destinations: NotRequired[list[dict[str, object]]]

@@ -239,10 +239,34 @@ class UpdateFlags(SiteFlags):
         defaults.NOT_FOUND_GUARD
     )
     dry_run: Annotated[bool, Parameter(help=_HELP["dry_run"])] = False
+    feed: Annotated[
+        Path | None, Parameter(help=_HELP["feed"], metavar="PATH", show_default=False)
+    ] = None
+    feed_size: Annotated[int, whole(1, 10_000), Parameter(help=_HELP["feed_size"])] = 100
+    notify: Annotated[
+        tuple[str, ...], Parameter(help=_HELP["notify"], metavar="URL", show_default=False)
+    ] = ()
+    notify_file: Annotated[
+        Path | None, Parameter(help=_HELP["notify_file"], metavar="FILE", show_default=False)
+    ] = None
+    watch: Annotated[
+        tuple[str, ...], Parameter(help=_HELP["watch"], metavar="RULE", show_default=False)
+    ] = ()
+    watch_file: Annotated[
+        Path | None, Parameter(help=_HELP["watch_file"], metavar="FILE", show_default=False)
+    ] = None
+    notify_history: Annotated[bool, Parameter(help=_HELP["notify_history"])] = False
 
     def options(self) -> EnrichOptions:
         return replace(super().options(), not_found_guard=self.not_found_guard,
                        refresh_older_than=parse_refresh(self.refresh_older_than))  # fmt: skip
 
     def settings(self) -> RunSettings:
-        return replace(super().settings(), dry_run=self.dry_run, full=self.full)
+        from ..commands.alerting import alert_settings
+
+        alerts = alert_settings(
+            feed=self.feed, feed_size=self.feed_size, notify=self.notify,
+            notify_file=self.notify_file, watch=self.watch, watch_file=self.watch_file,
+            history=self.notify_history,
+        )  # fmt: skip
+        return replace(super().settings(), dry_run=self.dry_run, full=self.full, alerts=alerts)

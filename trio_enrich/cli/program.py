@@ -66,6 +66,7 @@ app.command(archive_app)
 app.command(offline.demo)
 app.command(offline.sim)
 app.command(reading.list_app)
+app.command(reading.news)
 app.command(reading.export)
 app.command(reading.serve)
 

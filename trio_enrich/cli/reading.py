@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -23,7 +24,7 @@ from ..read.listing import committee_rows, list_rows
 from ..read.queries import IssuerFilters, PoliticianFilters, TradeFilters
 from .flags import whole
 
-__all__ = ["export", "list_app", "run_light", "serve"]
+__all__ = ["export", "list_app", "news", "run_light", "serve"]
 
 Output = Literal["table", "json", "ndjson", "csv", "md", "xml"]
 TradeSort = Literal["published", "traded", "reporting-gap", "value"]
@@ -76,10 +77,12 @@ def _width() -> int:
     return shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80
 
 
-@list_app.command
-def trades(
-    *,
-    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+@Parameter(name="*")
+@dataclass(kw_only=True)
+class TradeChoice:
+    """The filters of `list trades` that `news` takes too (each narrows; a repeated one
+    means any of its values)."""
+
     politician: Annotated[
         str | None,
         Parameter(
@@ -87,17 +90,17 @@ def trades(
                 "A politician's id (P000197) or part of a name, without regard to case or accents."
             )
         ),
-    ] = None,
+    ] = None
     party: Annotated[
         tuple[str, ...],
         _many("democrat, republican or other." + _REPEAT),
-    ] = (),
+    ] = ()
     state: Annotated[
         tuple[str, ...],
         _many("The politician's state (ca, ny)." + _REPEAT),
-    ] = (),
-    chamber: Annotated[str | None, Parameter(help="house or senate.")] = None,
-    gender: Annotated[str | None, Parameter(help="female or male.")] = None,
+    ] = ()
+    chamber: Annotated[str | None, Parameter(help="house or senate.")] = None
+    gender: Annotated[str | None, Parameter(help="female or male.")] = None
     committee: Annotated[
         tuple[str, ...],
         _many(
@@ -107,31 +110,31 @@ def trades(
                 + _REPEAT
             ),
         ),
-    ] = (),
-    issuer: Annotated[str | None, Parameter(help="An issuer's id or part of its name.")] = None,
-    ticker: Annotated[tuple[str, ...], _many("NVDA (or NVDA:US)." + _REPEAT)] = (),
+    ] = ()
+    issuer: Annotated[str | None, Parameter(help="An issuer's id or part of its name.")] = None
+    ticker: Annotated[tuple[str, ...], _many("NVDA (or NVDA:US)." + _REPEAT)] = ()
     sector: Annotated[
         tuple[str, ...],
         _many(
             ("The issuer's sector as the site writes it (information-technology)." + _REPEAT),
         ),
-    ] = (),
+    ] = ()
     market_cap: Annotated[
         tuple[str, ...],
         _many(
             ("mega, large, mid, small, micro or nano (the site's classes)." + _REPEAT),
         ),
-    ] = (),
-    issuer_state: Annotated[tuple[str, ...], _many("The issuer's state." + _REPEAT)] = (),
-    country: Annotated[tuple[str, ...], _many("The issuer's country (us)." + _REPEAT)] = (),
+    ] = ()
+    issuer_state: Annotated[tuple[str, ...], _many("The issuer's state." + _REPEAT)] = ()
+    country: Annotated[tuple[str, ...], _many("The issuer's country (us)." + _REPEAT)] = ()
     tx_type: Annotated[
         tuple[str, ...],
         _many("buy, sell, exchange or receive." + _REPEAT),
-    ] = (),
+    ] = ()
     owner: Annotated[
         tuple[str, ...],
         _many("self, spouse, joint, child or not-disclosed." + _REPEAT),
-    ] = (),
+    ] = ()
     asset_type: Annotated[
         tuple[str, ...],
         _many(
@@ -140,11 +143,11 @@ def trades(
                 "enriched)." + _REPEAT
             ),
         ),
-    ] = (),
+    ] = ()
     label: Annotated[
         tuple[str, ...],
         _many("A label the site gives trades." + _REPEAT),
-    ] = (),
+    ] = ()
     trade_size: Annotated[
         tuple[str, ...],
         _many(
@@ -153,35 +156,30 @@ def trades(
                 "500k-1m, 1m-5m, 5m-25m, 25m-50m, over-50m." + _REPEAT
             ),
         ),
-    ] = (),
+    ] = ()
     min_value: Annotated[
         int | None,
         whole(0, _MOST_USD),
         Parameter(help=("The least value in USD (a trade's value is its range's midpoint).")),
-    ] = None,
+    ] = None
     max_value: Annotated[
         int | None, whole(0, _MOST_USD), Parameter(help="The most value in USD.")
-    ] = None,
-    since: Annotated[str | None, Parameter(help="Published on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, Parameter(help="Published on or before YYYY-MM-DD.")] = None,
-    tx_since: Annotated[str | None, Parameter(help="Traded on or after YYYY-MM-DD.")] = None,
-    tx_until: Annotated[str | None, Parameter(help="Traded on or before YYYY-MM-DD.")] = None,
-    days: Annotated[
-        int | None, whole(1, _MOST_DAYS), Parameter(help="Published in the last N days (UTC).")
-    ] = None,
+    ] = None
+    tx_since: Annotated[str | None, Parameter(help="Traded on or after YYYY-MM-DD.")] = None
+    tx_until: Annotated[str | None, Parameter(help="Traded on or before YYYY-MM-DD.")] = None
     min_gap: Annotated[
         int | None,
         whole(0, _MOST_DAYS),
         Parameter(help=("The least reporting gap: days from the trade to its publication.")),
-    ] = None,
+    ] = None
     max_gap: Annotated[
         int | None,
         whole(0, _MOST_DAYS),
         Parameter(help="The most reporting gap, in days."),
-    ] = None,
+    ] = None
     late: Annotated[
         bool, Parameter(help="Only trades published over 45 days after they were made.")
-    ] = False,
+    ] = False
     overlap: Annotated[
         bool,
         Parameter(
@@ -190,7 +188,7 @@ def trades(
                 "oversees, per the committee-sectors mapping."
             )
         ),
-    ] = False,
+    ] = False
     committee_sectors: Annotated[
         Path | None,
         Parameter(
@@ -199,6 +197,23 @@ def trades(
                 "joined by ';') instead of the one trio-enrich ships (see docs/DATA.md)."
             )
         ),
+    ] = None
+
+    def filters(self, **more: object) -> TradeFilters:
+        """These filters, with `more` (the window, the order, the limit)."""
+        chosen = {f.name: getattr(self, f.name) for f in fields(self)}
+        return TradeFilters(**chosen, **more)  # type: ignore[arg-type]
+
+
+@list_app.command
+def trades(
+    *,
+    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+    choice: TradeChoice | None = None,
+    since: Annotated[str | None, Parameter(help="Published on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, Parameter(help="Published on or before YYYY-MM-DD.")] = None,
+    days: Annotated[
+        int | None, whole(1, _MOST_DAYS), Parameter(help="Published in the last N days (UTC).")
     ] = None,
     sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published",
     asc: Annotated[bool, Parameter(help=_ASC)] = False,
@@ -208,16 +223,9 @@ def trades(
 ) -> int:
     """Trades chosen by filters (each narrows; a repeated one means any of its values),
     newest published first."""
-    filters = TradeFilters(
-        politician=politician, party=party, state=state, chamber=chamber, gender=gender,
-        committee=committee, issuer=issuer, ticker=ticker, sector=sector, market_cap=market_cap,
-        issuer_state=issuer_state, country=country, tx_type=tx_type, owner=owner,
-        asset_type=asset_type, label=label, trade_size=trade_size, min_value=min_value,
-        max_value=max_value, since=since, until=until, tx_since=tx_since, tx_until=tx_until,
-        days=days, min_gap=min_gap, max_gap=max_gap, late=late, overlap=overlap,
-        committee_sectors=committee_sectors, sort_by=sort_by,
-        ascending=asc, limit=_limit(limit),
-    )  # fmt: skip
+    filters = (choice or TradeChoice()).filters(
+        since=since, until=until, days=days, sort_by=sort_by, ascending=asc, limit=_limit(limit)
+    )
     text, _ = list_rows(db, filters, output, width=_width(), show_sql=sql)
     return _print(text)
 
@@ -296,6 +304,51 @@ def issuers(
 def committees(*, output: Annotated[Output, Parameter(help=_OUTPUT)] = "table") -> int:
     """The committee codes `--committee` takes, with each committee's name and chamber."""
     return _print(committee_rows(output, width=_width()))
+
+
+def news(
+    *,
+    db: Annotated[Path, Parameter(help=_DB)] = Path("capitoltraders.db"),
+    since_run: Annotated[
+        int | None,
+        whole(1, _MOST_ROWS),
+        Parameter(help="The trades first stored by run N (`trio_enrich_runs`) or a later one."),
+    ] = None,
+    since: Annotated[
+        str | None, Parameter(help="The trades first stored on or after YYYY-MM-DD (UTC).")
+    ] = None,
+    watch: Annotated[
+        tuple[str, ...],
+        _many(
+            "Only what these watch rules want, as `update --notify` sends it (see `update "
+            "--help`: politician:ID, ticker:NVDA, party:democrat,min-value:250000, ...)." + _REPEAT
+        ),
+    ] = (),
+    choice: TradeChoice | None = None,
+    sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published",
+    asc: Annotated[bool, Parameter(help=_ASC)] = False,
+    limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
+    output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
+    sql: Annotated[bool, Parameter(help=_SQL)] = False,
+) -> int:
+    """What is new: the trades the last run that found new trades stored first (or those
+    since run N, or since a day), with the filters of `list trades`. The run that filled an
+    empty copy is history, not news: --since-run lists it. Says on stderr which trades these
+    are. Reads only."""
+    from ..read.news import news_rows
+    from ..read.watch import parse_rules
+
+    if since is not None and since_run is not None:
+        raise UsageError("--since and --since-run choose the same thing: give one")
+    filters = (choice or TradeChoice()).filters(
+        sort_by=sort_by, ascending=asc, limit=_limit(limit), seen_since=since,
+        watch=parse_rules(watch),
+    )  # fmt: skip
+    text, count, words = news_rows(db, filters, output, since_run=since_run, width=_width(),
+                                   show_sql=sql)  # fmt: skip
+    shown = f"{count} (the first {limit}: --limit 0 shows all)" if count == limit else count
+    print(f"news: {words}: {shown}", file=sys.stderr)
+    return _print(text)
 
 
 def export(
@@ -377,6 +430,7 @@ def serve(
 #: The read commands' own app, for the console script's light path (``_entry``).
 _light = cyclopts.App(name="trio-enrich", version=VERSION, default_parameter=Parameter(negative=()))
 _light.command(list_app)
+_light.command(news)
 _light.command(export)
 _light.command(serve)
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import trio
 
@@ -66,6 +66,9 @@ from .progress import open_progress
 from .report import status_lines, update_lines, wrap
 from .settings import RunSettings
 from .summaries import StageDone, stage_done
+
+if TYPE_CHECKING:
+    from ..alerts.deliver import Alerts, AlertsReport
 
 __all__ = [
     "require_database", "run_check", "run_committees", "run_issuers", "run_status", "run_sync",
@@ -121,7 +124,12 @@ async def run_update(settings: RunSettings) -> int:
     if not db.absolute().parent.is_dir():
         raise UsageError(f"cannot create --db {db}: folder {db.parent} does not exist")
     first = [listing_path(1, PAGE_SIZE)]
-    return await _run_stages("update", settings, UPDATE, create=True, first=first)
+    alerts = None
+    if settings.alerts:
+        from ..alerts.deliver import Alerts
+
+        alerts = Alerts(settings.alerts)
+    return await _run_stages("update", settings, UPDATE, create=True, first=first, alerts=alerts)
 
 
 async def run_status(db: Path, json: bool) -> int:
@@ -178,10 +186,12 @@ async def _run_stages(
     *,
     create: bool,
     first: Sequence[str] = (),
+    alerts: Alerts | None = None,
 ) -> int:
     """Run `stages` in a session on the database (under the signal handling), print their
     summaries and return the exit code. `update` (more than one stage) asks robots.txt about
-    each stage as it is about to start, names a refused one and goes on without it."""
+    each stage as it is about to start, names a refused one and goes on without it; with
+    `alerts`, once the stages' data is committed, it writes the feed and sends the news."""
     each_stage = len(stages) > 1
     options = settings.options
     said: list[StageDone] = []
@@ -207,6 +217,9 @@ async def _run_stages(
         first=first, wait=settings.wait, ignore_robots_disallow=settings.ignore_robots_disallow,
         say=_to_stderr,
     ) as session:  # fmt: skip
+        alerted: list[AlertsReport] = []
+        if alerts is not None:
+            await alerts.join(session.store)
 
         async def work(stop: trio.Event) -> dict[str, str]:
             given = StageInput(stop, progress, settings.walk, notify)
@@ -214,11 +227,14 @@ async def _run_stages(
                 session, stages, given, each_stage=each_stage, starting=starting,
                 finished=finished,
             )  # fmt: skip
+            if alerts is not None and not stop.is_set():
+                alerted.append(await alerts.finish(session.store, stop))
             return run.refused
 
         refused, received = await stopped_by_writes(with_signals(command, work))
         # (said before the run lets go of the lock: its row in the runs' ledger keeps it)
-        code = _report(settings, stages, said, refused, received, each_stage=each_stage)
+        code = _report(settings, stages, said, refused, received, each_stage=each_stage,
+                       alerted=alerted[0] if alerted else None)  # fmt: skip
         session.outcome.exit_code = code
         session.outcome.counts = [done.report for done in said]
     return code
@@ -232,8 +248,10 @@ def _report(
     received: list[int],
     *,
     each_stage: bool,
+    alerted: AlertsReport | None = None,
 ) -> int:
-    """Print the stages' summaries; the exit code of the run."""
+    """Print the stages' summaries (and what the alerts did); the exit code of the run: a
+    delivery that failed makes it 1 at least (the data itself is complete)."""
     if refused is None:
         return signal_exit(received)
     for done in said:
@@ -242,7 +260,7 @@ def _report(
         if done.code and not settings.json and not each_stage:
             done.lines[0] += f" (exit {done.code})"
     if each_stage:
-        code = _update_report(settings, stages, said, refused)
+        code = _update_report(settings, stages, said, refused, alerted)
     else:
         for done in said:
             print(json.dumps(done.report) if settings.json else "\n".join(done.lines),
@@ -252,22 +270,34 @@ def _report(
 
 
 def _update_report(
-    settings: RunSettings, stages: Sequence[Stage], done: list[StageDone], refused: dict[str, str]
+    settings: RunSettings,
+    stages: Sequence[Stage],
+    done: list[StageDone],
+    refused: dict[str, str],
+    alerted: AlertsReport | None = None,
 ) -> int:
     """`update`'s last line (or JSON object); the code: the most severe of its stages, and a
-    stage robots.txt kept from running leaves the copy incomplete (exit 1 at least)."""
+    stage robots.txt kept from running leaves the copy incomplete (exit 1 at least), as does
+    a failed delivery or feed."""
     ran = {result.name for result in done}
     not_run = [stage.name for stage in stages if stage.name not in ran]
-    code = _most_severe([result.code for result in done] + [EXIT_ITEM_FAILURES] * bool(refused))
+    failed = bool(refused) or bool(alerted and alerted.failed)
+    code = _most_severe([result.code for result in done] + [EXIT_ITEM_FAILURES] * failed)
     if not done:
         code = EXIT_USAGE  # every stage refused: nothing was fetched or changed
     if settings.json:
-        print(json.dumps({"job": "update", "exit_code": code, "not_run": not_run,
-                          "refused_by_robots": refused,
-                          "stages": [result.report for result in done]}), flush=True)  # fmt: skip
+        report: dict[str, object] = {"job": "update", "exit_code": code, "not_run": not_run,
+                                     "refused_by_robots": refused,
+                                     "stages": [result.report for result in done]}  # fmt: skip
+        if settings.alerts:
+            report["alerts"] = alerted.as_dict() if alerted else None
+        print(json.dumps(report), flush=True)
         return code
     finished = [(result.name, result.code, result.finish.value) for result in done]
-    print("\n" + "\n".join(update_lines(finished, not_run, refused)), flush=True)
+    lines = update_lines(finished, not_run, refused)
+    if alerted is not None:
+        lines = [*alerted.lines(), *lines]
+    print("\n" + "\n".join(lines), flush=True)
     return code
 
 

@@ -216,6 +216,13 @@ def status_lines(report: StatusReport, db: object) -> list[str]:
             f"{archive['versions']:,} versions, {int(str(archive['file_bytes'])) / 1e6:.1f} MB "
             f"({int(str(archive['page_bytes'])) / 1e6:.1f} MB as received)"
         )
+    for destination in report.get("destinations", []):
+        failed = f"; last failure: {destination['last_error']}" if destination["last_error"] else ""
+        lines.append(
+            f"notify {destination['destination']}: {destination['pending']} pending, "
+            f"{destination['sent']} sent; last delivery {destination['last_sent_at'] or 'never'}"
+            f"{failed}"
+        )
     return wrap(lines)
 
 

@@ -19,6 +19,7 @@ from .._errors import UsageError
 from .._model import ProgressMode
 
 if TYPE_CHECKING:
+    from ..alerts.deliver import AlertSettings
     from ..runs.options import EnrichOptions
     from ..runs.sync import SyncOptions
 
@@ -45,6 +46,7 @@ class RunSettings:
     dry_run: bool = False
     full: bool = False  # `update`: walk every listing page
     sync: SyncOptions | None = None  # `sync`: how to walk the listing
+    alerts: AlertSettings | None = None  # `update`: the feed and the notifications
 
     @property
     def walk(self) -> SyncOptions:

@@ -502,6 +502,57 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "trio_enrich_destinations",
+        "table (trio-enrich)",
+        "where `update --notify` sends its digests of new trades: each destination known by "
+        "the sha256 of its URL and shown with its secrets hidden (the URL itself is never "
+        "stored)",
+        (
+            _C("destination_id", "the destination"),
+            _C("fingerprint", "the sha256 of its URL (hex): the same URL, the same row", "", TOOL),
+            _C("label", "its URL with the tokens and passwords hidden", "", TOOL),
+            _C("first_used_at", "the first run that named it", "ISO-8601 UTC time", TOOL),
+            _C("last_attempt_at", "its last digest tried", "ISO-8601 UTC time", TOOL, "NULL: none"),
+            _C(
+                "last_sent_at", "its last digest delivered", "ISO-8601 UTC time", TOOL, "NULL: none"
+            ),
+            _C("last_error", "why its last digest failed", "", TOOL, "NULL: it did not"),
+        ),
+    ),
+    Table(
+        "trio_enrich_destination_runs",
+        "table (trio-enrich)",
+        "the runs each destination took part in: the trades a run first stored are news for "
+        "the destinations it names, queued for each once (a run killed before it queued them "
+        "leaves them to the next)",
+        (
+            _C("destination_id", "the destination (`trio_enrich_destinations`)"),
+            _C("run_id", "the run (`trio_enrich_runs`)"),
+            _C("queued", "1 once the run's new trades are queued for it", "0/1", TOOL),
+        ),
+    ),
+    Table(
+        "trio_enrich_deliveries",
+        "table (trio-enrich)",
+        "each new trade's delivery to each destination: delivered once; a failed one is "
+        "retried by the next run",
+        (
+            _C("destination_id", "the destination (`trio_enrich_destinations`)"),
+            _C("tx_id", "the trade"),
+            _C("run_id", "the run that first stored it", "", TOOL, _NULL),
+            _C(
+                "state",
+                "pending, sending (in flight: a run killed then sends it again) or sent",
+                "",
+                TOOL,
+            ),
+            _C("attempts", "digests it was in, delivered or not", "", TOOL),
+            _C("queued_at", "when it was queued", "ISO-8601 UTC time", TOOL),
+            _C("sent_at", "when it was delivered", "ISO-8601 UTC time", TOOL, "NULL: not yet"),
+            _C("last_error", "why its last digest failed", "", TOOL, "NULL: it did not"),
+        ),
+    ),
+    Table(
         "trio_enrich_trades",
         "view (trio-enrich)",
         "a trade with what people look up beside it: who, what, how much, how late",

@@ -26,6 +26,8 @@ from ..storage.views import (
     read_committee_sectors,
     with_clause,
 )
+from .filters import IssuerFilters, PoliticianFilters, TradeFilters
+from .watch import rules_condition
 
 __all__ = [
     "MARKET_CAPS",
@@ -116,68 +118,6 @@ class Query:
                 "'", "''") + "'"  # fmt: skip
             text = text.replace("?", literal, 1)
         return text + ";\n"
-
-
-@dataclass(frozen=True, slots=True)
-class TradeFilters:
-    politician: str | None = None  # an id, or part of a name
-    party: tuple[str, ...] = ()
-    state: tuple[str, ...] = ()
-    chamber: str | None = None
-    gender: str | None = None
-    committee: tuple[str, ...] = ()  # members per the stored rosters
-    issuer: str | None = None  # an id, or part of a name
-    ticker: tuple[str, ...] = ()
-    sector: tuple[str, ...] = ()
-    market_cap: tuple[str, ...] = ()
-    issuer_state: tuple[str, ...] = ()
-    country: tuple[str, ...] = ()
-    tx_type: tuple[str, ...] = ()
-    owner: tuple[str, ...] = ()
-    asset_type: tuple[str, ...] = ()
-    label: tuple[str, ...] = ()
-    trade_size: tuple[str, ...] = ()
-    min_value: int | None = None
-    max_value: int | None = None
-    since: str | None = None  # published on or after (YYYY-MM-DD)
-    until: str | None = None  # published on or before
-    tx_since: str | None = None  # traded on or after
-    tx_until: str | None = None
-    days: int | None = None  # published in the last N days
-    min_gap: int | None = None
-    max_gap: int | None = None
-    late: bool = False
-    overlap: bool = False  # the issuer's sector is one a committee of the member oversees
-    committee_sectors: Path | None = None  # a user's own mapping, for `overlap`
-    sort_by: str = "published"
-    ascending: bool = False
-    limit: int | None = 100  # None: every row
-
-
-@dataclass(frozen=True, slots=True)
-class PoliticianFilters:
-    name: str | None = None
-    party: tuple[str, ...] = ()
-    state: tuple[str, ...] = ()
-    chamber: str | None = None
-    committee: tuple[str, ...] = ()
-    issuer: str | None = None  # traded it: an id, or part of a name
-    sort_by: str = "volume"
-    ascending: bool = False
-    limit: int | None = 100
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerFilters:
-    search: str | None = None  # part of the name or the ticker
-    sector: tuple[str, ...] = ()
-    market_cap: tuple[str, ...] = ()
-    state: tuple[str, ...] = ()
-    country: tuple[str, ...] = ()
-    politician: str | None = None  # traded by: an id, or part of a name
-    sort_by: str = "volume"
-    ascending: bool = False
-    limit: int | None = 100
 
 
 @dataclass(slots=True)
@@ -404,6 +344,7 @@ def trades_query(filters: TradeFilters, tables: set[str], today: dt.date) -> Que
         where.add(f"reporting_gap > {LATE_AFTER_DAYS}")
     if f.overlap:
         where.add("overlap")
+    _news(where, f)
     sectors = None if f.committee_sectors is None else _sectors_file(f.committee_sectors)
     return _select(
         "trio_enrich_trades",
@@ -413,6 +354,23 @@ def trades_query(filters: TradeFilters, tables: set[str], today: dt.date) -> Que
         _order(TRADE_SORTS, f.sort_by, f.ascending, "tx_id", nullable=False),
         f.limit,
     )
+
+
+def _news(where: _Where, f: TradeFilters) -> None:
+    """The conditions of `news`: first stored in a window of runs or since a day (through
+    the first sightings' indexes), and wanted by a watch rule."""
+    if f.seen_from_run is not None or f.seen_to_run is not None:
+        where.add(
+            "tx_id IN (SELECT tx_id FROM trio_enrich_first_seen WHERE run_id BETWEEN ? AND ?)",
+            f.seen_from_run or 0, f.seen_to_run if f.seen_to_run is not None else 2**62,
+        )  # fmt: skip
+    seen_since = _date(f.seen_since, "--since")
+    if seen_since is not None:
+        where.add("tx_id IN (SELECT tx_id FROM trio_enrich_first_seen WHERE first_seen_at >= ?)",
+                  seen_since)  # fmt: skip
+    if f.watch:
+        condition, parameters = rules_condition(f.watch)
+        where.add(condition, *parameters)
 
 
 def _sectors_file(path: Path) -> CommitteeSectors:

@@ -296,7 +296,26 @@ async def locked_run(
 
 
 def _this_command() -> str:
-    return " ".join(["trio-enrich", *sys.argv[1:]])[:200]
+    return " ".join(["trio-enrich", *shown_arguments(sys.argv[1:])])[:200]
+
+
+def shown_arguments(arguments: Sequence[str]) -> list[str]:
+    """The command's arguments as the lock's holder and the runs' ledger keep them: a
+    notification URL (its tokens are secrets) shown by its scheme only."""
+    shown, hide = [], False
+    for argument in arguments:
+        if hide:
+            shown.append(_scheme_only(argument))
+        elif argument.startswith("--notify="):
+            shown.append("--notify=" + _scheme_only(argument.removeprefix("--notify=")))
+        else:
+            shown.append(argument)
+        hide = argument == "--notify"
+    return shown
+
+
+def _scheme_only(url: str) -> str:
+    return (url.partition("://")[0][:20] if "://" in url else "?") + "://…"
 
 
 async def _take_run_lock(

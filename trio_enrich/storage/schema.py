@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: trio-enrich's own schema version (in trio_enrich_meta), independent of PRAGMA user_version.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -285,6 +285,36 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # tx_id), without regard to case or accents; rebuilt by every sync that completes.
         "CREATE VIRTUAL TABLE IF NOT EXISTS trio_enrich_search USING fts5("
         "politician, issuer, ticker, tokenize = 'unicode61 remove_diacritics 2')",
+    ),
+    (
+        # The alerts' ledger (storage.deliveries): destinations (by their URL's sha256: the
+        # URL is never stored), the runs each took part in, each trade's delivery to each.
+        """CREATE TABLE IF NOT EXISTS trio_enrich_destinations (
+            destination_id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            label TEXT NOT NULL,
+            first_used_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            last_sent_at TEXT,
+            last_error TEXT
+        )""",
+        """CREATE TABLE IF NOT EXISTS trio_enrich_destination_runs (
+            destination_id INTEGER NOT NULL,
+            run_id INTEGER NOT NULL,
+            queued INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (destination_id, run_id)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS trio_enrich_deliveries (
+            destination_id INTEGER NOT NULL,
+            tx_id INTEGER NOT NULL,
+            run_id INTEGER,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            queued_at TEXT NOT NULL,
+            sent_at TEXT,
+            last_error TEXT,
+            PRIMARY KEY (destination_id, tx_id)
+        ) WITHOUT ROWID""",
     ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION

@@ -47,6 +47,7 @@ from ..site.walk import Walk
 from . import bookkeeping, history
 from .bookkeeping import READ_KEY, WALK_KEY, utc_now
 from .counts import committees_counts, entity_counts, not_shown, partial_performance
+from .deliveries import destinations
 from .schema import (
     SCHEMA_VERSION,
     check_path,
@@ -378,6 +379,12 @@ class Store:
         with self.transaction() as db:
             bookkeeping.clear_holder(db)
 
+    def transact(self, call: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T:
+        """`call(db, *args)` in one transaction of its own: the alerts' ledger (functions of
+        ``storage.deliveries``) is written through it."""
+        with self.transaction() as db:
+            return call(db, *args)
+
     def full_walk(self) -> Walk | None:
         """The unfinished full walk of the listing, if a run left one."""
         value = self._our_meta(WALK_KEY)
@@ -463,6 +470,7 @@ class Store:
             "last_trade_pub_date": self.get_meta("last_trade_pub_date"),
             "user_version": self.user_version(),
             "schema_version": self.schema_version(),
+            "destinations": [d.as_dict() for d in destinations(db)],
         }
 
     # --- writing: enrichment outcomes ---------------------------------------------------------

@@ -1,0 +1,183 @@
+"""`update --feed --notify --watch`, `news` and the delivery ledger, against the simulator and a
+local receiver of Apprise's json:// posts: each new trade delivered once, a receiver that is
+down gets the trades at the next run, secrets never shown, the feed read back by a feed
+parser."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+from trio_enrich.sim import Faults, make_dataset, open_simulator
+
+from .helpers import FAST, cli
+
+TRADE_URL = re.compile(r"https://www\.capitoltrades\.com/trades/(\d+)")
+SECRET = "s3cr3t-T0KEN"
+
+
+class Receiver:
+    """A JSON webhook on 127.0.0.1: every post it accepted, and a switch to refuse them."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        # Whether to refuse a request, by its number (from 1).
+        self.refuse: Callable[[int], bool] = lambda number: False
+        self.requests = 0
+        received = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.requests += 1
+                if received.refuse(received.requests):
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                received.posts.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/hook/{SECRET}"
+
+    def trades(self) -> list[int]:
+        """Every trade named in the accepted posts, as often as it was named."""
+        return [int(found) for post in self.posts for found in TRADE_URL.findall(post["message"])]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    yield made
+    made.server.shutdown()
+
+
+def _update(db: Path, url: str, *more: str) -> list[str]:
+    return ["update", "--db", str(db), "--base-url", url, "--progress", "none", *FAST, *more]
+
+
+def _first_seen_by_last_run(db: Path) -> set[int]:
+    connection = sqlite3.connect(db)
+    try:
+        rows = connection.execute(
+            "SELECT tx_id FROM trio_enrich_first_seen WHERE run_id = (SELECT MAX(run_id) FROM "
+            "trio_enrich_first_seen)"
+        ).fetchall()
+    finally:
+        connection.close()
+    return {int(row[0]) for row in rows}
+
+
+async def test_new_trades_reach_the_feed_news_and_the_receiver_each_once(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=51, trades=60)
+    db, feed = tmp_path / "ct.db", tmp_path / "feed.xml"
+    async with open_simulator(dataset, Faults(), seed=51) as sim:
+        assert await cli(*_update(db, sim.base_url)) == 0
+        capsys.readouterr()
+        published = dataset.publish(25)
+        code = await cli(*_update(db, sim.base_url, "--feed", str(feed), "--notify",
+                                  receiver.url, "--json"))  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out
+    summary = json.loads(out.out)
+    new = {trade.listing.tx_id for trade in published}
+    assert _first_seen_by_last_run(db) == new
+    assert sorted(receiver.trades()) == sorted(new)  # each exactly once
+    (delivery,) = summary["alerts"]["deliveries"]
+    assert (delivery["queued"], delivery["sent"], delivery["pending"]) == (25, 25, 0)
+    # The feed: every new trade, as a feed reader reads it.
+    parsed = feedparser.parse(feed.read_bytes())
+    assert not parsed.bozo, parsed.bozo_exception
+    entries = {entry.id: entry for entry in parsed.entries}
+    assert {f"https://www.capitoltrades.com/trades/{tx_id}" for tx_id in new} <= set(entries)
+    # `news`: the last run's news are those 25.
+    from trio_enrich.cli.reading import run_light
+
+    assert run_light(["news", "--db", str(db), "--output", "json", "--limit", "0"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {row["tx_id"] for row in listed} == new
+    # The token is nowhere: output, the runs' ledger, the destinations, status.
+    everything = out.out + out.err + _dump(db)
+    assert await cli("status", "--db", str(db), "--json") == 0
+    everything += capsys.readouterr().out
+    assert SECRET not in everything
+    assert "json://127.0.0.1" in everything  # (shown by its label)
+
+
+def _dump(db: Path) -> str:
+    connection = sqlite3.connect(db)
+    try:
+        return "\n".join(connection.iterdump())
+    finally:
+        connection.close()
+
+
+async def test_a_rule_that_wants_none_sends_nothing_and_the_first_fill_is_history(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=52, trades=40)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(), seed=52) as sim:
+        # The run that fills an empty copy: history, not news.
+        assert await cli(*_update(db, sim.base_url, "--notify", receiver.url)) == 0
+        assert receiver.posts == []
+        assert "filled an empty copy" in capsys.readouterr().out
+        dataset.publish(10)
+        assert await cli(*_update(db, sim.base_url, "--notify", receiver.url, "--watch",
+                                  "politician:Z999999")) == 0  # fmt: skip
+    assert receiver.posts == []
+
+
+async def test_a_receiver_down_for_a_run_gets_its_trades_at_the_next(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(seed=53, trades=40)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(), seed=53) as sim:
+        assert await cli(*_update(db, sim.base_url)) == 0
+        first = {t.listing.tx_id for t in dataset.publish(7)}
+        receiver.refuse = lambda number: True
+        code = await cli(*_update(db, sim.base_url, "--notify", receiver.url))
+        said = capsys.readouterr().out
+        assert code == 1
+        assert "7 pending: the next run sends them" in said
+        assert "The data is complete" in said
+        assert SECRET not in said
+        receiver.refuse = lambda number: False
+        second = {t.listing.tx_id for t in dataset.publish(4)}
+        assert await cli(*_update(db, sim.base_url, "--notify", receiver.url)) == 0
+    assert sorted(receiver.trades()) == sorted(first | second)
+
+
+async def test_a_receiver_that_fails_half_its_requests_still_gets_every_trade_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    dataset = make_dataset(seed=54, trades=40)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(), seed=54) as sim:
+        assert await cli(*_update(db, sim.base_url)) == 0
+        new = {t.listing.tx_id for t in dataset.publish(120)}  # three digests of 50, 50, 20
+        receiver.refuse = lambda number: number % 2 == 1
+        assert await cli(*_update(db, sim.base_url, "--notify", receiver.url)) == 0
+    assert sorted(receiver.trades()) == sorted(new)
+    assert receiver.requests == 6  # each digest refused once, then accepted
