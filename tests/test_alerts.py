@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -181,3 +182,46 @@ async def test_a_receiver_that_fails_half_its_requests_still_gets_every_trade_on
         assert await cli(*_update(db, sim.base_url, "--notify", receiver.url)) == 0
     assert sorted(receiver.trades()) == sorted(new)
     assert receiver.requests == 6  # each digest refused once, then accepted
+
+
+async def test_a_digest_by_mail_reaches_a_local_smtp_server(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[str] = []
+
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            self.messages.append(envelope.content.decode("utf-8", errors="replace"))
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as probe:  # (aiosmtpd needs a port number, not 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        url = (f"mailto://localhost:{port}/?from=alerts@example.com&to=desk@example.com"
+               "&secure=no")  # fmt: skip
+        dataset = make_dataset(seed=55, trades=30)
+        db = tmp_path / "ct.db"
+        async with open_simulator(dataset, Faults(), seed=55) as sim:
+            assert await cli(*_update(db, sim.base_url)) == 0
+            new = {t.listing.tx_id for t in dataset.publish(5)}
+            assert await cli(*_update(db, sim.base_url, "--notify", url)) == 0
+    finally:
+        controller.stop()
+    (message,) = inbox.messages
+    import email
+    from email.message import Message
+
+    parsed: Message = email.message_from_string(message)
+    assert parsed["To"] == "desk@example.com"
+    assert "5 new trades" in str(parsed["Subject"])
+    body = "".join(
+        bytes(part.get_payload(decode=True)).decode("utf-8")
+        for part in parsed.walk()
+        if part.get_content_type() == "text/plain"
+    )
+    assert {int(found) for found in TRADE_URL.findall(body)} == new
