@@ -225,3 +225,26 @@ async def test_a_digest_by_mail_reaches_a_local_smtp_server(tmp_path: Path) -> N
         if part.get_content_type() == "text/plain"
     )
     assert {int(found) for found in TRADE_URL.findall(body)} == new
+
+
+async def test_the_library_s_update_takes_the_same_alerts(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    import trio_enrich
+    from trio_enrich import EnrichOptions
+
+    dataset = make_dataset(seed=56, trades=30)
+    db, feed = tmp_path / "ct.db", tmp_path / "feed.xml"
+    async with open_simulator(dataset, Faults(), seed=56) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        await trio_enrich.update(db, options)
+        new = {t.listing.tx_id for t in dataset.publish(6)}
+        settings = trio_enrich.alert_settings(feed=feed, notify=[receiver.url])
+        assert settings is not None
+        result = await trio_enrich.update(db, options, alerts=trio_enrich.Alerts(settings))
+    report = result.alerts
+    assert isinstance(report, trio_enrich.AlertsReport)
+    assert [(d.sent, d.pending, d.error) for d in report.deliveries] == [(6, 0, None)]
+    assert report.feed is not None
+    assert report.feed.entries == 36
+    assert sorted(receiver.trades()) == sorted(new)

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
         StatusReport,
         TradeDetail,
     )
+    from .alerts.apprise_sender import Destination
+    from .alerts.deliver import Alerts, AlertSettings, AlertsReport
+    from .commands.alerting import alert_settings
     from .core.policy import RetryPolicy
     from .core.stats import FinishReason, ProgressSink, RunStats
     from .runs.calls import (
@@ -102,6 +105,11 @@ from ._defaults import VERSION as __version__
 
 # public name -> the module that defines it
 _LAZY = {
+    "AlertSettings": ".alerts.deliver",
+    "Alerts": ".alerts.deliver",
+    "AlertsReport": ".alerts.deliver",
+    "Destination": ".alerts.apprise_sender",
+    "alert_settings": ".commands.alerting",
     "BatchResult": ".storage.store",
     "COMMITTEES": ".site.roster",
     "Change": ".storage.writes",
@@ -182,11 +190,15 @@ __all__ = [
     "ISSUERS",
     "SCHEMA_VERSION",
     "TRADES",
+    "AlertSettings",
+    "Alerts",
+    "AlertsReport",
     "BatchResult",
     "Change",
     "CheckReport",
     "CommitteesResult",
     "DatabaseError",
+    "Destination",
     "EnrichOptions",
     "FailureKind",
     "FetchError",
@@ -226,6 +238,7 @@ __all__ = [
     "Walk",
     "Words",
     "__version__",
+    "alert_settings",
     "check",
     "committees",
     "enrich",

@@ -168,7 +168,10 @@ class Alerts:
         parameters: Sequence[object],
         stop: trio.Event,
     ) -> None:
-        destination_id = self._ids[to.fingerprint]
+        destination_id = self._ids.get(to.fingerprint)
+        if destination_id is None:  # (`join` found no runs' ledger to note the run in)
+            report.error = "the copy has no runs' ledger: nothing is known to be new"
+            return
         queued = await store.run(
             store.transact, ledger.queue, destination_id, wanted, parameters, utc_now(),
             self.settings.history,

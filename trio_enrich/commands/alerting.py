@@ -27,15 +27,16 @@ def notify_urls(given: Sequence[str], path: Path | None) -> list[str]:
 
 def alert_settings(
     *,
-    feed: Path | None,
-    feed_size: int,
-    notify: Sequence[str],
-    notify_file: Path | None,
-    watch: Sequence[str],
-    watch_file: Path | None,
-    history: bool,
+    feed: Path | None = None,
+    feed_size: int = 100,
+    notify: Sequence[str] = (),
+    notify_file: Path | None = None,
+    watch: Sequence[str] = (),
+    watch_file: Path | None = None,
+    history: bool = False,
 ) -> AlertSettings | None:
-    """The alerts `update` is asked for (None: none)."""
+    """The alerts `update` is asked for, as its flags give them (None: none); for a program,
+    ``trio_enrich.update(db, options, alerts=Alerts(alert_settings(notify=[url])))``."""
     urls = notify_urls(notify, notify_file)
     texts = [*watch, *(read_rules_file(watch_file) if watch_file is not None else [])]
     rules = parse_rules(texts)

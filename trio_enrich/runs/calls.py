@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -142,10 +142,12 @@ async def committees(
 
 @dataclass(slots=True)
 class UpdateResult:
-    """What `update` did: each stage that ran, in order, and those robots.txt refused."""
+    """What `update` did: each stage that ran, in order, and those robots.txt refused; what
+    its `alerts` did (an `AlertsReport`), when it was given some."""
 
     stages: list[StageResult] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # stage -> the rule that refused it
+    alerts: object = None
 
     @property
     def not_run(self) -> list[str]:
@@ -163,10 +165,12 @@ async def update(
     wait: bool = False,
     ignore_robots_disallow: bool = False,
     notify: Callable[[str], None] = say_nothing,
+    alerts: AfterStages | None = None,
 ) -> UpdateResult:
     """`trio-enrich update`: sync, trades, issuers and committees in one session; a stage
     robots.txt refuses is skipped (and named in the result), a stage that finds the site
-    unusable stops the rest."""
+    unusable stops the rest. `alerts` (`trio_enrich.Alerts`, what `--feed` and `--notify`
+    make) writes the feed and sends the news once the data is committed."""
     stop = stop if stop is not None else trio.Event()
     given = StageInput(stop, progress or no_progress, SyncOptions(full=full), notify)
     async with open_session(
@@ -175,8 +179,22 @@ async def update(
         ignore_robots_disallow=ignore_robots_disallow, command="trio_enrich.update()",
         say=say_nothing,
     ) as session:  # fmt: skip
+        if alerts is not None:
+            await alerts.join(session.store)
         run = await run_stages(session, UPDATE, given, each_stage=True)
-    return UpdateResult(run.done, run.refused)
+        told = None
+        if alerts is not None and not stop.is_set():
+            told = await alerts.finish(session.store, stop)
+    return UpdateResult(run.done, run.refused, told)
+
+
+class AfterStages(Protocol):
+    """What `update` runs around its stages (`trio_enrich.Alerts`): `join` once the run is
+    open, `finish` once the stages' data is committed."""
+
+    async def join(self, store: Store) -> None: ...
+
+    async def finish(self, store: Store, stop: trio.Event) -> object: ...
 
 
 async def check(options: EnrichOptions | None = None, database: Path | None = None) -> CheckReport:
