@@ -38,11 +38,13 @@ if TYPE_CHECKING:
         TradeDetail,
     )
     from .alerts.apprise_sender import Destination
-    from .alerts.deliver import Alerts, AlertSettings, AlertsReport
+    from .alerts.deliver import Alerts, AlertSettings, AlertsReport, DeliveryReport, FeedReport
     from .commands.alerting import alert_settings
     from .core.policy import RetryPolicy
     from .core.stats import FinishReason, ProgressSink, RunStats
+    from .read.watch import WatchRule
     from .runs.calls import (
+        AfterStages,
         UpdateResult,
         check,
         committees,
@@ -108,6 +110,10 @@ _LAZY = {
     "AlertSettings": ".alerts.deliver",
     "Alerts": ".alerts.deliver",
     "AlertsReport": ".alerts.deliver",
+    "AfterStages": ".runs.calls",
+    "DeliveryReport": ".alerts.deliver",
+    "FeedReport": ".alerts.deliver",
+    "WatchRule": ".read.watch",
     "Destination": ".alerts.apprise_sender",
     "alert_settings": ".commands.alerting",
     "BatchResult": ".storage.store",
@@ -190,6 +196,7 @@ __all__ = [
     "ISSUERS",
     "SCHEMA_VERSION",
     "TRADES",
+    "AfterStages",
     "AlertSettings",
     "Alerts",
     "AlertsReport",
@@ -198,9 +205,11 @@ __all__ = [
     "CheckReport",
     "CommitteesResult",
     "DatabaseError",
+    "DeliveryReport",
     "Destination",
     "EnrichOptions",
     "FailureKind",
+    "FeedReport",
     "FetchError",
     "FinishReason",
     "Issuer",
@@ -236,6 +245,7 @@ __all__ = [
     "UpdateResult",
     "UsageError",
     "Walk",
+    "WatchRule",
     "Words",
     "__version__",
     "alert_settings",
