@@ -67,7 +67,7 @@ FLAG_HELP = {
         "Once the data is committed, write an Atom feed of the newest trades to PATH (whole "
         "or not at all: a reader never sees half a file)."
     ),
-    "feed_size": "How many trades the feed holds, the first stored last first.",
+    "feed_size": "How many trades the feed holds (those stored last).",
     "notify": (
         "Once the data is committed, send the new trades the watch rules want to this Apprise "
         "URL (json://, mailto://, ntfy://, tgram://, slack://, discord://, ...): one digest, "
