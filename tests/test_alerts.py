@@ -146,7 +146,29 @@ async def test_a_rule_that_wants_none_sends_nothing_and_the_first_fill_is_histor
         dataset.publish(10)
         assert await cli(*_update(db, sim.base_url, "--notify", receiver.url, "--watch",
                                   "politician:Z999999")) == 0  # fmt: skip
+        assert receiver.posts == []
+        # Another destination, asking for history: the first fill is not its news either
+        # (it took no part in that run); a destination takes part from its first run on.
+        other = f"{receiver.url}?history=1"
+        assert await cli(*_update(db, sim.base_url, "--notify", other,
+                                  "--notify-history")) == 0  # fmt: skip
     assert receiver.posts == []
+    capsys.readouterr()
+    assert await cli("status", "--db", str(db)) == 0
+    said = capsys.readouterr().out
+    assert said.count("notify json://127.0.0.1:") == 2
+    assert said.count("0 pending, 0 sent; last delivery") == 2
+
+
+async def test_notify_history_sends_the_trades_of_the_first_fill(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    dataset = make_dataset(seed=60, trades=30)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(), seed=60) as sim:
+        assert await cli(*_update(db, sim.base_url, "--notify", receiver.url,
+                                  "--notify-history")) == 0  # fmt: skip
+    assert sorted(receiver.trades()) == sorted(t.listing.tx_id for t in dataset.trades)
 
 
 async def test_a_receiver_down_for_a_run_gets_its_trades_at_the_next(
