@@ -47,6 +47,15 @@ def database_with_listing(path: Path, dataset: Dataset) -> Path:
     return path
 
 
+def sql_rows(path: Path, query: str, *parameters: object) -> list[tuple[Any, ...]]:
+    """The rows of `query` on the database at `path`."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(query, parameters).fetchall()
+    finally:
+        db.close()
+
+
 def rows_by_key(path: Path, query: str) -> dict[int, tuple[object, ...]]:
     """The rows of `query`, keyed by their first column."""
     db = sqlite3.connect(path)

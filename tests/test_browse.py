@@ -22,7 +22,7 @@ from trio_enrich.cli.reading import run_light
 from trio_enrich.read import browse
 from trio_enrich.sim import Faults, make_dataset, open_simulator
 
-from .helpers import copy_made_by_update
+from .helpers import copy_made_by_update, sql_rows
 
 
 @pytest.fixture(scope="module")
@@ -44,23 +44,15 @@ def _get(db: Path, *paths: str) -> list[Any]:
     return asyncio.run(fetch())
 
 
-def _sql(db: Path, query: str, *parameters: object) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(db)
-    try:
-        return connection.execute(query, parameters).fetchall()
-    finally:
-        connection.close()
-
-
 def test_every_column_of_the_copy_is_described_in_the_served_metadata(copy: Path) -> None:
     ((status, served),) = _get(copy, "/-/metadata.json")
     assert status == 200
     tables = served["databases"]["ct"]["tables"]
-    names = _sql(copy, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+    names = sql_rows(copy, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                        "AND name NOT LIKE 'sqlite_%' "
                        "AND name NOT LIKE 'trio_enrich_search_%'")  # fmt: skip
     for (name,) in names:
-        columns = [row[1] for row in _sql(copy, f"PRAGMA table_info({name})")]
+        columns = [row[1] for row in sql_rows(copy, f"PRAGMA table_info({name})")]
         described = tables[name]["columns"]
         assert list(described) == columns, name
         assert all(described[c] for c in columns), name
@@ -69,7 +61,9 @@ def test_every_column_of_the_copy_is_described_in_the_served_metadata(copy: Path
 
 
 def test_a_facet_a_canned_question_and_a_write_refused(copy: Path) -> None:
-    member = _sql(copy, "SELECT politician_id FROM trades GROUP BY 1 ORDER BY COUNT(*) DESC")[0][0]
+    member = sql_rows(copy, "SELECT politician_id FROM trades GROUP BY 1 ORDER BY COUNT(*) DESC")[
+        0
+    ][0]
     (facet_status, faceted), (query_status, asked), (_, refused) = _get(
         copy,
         "/ct/trio_enrich_trades.json?_facet=party&_shape=objects",
@@ -78,14 +72,14 @@ def test_a_facet_a_canned_question_and_a_write_refused(copy: Path) -> None:
     )
     assert (facet_status, query_status) == (200, 200)
     counts = {item["value"]: item["count"] for item in faceted["facet_results"]["party"]["results"]}
-    expected = dict(_sql(copy, "SELECT p.party, COUNT(*) FROM trades JOIN politicians p "
+    expected = dict(sql_rows(copy, "SELECT p.party, COUNT(*) FROM trades JOIN politicians p "
                                "USING (politician_id) GROUP BY 1"))  # fmt: skip
     assert counts == expected
     ids = [row["tx_id"] for row in asked["rows"]]
-    assert ids == [r[0] for r in _sql(copy, "SELECT tx_id FROM trades WHERE politician_id = ? "
+    assert ids == [r[0] for r in sql_rows(copy, "SELECT tx_id FROM trades WHERE politician_id = ? "
                                             "ORDER BY pub_date DESC", member)]  # fmt: skip
     assert refused["ok"] is False
-    assert _sql(copy, "SELECT COUNT(*) FROM trades") == [(120,)]
+    assert sql_rows(copy, "SELECT COUNT(*) FROM trades") == [(120,)]
 
 
 def test_every_canned_question_runs_on_the_copy(copy: Path) -> None:
@@ -131,10 +125,10 @@ def test_serve_without_datasette_says_how_to_get_it(
 def test_full_text_search_finds_trades_by_member_issuer_or_ticker(copy: Path) -> None:
     """The index holds every trade once a sync completes; a word of an issuer's name finds
     its trades, in any case."""
-    assert _sql(copy, "SELECT COUNT(*) FROM trio_enrich_search") == _sql(
+    assert sql_rows(copy, "SELECT COUNT(*) FROM trio_enrich_search") == sql_rows(
         copy, "SELECT COUNT(*) FROM trades"
     )
-    word = _sql(copy, "SELECT substr(issuer_name, 1, instr(issuer_name, ' ') - 1) FROM issuers "
+    word = sql_rows(copy, "SELECT substr(issuer_name, 1, instr(issuer_name, ' ') - 1) FROM issuers "
                       "ORDER BY issuer_id LIMIT 1")[0][0]  # fmt: skip
     ((status, found),) = _get(
         copy, f"/ct/trio_enrich_trades.json?_search={word.upper()}&_shape=objects&_size=max"
@@ -142,7 +136,7 @@ def test_full_text_search_finds_trades_by_member_issuer_or_ticker(copy: Path) ->
     assert status == 200
     expected = {
         row[0]
-        for row in _sql(
+        for row in sql_rows(
             copy,
             "SELECT t.tx_id FROM trades t JOIN issuers i USING (issuer_id) JOIN politicians p "
             "USING (politician_id) WHERE ' ' || lower(i.issuer_name) || ' ' LIKE ? OR "
@@ -156,7 +150,7 @@ def test_full_text_search_finds_trades_by_member_issuer_or_ticker(copy: Path) ->
 
 
 def test_a_trade_links_to_its_archived_page_shown_as_text_that_never_runs(copy: Path) -> None:
-    tx_id = _sql(copy, "SELECT MIN(tx_id) FROM trades")[0][0]
+    tx_id = sql_rows(copy, "SELECT MIN(tx_id) FROM trades")[0][0]
 
     async def fetch() -> list[Any]:
         site = browse.make_datasette(copy, None)
@@ -200,9 +194,9 @@ def _drawn(page: str, key: str) -> dict[str, int]:
 
 
 def test_the_charts_draw_what_the_copy_holds(copy: Path) -> None:
-    member, name = _sql(copy, "SELECT politician_id, name FROM trio_enrich_politicians "
+    member, name = sql_rows(copy, "SELECT politician_id, name FROM trio_enrich_politicians "
                               "ORDER BY trades DESC LIMIT 1")[0]  # fmt: skip
-    issuer, ticker = _sql(copy, "SELECT issuer_id, ticker FROM trio_enrich_issuers WHERE "
+    issuer, ticker = sql_rows(copy, "SELECT issuer_id, ticker FROM trio_enrich_issuers WHERE "
                                 "issuer_id IN (SELECT issuer_id FROM issuer_eod_prices) AND "
                                 "ticker IS NOT NULL ORDER BY trades DESC LIMIT 1")[0]  # fmt: skip
     (home_status, home), (party_status, by_party), (_, by_member), (_, by_ticker) = _pages(
@@ -211,20 +205,20 @@ def test_the_charts_draw_what_the_copy_holds(copy: Path) -> None:
     )  # fmt: skip
     assert (home_status, party_status) == (200, 200)
     assert 'href="/-/charts"' in home  # the menu's link
-    per_party = _sql(
+    per_party = sql_rows(
         copy,
         "SELECT p.party, COUNT(*) FROM trades JOIN politicians p USING (politician_id) GROUP BY 1",
     )
     assert _drawn(by_party, "data-series") == dict(per_party)
-    per_type = _sql(
+    per_type = sql_rows(
         copy, "SELECT tx_type, COUNT(*) FROM trades WHERE politician_id = ? GROUP BY 1", member
     )
     assert _drawn(by_member, "data-series") == dict(per_type)
     assert html.escape(name, quote=True) in by_member
-    closes, first = _sql(copy, "SELECT COUNT(*), MIN(price_date) FROM issuer_eod_prices "
+    closes, first = sql_rows(copy, "SELECT COUNT(*), MIN(price_date) FROM issuer_eod_prices "
                                "WHERE issuer_id = ?", issuer)[0]  # fmt: skip
     assert f"{closes:,} stored closes" in by_ticker
-    since_first = _sql(copy, "SELECT COUNT(*) FROM trades WHERE issuer_id = ? AND tx_date >= ?",
+    since_first = sql_rows(copy, "SELECT COUNT(*) FROM trades WHERE issuer_id = ? AND tx_date >= ?",
                        issuer, first)[0][0]  # fmt: skip
     assert sum(_drawn(by_ticker, "data-tx-type").values()) == since_first
 
@@ -237,7 +231,7 @@ def test_a_chart_asked_of_nothing_or_of_many_says_what_to_do(copy: Path) -> None
     assert 'name="member"' in empty
     assert 'class="chart"' not in empty
     assert "No member&#39;s id or name matches &#39;zzzqqq&#39;." in unknown
-    found = _sql(copy, "SELECT COUNT(*) FROM trio_enrich_politicians WHERE name LIKE '%e%'")
+    found = sql_rows(copy, "SELECT COUNT(*) FROM trio_enrich_politicians WHERE name LIKE '%e%'")
     assert f"{min(found[0][0], 20)} members match" in many
     assert many.count('href="/-/charts/member?member=') == min(found[0][0], 20)
     assert "No issuer has the ticker &#39;ZZZQQ&#39;." in no_ticker

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import feedparser
 import pytest
@@ -18,7 +17,7 @@ from trio_enrich.read.feed import FEED_ID, atom_feed, headline, write_atomically
 from trio_enrich.read.watch import parse_rules
 from trio_enrich.runs.session import shown_arguments
 
-from .helpers import copy_made_by_update
+from .helpers import copy_made_by_update, sql_rows
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +42,6 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _sql(db: Path, query: str, *parameters: object) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(db)
-    try:
-        return connection.execute(query, parameters).fetchall()
-    finally:
-        connection.close()
-
-
 def _news(capsys: pytest.CaptureFixture[str], db: Path, *more: str) -> tuple[set[int], str]:
     code = run_light(["news", "--db", str(db), "--output", "json", "--limit", "0", *more])
     out = capsys.readouterr()
@@ -62,7 +53,7 @@ def test_news_are_the_last_run_s_new_trades_and_say_which(
     copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     found, said = _news(capsys, copy)
-    assert found == {r[0] for r in _sql(copy, "SELECT tx_id FROM trio_enrich_first_seen "
+    assert found == {r[0] for r in sql_rows(copy, "SELECT tx_id FROM trio_enrich_first_seen "
                                               "WHERE run_id = 2")}  # fmt: skip
     assert len(found) == 3
     assert said == ("news: trades first stored by run 2 (update, started "
@@ -107,15 +98,15 @@ def test_a_copy_without_the_runs_ledger_says_so(
 def test_watch_rules_any_rule_all_of_its_conditions(
     copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (member, party), *_ = _sql(copy, "SELECT t.politician_id, p.party FROM trades t JOIN "
+    (member, party), *_ = sql_rows(copy, "SELECT t.politician_id, p.party FROM trades t JOIN "
                                      "politicians p USING (politician_id) GROUP BY 1 ORDER BY "
                                      "COUNT(*) DESC")  # fmt: skip
-    ticker = _sql(copy, "SELECT issuer_ticker FROM issuers WHERE issuer_ticker LIKE '%:%' "
+    ticker = sql_rows(copy, "SELECT issuer_ticker FROM issuers WHERE issuer_ticker LIKE '%:%' "
                         "LIMIT 1")[0][0]  # fmt: skip
     every = ("--since-run", "1")
 
     def ids(query: str, *parameters: object) -> set[int]:
-        return {r[0] for r in _sql(copy, query, *parameters)}
+        return {r[0] for r in sql_rows(copy, query, *parameters)}
 
     found, _ = _news(capsys, copy, *every, "--watch", f"politician:{member.lower()}",
                      "--watch", f"ticker:{ticker.split(':')[0]}")  # fmt: skip

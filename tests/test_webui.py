@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from .helpers import copy_made_by_update
+from .helpers import copy_made_by_update, sql_rows
 
 pytestmark = pytest.mark.webui
 
@@ -99,12 +98,11 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-def _sql(db: Path, query: str, *parameters: object) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(db)
-    try:
-        return connection.execute(query, parameters).fetchall()
-    finally:
-        connection.close()
+def _busiest_member(copy: Path) -> tuple[str, str]:
+    """The id and name of the member with the most trades."""
+    query = "SELECT politician_id, name FROM trio_enrich_politicians ORDER BY trades DESC LIMIT 1"
+    member, name = sql_rows(copy, query)[0]
+    return str(member), str(name)
 
 
 def _look(browser: Any, name: str) -> None:
@@ -149,7 +147,7 @@ def test_the_trades_with_a_facet_applied_count_as_the_copy_does(
     democrat = next(a for a in facet if a.text.startswith("democrat"))
     democrat.click()
     assert "party=democrat" in browser.current_url
-    expected = _sql(copy, "SELECT COUNT(*) FROM trades JOIN politicians USING (politician_id) "
+    expected = sql_rows(copy, "SELECT COUNT(*) FROM trades JOIN politicians USING (politician_id) "
                           "WHERE party = 'democrat'")[0][0]  # fmt: skip
     heading = _by_css(browser, "h3")[0].text
     assert heading.startswith(f'{expected:,} rows where party = "democrat"'), heading
@@ -170,14 +168,13 @@ def test_the_trades_with_a_facet_applied_count_as_the_copy_does(
 def test_a_canned_question_with_a_parameter_answers_what_the_form_asked(
     site: str, browser: Any, copy: Path
 ) -> None:
-    member, name = _sql(copy, "SELECT politician_id, name FROM trio_enrich_politicians ORDER BY "
-                              "trades DESC LIMIT 1")[0]  # fmt: skip
+    member, name = _busiest_member(copy)
     browser.get(site + "/ct/member_trades")
     field = _by_css(browser, 'input[name="member"]')[0]
     field.clear()
     field.send_keys(member)
     field.submit()
-    expected = _sql(copy, "SELECT COUNT(*) FROM trades WHERE politician_id = ?", member)[0][0]
+    expected = sql_rows(copy, "SELECT COUNT(*) FROM trades WHERE politician_id = ?", member)[0][0]
     rows = _by_css(browser, "table.rows-and-columns tbody tr")
     assert len(rows) == min(expected, 1000)
     assert {td.text for td in _by_css(browser, "td.col-politician")} == {name}
@@ -186,32 +183,33 @@ def test_a_canned_question_with_a_parameter_answers_what_the_form_asked(
 
 def test_each_chart_is_drawn_with_its_marks(site: str, browser: Any, copy: Path) -> None:
     browser.get(site + "/-/charts")
-    groups = _sql(copy, "SELECT COUNT(*) FROM (SELECT 1 FROM trades JOIN politicians USING "
+    groups = sql_rows(copy, "SELECT COUNT(*) FROM (SELECT 1 FROM trades JOIN politicians USING "
                         "(politician_id) GROUP BY substr(tx_date, 1, 7), party)")[0][0]  # fmt: skip
     marks = _by_css(browser, "svg.chart .mark")
     assert len(marks) == groups
     assert all(m.size["height"] > 0 for m in marks[:20])  # drawn, not just present
     _look(browser, "chart-party")
 
-    member, name = _sql(copy, "SELECT politician_id, name FROM trio_enrich_politicians ORDER BY "
-                              "trades DESC LIMIT 1")[0]  # fmt: skip
+    member, name = _busiest_member(copy)
     browser.get(site + "/-/charts/member")
     field = _by_css(browser, "#chart-field")[0]
     field.send_keys(member)
     field.submit()
     counted = sum(int(m.get_attribute("data-count")) for m in _by_css(browser, "svg.chart .mark"))
-    assert counted == _sql(copy, "SELECT COUNT(*) FROM trades WHERE politician_id = ?",
+    assert counted == sql_rows(copy, "SELECT COUNT(*) FROM trades WHERE politician_id = ?",
                            member)[0][0]  # fmt: skip
     assert name in _by_css(browser, ".chart-message")[0].text
     _look(browser, "chart-member")
 
-    issuer, ticker = _sql(copy, "SELECT issuer_id, ticker FROM trio_enrich_issuers WHERE "
+    issuer, ticker = sql_rows(copy, "SELECT issuer_id, ticker FROM trio_enrich_issuers WHERE "
                                 "issuer_id IN (SELECT issuer_id FROM issuer_eod_prices) AND "
                                 "ticker IS NOT NULL ORDER BY trades DESC LIMIT 1")[0]  # fmt: skip
     browser.get(f"{site}/-/charts/ticker?ticker={quote(ticker.split(':')[0])}")
-    trades = _sql(copy, "SELECT COUNT(*) FROM trades WHERE issuer_id = ? AND tx_date >= (SELECT "
-                        "MIN(price_date) FROM issuer_eod_prices WHERE issuer_id = ?)", issuer,
-                  issuer)[0][0]  # fmt: skip
+    since_first_close = (
+        "SELECT COUNT(*) FROM trades WHERE issuer_id = ? AND tx_date >= (SELECT "
+        "MIN(price_date) FROM issuer_eod_prices WHERE issuer_id = ?)"
+    )
+    trades = sql_rows(copy, since_first_close, issuer, issuer)[0][0]
     assert trades > 0
     assert len(_by_css(browser, "svg.chart circle.mark")) == trades
     assert len(_by_css(browser, "svg.chart polyline.closes")) == 1
@@ -221,7 +219,7 @@ def test_each_chart_is_drawn_with_its_marks(site: str, browser: Any, copy: Path)
 def test_an_archived_page_is_shown_as_text_and_nothing_of_it_runs(
     site: str, browser: Any, copy: Path
 ) -> None:
-    tx_id = _sql(copy, "SELECT MIN(tx_id) FROM trades")[0][0]
+    tx_id = sql_rows(copy, "SELECT MIN(tx_id) FROM trades")[0][0]
     browser.get(f"{site}/ct/trio_enrich_trades?tx_id={tx_id}")
     link = next(a for a in _by_css(browser, "td.col-tx_id a"))
     link.click()

@@ -205,6 +205,22 @@ class TradeChoice:
         return TradeFilters(**chosen, **more)  # type: ignore[arg-type]
 
 
+@Parameter(name="*")
+@dataclass(kw_only=True)
+class TradesShown:
+    """How `list trades` and `news` show their trades: in which order, how many, as what."""
+
+    sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published"
+    asc: Annotated[bool, Parameter(help=_ASC)] = False
+    limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100
+    output: Annotated[Output, Parameter(help=_OUTPUT)] = "table"
+    sql: Annotated[bool, Parameter(help=_SQL)] = False
+
+    def order(self) -> dict[str, object]:
+        """The filters' order and limit."""
+        return {"sort_by": self.sort_by, "ascending": self.asc, "limit": _limit(self.limit)}
+
+
 @list_app.command
 def trades(
     *,
@@ -215,18 +231,14 @@ def trades(
     days: Annotated[
         int | None, whole(1, _MOST_DAYS), Parameter(help="Published in the last N days (UTC).")
     ] = None,
-    sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published",
-    asc: Annotated[bool, Parameter(help=_ASC)] = False,
-    limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
-    output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
-    sql: Annotated[bool, Parameter(help=_SQL)] = False,
+    shown: TradesShown | None = None,
 ) -> int:
     """Trades chosen by filters (each narrows; a repeated one means any of its values),
     newest published first."""
-    filters = (choice or TradeChoice()).filters(
-        since=since, until=until, days=days, sort_by=sort_by, ascending=asc, limit=_limit(limit)
-    )
-    text, _ = list_rows(db, filters, output, width=_width(), show_sql=sql)
+    shown = shown or TradesShown()
+    filters = (choice or TradeChoice()).filters(since=since, until=until, days=days,
+                                                **shown.order())  # fmt: skip
+    text, _ = list_rows(db, filters, shown.output, width=_width(), show_sql=shown.sql)
     return _print(text)
 
 
@@ -325,11 +337,7 @@ def news(
         ),
     ] = (),
     choice: TradeChoice | None = None,
-    sort_by: Annotated[TradeSort, Parameter(help="What to order by (newest first).")] = "published",
-    asc: Annotated[bool, Parameter(help=_ASC)] = False,
-    limit: Annotated[int, whole(0, _MOST_ROWS), Parameter(help=_LIMIT)] = 100,
-    output: Annotated[Output, Parameter(help=_OUTPUT)] = "table",
-    sql: Annotated[bool, Parameter(help=_SQL)] = False,
+    shown: TradesShown | None = None,
 ) -> int:
     """What is new: the trades the last run that found new trades stored first (or those
     since run N, or since a day), with the filters of `list trades`. The run that filled an
@@ -340,14 +348,13 @@ def news(
 
     if since is not None and since_run is not None:
         raise UsageError("--since and --since-run choose the same thing: give one")
-    filters = (choice or TradeChoice()).filters(
-        sort_by=sort_by, ascending=asc, limit=_limit(limit), seen_since=since,
-        watch=parse_rules(watch),
-    )  # fmt: skip
-    text, count, words = news_rows(db, filters, output, since_run=since_run, width=_width(),
-                                   show_sql=sql)  # fmt: skip
-    shown = f"{count} (the first {limit}: --limit 0 shows all)" if count == limit else count
-    print(f"news: {words}: {shown}", file=sys.stderr)
+    shown = shown or TradesShown()
+    filters = (choice or TradeChoice()).filters(seen_since=since, watch=parse_rules(watch),
+                                                **shown.order())  # fmt: skip
+    text, count, words = news_rows(db, filters, shown.output, since_run=since_run,
+                                   width=_width(), show_sql=shown.sql)  # fmt: skip
+    more = f" (the first {count}: --limit 0 shows all)" if count == shown.limit else ""
+    print(f"news: {words}: {count}{more}", file=sys.stderr)
     return _print(text)
 
 
