@@ -63,7 +63,7 @@ from ..runs.sync import listing_path
 from ..storage.archive import PageArchive, archive_path
 from ..storage.store import Store, Table
 from .progress import open_progress
-from .report import status_lines, update_lines, wrap
+from .report import status_lines, update_lines, wrap, wrap_each
 from .settings import RunSettings
 from .summaries import StageDone, stage_done
 
@@ -296,7 +296,7 @@ def _update_report(
     finished = [(result.name, result.code, result.finish.value) for result in done]
     lines = update_lines(finished, not_run, refused)
     if alerted is not None:
-        lines = [*alerted.lines(), *lines]
+        lines = [*wrap_each(alerted.lines()), *lines]
     print("\n" + "\n".join(lines), flush=True)
     return code
 

@@ -27,6 +27,7 @@ __all__ = [
     "update_lines",
     "walk_lines",
     "wrap",
+    "wrap_each",
 ]
 
 NOT_SHOWN_WORDS = {
@@ -135,6 +136,17 @@ def refusal_line(stats: RunStats, noun: str, client: str) -> str:
 
 _COMMAND = re.compile(r"`[^`]*`")
 _KEEP = "\x00"  # a space inside a command, while wrapping
+
+
+def wrap_each(lines: Sequence[str]) -> list[str]:
+    """Each line at most 80 columns, its continuation indented."""
+    return [
+        part
+        for line in lines
+        for part in textwrap.wrap(
+            line, 80, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
+        )
+    ]
 
 
 def wrap(lines: Sequence[str]) -> list[str]:
