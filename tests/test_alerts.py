@@ -270,3 +270,24 @@ async def test_the_library_s_update_takes_the_same_alerts(
     assert report.feed is not None
     assert report.feed.entries == 36
     assert sorted(receiver.trades()) == sorted(new)
+
+
+async def test_a_cron_log_s_first_line_names_the_url_by_its_scheme_only(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """In log mode (cron's), the first line repeats the command: never a URL's token."""
+    import sys
+
+    import trio
+
+    dataset = make_dataset(seed=61, trades=20)
+    db = tmp_path / "ct.db"
+    async with open_simulator(dataset, Faults(), seed=61) as sim:
+        command = [sys.executable, "-m", "trio_enrich", *_update(db, sim.base_url)]
+        command[command.index("none")] = "log"
+        done = await trio.run_process([*command, "--notify", receiver.url],
+                                      capture_stdout=True, capture_stderr=True)  # fmt: skip
+    printed = (done.stdout + done.stderr).decode()
+    assert SECRET not in printed
+    first = next(line for line in printed.splitlines() if "pid" in line)
+    assert "--notify json://…" in first

@@ -11,11 +11,11 @@ import feedparser
 import pytest
 
 from trio_enrich._errors import UsageError
+from trio_enrich._help import shown_arguments
 from trio_enrich.alerts.apprise_sender import destination, redact
 from trio_enrich.cli.reading import run_light
 from trio_enrich.read.feed import FEED_ID, atom_feed, headline, write_atomically
 from trio_enrich.read.watch import parse_rules
-from trio_enrich.runs.session import shown_arguments
 
 from .helpers import copy_made_by_update, sql_rows
 
@@ -229,3 +229,14 @@ def test_the_runs_ledger_keeps_a_notification_url_by_its_scheme() -> None:
     assert shown_arguments(["update", "--notify", "tgram://1:AAbb/9", "--notify=json://h/s3",
                             "--db", "x.db"]) == [
         "update", "--notify", "tgram://…", "--notify=json://…", "--db", "x.db"]  # fmt: skip
+
+
+def test_a_notification_url_left_without_its_flag_is_named_by_its_scheme(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from trio_enrich.cli import main
+
+    assert main(["update", "--db", "x.db", "tgram://123:AAbbCCdd/9"]) == 2
+    said = capsys.readouterr().err
+    assert said == ("trio-enrich: error: unexpected argument 'tgram://…' (a notification URL: "
+                    "--notify URL)\n")  # fmt: skip

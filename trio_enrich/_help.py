@@ -4,9 +4,10 @@ the words for arguments no command takes."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["BROWSER_INSTALL", "FLAG_HELP", "unused_tokens_message"]
+__all__ = ["BROWSER_INSTALL", "FLAG_HELP", "shown_arguments", "unused_tokens_message"]
 
 #: How to add the browser client's library to the environment trio-enrich runs in, as a
 #: command that works when copied (the package is installed from its clone, not from PyPI).
@@ -126,12 +127,36 @@ FLAG_HELP = {
 
 
 def unused_tokens_message(tokens: list[str], fallback: str) -> str:
-    """No command takes a positional argument; a path there was meant for --db."""
+    """No command takes a positional argument; a path there was meant for --db (a URL there,
+    a notification URL without its flag, is named by its scheme only)."""
+    tokens = [_scheme_only(token) if "://" in token else token for token in tokens]
     for token in tokens:
         if not token.startswith("-") and (
             "/" in token or token.endswith((".db", ".sqlite", ".sqlite3")) or Path(token).exists()
         ):
+            if "://" in token:
+                return f"unexpected argument {token!r} (a notification URL: --notify URL)"
             return f"unexpected argument {token!r}: to name the database, use --db {token}"
     if tokens:
         return f"unexpected argument(s) {' '.join(tokens)} (see --help)"
     return fallback
+
+
+def shown_arguments(arguments: Sequence[str]) -> list[str]:
+    """A command's arguments as they may be shown or kept (the lock's holder, the runs'
+    ledger, a log's first line): a notification URL (its tokens are secrets) by its scheme
+    only."""
+    shown, hide = [], False
+    for argument in arguments:
+        if hide:
+            shown.append(_scheme_only(argument))
+        elif argument.startswith("--notify="):
+            shown.append("--notify=" + _scheme_only(argument.removeprefix("--notify=")))
+        else:
+            shown.append(argument)
+        hide = argument == "--notify"
+    return shown
+
+
+def _scheme_only(url: str) -> str:
+    return (url.partition("://")[0][:20] if "://" in url else "?") + "://…"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .._defaults import VERSION, local_time
 from .._errors import EXIT_PIPE_CLOSED
+from .._help import shown_arguments
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -69,7 +70,8 @@ class RunLog:
         db = flag_value(args, "--db")
         where = "a new one in a temporary folder" if db is None and args[0] == "demo" else None
         first = (
-            f"trio-enrich {VERSION}: {' '.join(['trio-enrich', *args])} (pid {os.getpid()});"
+            f"trio-enrich {VERSION}: {' '.join(['trio-enrich', *shown_arguments(args)])} "
+            f"(pid {os.getpid()});"
             f" database {where or Path(db or 'capitoltraders.db').absolute()};"
             f" started {local_time()}\n"
         )

@@ -27,6 +27,7 @@ import trio
 
 from .._defaults import local_time
 from .._errors import DatabaseError, RunStopped, TrioEnrichError, UsageError
+from .._help import shown_arguments
 from .._model import PageFailure, PageRef, RunHolder
 from ..clients.answers import PageSource
 from ..clients.robots import PRODUCT_TOKEN, Robots, read_robots
@@ -297,25 +298,6 @@ async def locked_run(
 
 def _this_command() -> str:
     return " ".join(["trio-enrich", *shown_arguments(sys.argv[1:])])[:200]
-
-
-def shown_arguments(arguments: Sequence[str]) -> list[str]:
-    """The command's arguments as the lock's holder and the runs' ledger keep them: a
-    notification URL (its tokens are secrets) shown by its scheme only."""
-    shown, hide = [], False
-    for argument in arguments:
-        if hide:
-            shown.append(_scheme_only(argument))
-        elif argument.startswith("--notify="):
-            shown.append("--notify=" + _scheme_only(argument.removeprefix("--notify=")))
-        else:
-            shown.append(argument)
-        hide = argument == "--notify"
-    return shown
-
-
-def _scheme_only(url: str) -> str:
-    return (url.partition("://")[0][:20] if "://" in url else "?") + "://…"
 
 
 async def _take_run_lock(
