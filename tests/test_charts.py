@@ -122,10 +122,25 @@ def test_the_time_axis_is_labelled_by_years_months_or_weeks_as_its_span_asks(
 
 
 def test_the_bars_years_are_labelled_at_january_and_at_the_start_when_there_is_room() -> None:
-    def years(first: str) -> list[str]:
-        rows = [(first, "buy", 1), ("2025-03", "buy", 1)]
+    def years(first: str, last: str) -> list[str]:
+        rows = [(first, "buy", 1), (last, "buy", 1)]
         root = ElementTree.fromstring(charts.monthly_bars(rows, {}, "x").svg)
         return [t.text or "" for t in root.iter(f"{SVG}text") if t.get("class") == "tick year"]
 
-    assert years("2023-12") == ["2024", "2025"]  # (no 2023 a month from 2024)
-    assert years("2023-06") == ["2023", "2024", "2025"]
+    # 98 months (the real site's span): 9 px a month, 2018-10 too near 2019 for its label.
+    assert years("2018-10", "2026-11") == [str(year) for year in range(2019, 2027)]
+    assert years("2018-06", "2026-11") == [str(year) for year in range(2018, 2027)]
+    assert years("2023-12", "2025-03") == ["2023", "2024", "2025"]  # 55 px a month: room
+
+
+def test_each_chart_says_what_its_vertical_axis_counts_and_in_what_unit() -> None:
+    def title(svg: str) -> list[str]:
+        root = ElementTree.fromstring(svg)
+        return [t.text or "" for t in root.iter(f"{SVG}text") if "axis-title" in t.get("class", "")]
+
+    bars = charts.monthly_bars([("2024-01", "buy", 1)], {}, "x")
+    line = charts.price_line([("2024-01-02", 10.0)], [], "x")
+    bare = charts.price_line([], [charts.TickerTrade(1, "2024-01-03", "buy", "A", None)], "x")
+    assert title(bars.svg) == ["trades a month (by the month they were made)"]
+    assert title(line.svg) == ["close, USD"]
+    assert title(bare.svg) == []  # (no closes: no price axis)

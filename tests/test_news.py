@@ -240,3 +240,14 @@ def test_a_notification_url_left_without_its_flag_is_named_by_its_scheme(
     said = capsys.readouterr().err
     assert said == ("trio-enrich: error: unexpected argument 'tgram://…' (a notification URL: "
                     "--notify URL)\n")  # fmt: skip
+
+
+def test_news_cut_by_the_limit_say_how_many_there_are_in_all(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_light(["news", "--db", str(copy), "--limit", "2", "--output", "json"]) == 0
+    out = capsys.readouterr()
+    assert len(json.loads(out.out)) == 2
+    assert out.err.endswith(": 3 (2 shown: --limit 0 shows all)\n")
+    assert run_light(["news", "--db", str(copy), "--limit", "3", "--output", "json"]) == 0
+    assert capsys.readouterr().err.endswith(": 3\n")

@@ -353,8 +353,9 @@ def news(
                                                 **shown.order())  # fmt: skip
     text, count, words = news_rows(db, filters, shown.output, since_run=since_run,
                                    width=_width(), show_sql=shown.sql)  # fmt: skip
-    more = f" (the first {count}: --limit 0 shows all)" if count == shown.limit else ""
-    print(f"news: {words}: {count}{more}", file=sys.stderr)
+    limit = _limit(shown.limit)
+    more = f" ({limit} shown: --limit 0 shows all)" if limit is not None and count > limit else ""
+    print(f"news: {words}: {count:,}{more}", file=sys.stderr)
     return _print(text)
 
 

@@ -70,6 +70,7 @@ _OTHER_COLOUR = "#4a5568"
 
 _WIDTH, _HEIGHT = 960, 380
 _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 36, 40  # margins: axis labels, legend
+_YEAR_LABEL_PX = 40  # the room a year's label under the bars needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,12 @@ def _time_ticks(first: int, last: int) -> list[tuple[int, str]]:
     return [(d, dt.date.fromordinal(d).isoformat()) for d in range(first, last + 1, 7)]
 
 
+def _axis_title(text: str) -> str:
+    """What the vertical axis counts, and in what unit (top right, across from the legend)."""
+    return (f'<text class="legend axis-title" x="{_WIDTH - _RIGHT}" y="20" '
+            f'text-anchor="end">{_e(text)}</text>')  # fmt: skip
+
+
 def _legend(colours: Mapping[str, str], names: Sequence[str]) -> str:
     parts, x = [], _LEFT
     for name in names:
@@ -188,7 +195,7 @@ def monthly_bars(
     def y(value: float) -> float:
         return _TOP + plot_h - value / top * plot_h
 
-    body = _y_axis(0, top, step, y)
+    body = [_axis_title("trades a month (by the month they were made)"), *_y_axis(0, top, step, y)]
     for index, month in enumerate(months):
         x, base = _LEFT + index * slot, 0
         for name in names:
@@ -203,8 +210,10 @@ def monthly_bars(
                 f'fill="{colour}"><title>{month}, {_e(name)}: {count}</title></rect>'
             )
             base += count
-        # Each year at its January; the first month's year too, unless January is too near.
-        if month.endswith("-01") or (index == 0 and month[5:] <= "10"):
+        # Each year at its January; the first month's year too, unless the next January's
+        # label would overlap it (a year's label is about 30 px wide).
+        first_fits = index == 0 and (13 - int(month[5:7])) * slot >= _YEAR_LABEL_PX
+        if month.endswith("-01") or first_fits:
             body.append(f'<text class="tick year" x="{x:.1f}" y="{_HEIGHT - _BOTTOM + 16}">'
                         f"{month[:4]}</text>")  # fmt: skip
     body.append(_legend(colours, names))
@@ -242,7 +251,7 @@ def price_line(
     def y(value: float) -> float:
         return _TOP + plot_h - (value - bottom) / (top - bottom) * plot_h
 
-    body = _y_axis(bottom, top, step, y, money=True) if closes else []
+    body = [_axis_title("close, USD"), *_y_axis(bottom, top, step, y, money=True)] if closes else []
     for day, text in _time_ticks(first, last):
         body.append(f'<text class="tick" x="{x(day):.1f}" y="{_HEIGHT - _BOTTOM + 16}" '
                     f'text-anchor="middle">{text}</text>')  # fmt: skip

@@ -59,18 +59,25 @@ def news_rows(
     width: int = 80,
     show_sql: bool = False,
 ) -> tuple[str, int, str]:
-    """The text of `output` for the news, how many trades it holds, and which they are."""
+    """The text of `output` for the news, how many trades there are in all (more than it
+    holds when the limit cut them), and which trades they are."""
     db = open_copy(path)
     try:
         chosen, words = window(db, filters, since_run)
         if chosen is None:
             view = next(view for view in VIEWS if view.name == "trio_enrich_trades")
             return render([], view.columns, output, kind="trade", width=width), 0, words
-        query = trades_query(chosen, tables_of(db), dt.datetime.now(dt.UTC).date())
+        today = dt.datetime.now(dt.UTC).date()
+        query = trades_query(chosen, tables_of(db), today)
         if show_sql:
             return query.shown(), 0, words
         columns, raw = run(db, query)
+        total = len(raw)
+        if chosen.limit is not None and total == chosen.limit:  # (how many there are in all)
+            every = trades_query(dataclasses.replace(chosen, limit=None), tables_of(db), today)
+            total = int(db.execute(f"SELECT COUNT(*) FROM ({every.sql})",
+                                   every.parameters).fetchone()[0])  # fmt: skip
     finally:
         db.close()
     rows = rows_of(columns, raw)
-    return render(rows, columns, output, kind="trade", width=width), len(rows), words
+    return render(rows, columns, output, kind="trade", width=width), total, words
