@@ -291,3 +291,42 @@ async def test_a_cron_log_s_first_line_names_the_url_by_its_scheme_only(
     assert SECRET not in printed
     first = next(line for line in printed.splitlines() if "pid" in line)
     assert "--notify json://…" in first
+
+
+async def test_a_stop_lets_the_digest_in_flight_finish_and_sends_no_more(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A first Ctrl-C (the run's stop event) during deliveries: the digest being sent is
+    finished and marked, the rest wait for the next run, which sends them once."""
+    import trio
+
+    import trio_enrich
+    from trio_enrich import EnrichOptions
+    from trio_enrich.alerts.apprise_sender import send
+
+    dataset = make_dataset(seed=62, trades=30)
+    db = tmp_path / "ct.db"
+    stop = trio.Event()
+
+    def send_then_stop(to: Any, title: str, body: str, timeout: float) -> str | None:
+        trio.from_thread.run_sync(stop.set)  # (Ctrl-C while the first digest is on its way)
+        return send(to, title, body, timeout)
+
+    async with open_simulator(dataset, Faults(), seed=62) as sim:
+        options = EnrichOptions(base_url=sim.base_url, delay=0)
+        await trio_enrich.update(db, options)
+        new = {t.listing.tx_id for t in dataset.publish(120)}
+        settings = trio_enrich.alert_settings(notify=[receiver.url])
+        assert settings is not None
+        alerts = trio_enrich.Alerts(settings, send=send_then_stop)
+        # (the stop is set once the stages are done: inside the deliveries)
+        stopped = await trio_enrich.update(db, options, alerts=alerts, stop=stop)
+        report = stopped.alerts
+        assert isinstance(report, trio_enrich.AlertsReport)
+        assert report.stopped
+        assert [(d.sent, d.pending) for d in report.deliveries] == [(50, 70)]
+        assert "Stopped before every digest was sent" in " ".join(report.lines())
+        again = await trio_enrich.update(db, options, alerts=trio_enrich.Alerts(settings))
+    assert isinstance(again.alerts, trio_enrich.AlertsReport)
+    assert [(d.sent, d.pending) for d in again.alerts.deliveries] == [(70, 0)]
+    assert sorted(receiver.trades()) == sorted(new)

@@ -251,3 +251,12 @@ def test_news_cut_by_the_limit_say_how_many_there_are_in_all(
     assert out.err.endswith(": 3 (2 shown: --limit 0 shows all)\n")
     assert run_light(["news", "--db", str(copy), "--limit", "3", "--output", "json"]) == 0
     assert capsys.readouterr().err.endswith(": 3\n")
+
+
+def test_a_negative_reporting_gap_is_said_as_it_is() -> None:
+    """A filing dated before its trade (a data-entry error on the form) is shown, not hidden."""
+    from trio_enrich.read.feed import summary
+
+    row = {"tx_date": "2026-11-04", "pub_date": "2026-11-01T00:00:00Z", "reporting_gap": -3,
+           "late": False, "filing_url": None}  # fmt: skip
+    assert summary(row) == "Traded 2026-11-04, published 2026-11-01 (3 days before)"

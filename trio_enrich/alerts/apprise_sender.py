@@ -31,9 +31,6 @@ class Destination:
     label: str
     fingerprint: str  # sha256 of the URL, hex
 
-    def __str__(self) -> str:
-        return self.label
-
 
 def available() -> bool:
     try:

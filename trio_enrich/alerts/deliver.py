@@ -87,7 +87,8 @@ class AlertsReport:
         feed = None
         if self.feed is not None:
             feed = {"path": self.feed.path, "entries": self.feed.entries, "error": self.feed.error}
-        return {"feed": feed, "deliveries": [d.as_dict() for d in self.deliveries]}
+        return {"feed": feed, "deliveries": [d.as_dict() for d in self.deliveries],
+                "stopped": self.stopped}  # fmt: skip
 
     def lines(self) -> list[str]:
         """What a person reads after the stages' summaries."""
@@ -109,7 +110,10 @@ class AlertsReport:
             elif d.pending:
                 words += f", {d.pending} pending"
             said.append(words)
-        if self.failed:
+        if self.stopped:
+            said.append("Stopped before every digest was sent: the next run sends the rest "
+                        "(a digest in flight at the stop, again).")  # fmt: skip
+        elif self.failed:
             said.append("The data is complete; what could not be delivered is kept for the "
                         "next run (exit 1).")  # fmt: skip
         return said

@@ -26,10 +26,10 @@ __all__ = [
     "claim",
     "delivered",
     "destinations",
+    "digest_rows",
     "failed",
     "join",
     "newest_rows",
-    "news_rows",
     "queue",
 ]
 
@@ -141,7 +141,7 @@ def claim(
             "UPDATE trio_enrich_destinations SET last_attempt_at = ? WHERE destination_id = ?",
             (now, destination_id),
         )
-    return tx_ids, news_rows(db, tx_ids)
+    return tx_ids, digest_rows(db, tx_ids)
 
 
 def delivered(db: sqlite3.Connection, destination_id: int, tx_ids: Sequence[int], now: str) -> None:
@@ -192,7 +192,7 @@ NEWS_COLUMNS = ("tx_id", "pub_date", "tx_date", "politician", "party", "chamber"
                 "url", "filing_url", "first_seen_at")  # fmt: skip
 
 
-def news_rows(db: sqlite3.Connection, tx_ids: Sequence[int]) -> list[dict[str, object]]:
+def digest_rows(db: sqlite3.Connection, tx_ids: Sequence[int]) -> list[dict[str, object]]:
     """The trades `tx_ids` as digests tell them, in the order given."""
     found: dict[int, dict[str, object]] = {}
     for start in range(0, len(tx_ids), 500):
